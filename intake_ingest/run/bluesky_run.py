@@ -1,0 +1,179 @@
+"""``BlueskyRun``: one run's documents, in order or as one xarray Dataset per stream."""
+
+import datetime
+from collections.abc import Mapping
+from functools import partial
+
+import dask.array as da
+import event_model
+import numpy as np
+from intake.catalog import Catalog
+
+from .._version import __version__
+from .documents import RunDocuments
+from .entry import LazyEntry
+from .stream import BlueskyEventStream
+
+__all__ = ["BlueskyRun", "FILL_MODES"]
+
+FILL_MODES = ("yes", "no", "delayed")
+
+
+class _StreamEntries(Mapping):
+    """The run's streams as intake entries, found only when first looked up.
+
+    Finding the streams means pulling every document of the run, so it must not
+    happen when the run is merely listed or searched.
+    """
+
+    def __init__(self, documents):
+        self._documents = documents
+        self._entries = None
+
+    def _load(self):
+        if self._entries is None:
+            self._entries = {
+                name: LazyEntry(
+                    name,
+                    partial(BlueskyEventStream, self._documents, name),
+                    container="xarray",
+                    description=f"event stream {name!r}",
+                )
+                for name in self._documents.stream_names()
+            }
+        return self._entries
+
+    def __getitem__(self, name):
+        return self._load()[name]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self):
+        return len(self._load())
+
+
+def _fill_event(event, fill):
+    """The event with its data concrete (``fill='yes'``) or as the ingestor left it."""
+    if fill != "yes" or not any(isinstance(v, da.Array) for v in event["data"].values()):
+        return event
+    data = {
+        key: np.asarray(value) if isinstance(value, da.Array) else value
+        for key, value in event["data"].items()
+    }
+    return {**event, "data": data}
+
+
+class BlueskyRun(Catalog):
+    """One Bluesky run: its documents in order, and each event stream as a data source.
+
+    Streams are items and attributes: ``run['primary']``, ``run.primary``; each has
+    ``read()`` (an ``xarray.Dataset``) and ``to_dask()``.
+
+    Parameters
+    ----------
+    documents : RunDocuments or iterable of (name, doc)
+        The run's documents. Only the RunStart is pulled until the run is read.
+    **kwargs
+        Passed to :class:`intake.catalog.Catalog` (``name``, ``metadata``, ...).
+    """
+
+    name = "bluesky-run"
+    container = "bluesky-run"
+    version = __version__
+
+    def __init__(self, documents, **kwargs):
+        if not isinstance(documents, RunDocuments):
+            documents = RunDocuments(documents)
+        self._documents = documents
+        self._extra_metadata = {}
+        # intake's constructors read ``self.metadata`` back; until they are done it is
+        # only what they set, so that constructing a run never pulls its documents.
+        self._constructed = False
+        kwargs.setdefault("name", documents.uid)
+        super().__init__(entries=_StreamEntries(documents), **kwargs)
+        self._constructed = True
+
+    # intake's Catalog stores ``metadata`` as a plain attribute; here it is derived
+    # from the documents, so that ``stop`` is always current for a run being read.
+    @property
+    def metadata(self):
+        """``{'start': RunStart, 'stop': RunStop or None}`` plus any catalog metadata.
+
+        Looking up ``stop`` pulls the whole run.
+        """
+        if not self._constructed:
+            return self._extra_metadata
+        return {
+            **self._extra_metadata,
+            "start": self._documents.start,
+            "stop": self._documents.stop,
+        }
+
+    @metadata.setter
+    def metadata(self, value):
+        self._extra_metadata = dict(value or {})
+
+    @property
+    def uid(self):
+        """The RunStart uid."""
+        return self._documents.uid
+
+    @property
+    def start(self):
+        """The RunStart document (cheap: needs no file beyond what the RunStart read)."""
+        return self._documents.start
+
+    def describe(self):
+        """The run's description and RunStart, without reading any data."""
+        return {
+            "name": self.name,
+            "container": self.container,
+            "description": self.description or "",
+            "direct_access": "forbid",
+            "user_parameters": [],
+            "metadata": {**self._extra_metadata, "start": self._documents.start},
+        }
+
+    def __repr__(self):
+        start = self._documents.start
+        when = datetime.datetime.fromtimestamp(start["time"], tz=datetime.timezone.utc)
+        return f"<BlueskyRun uid={start['uid']!r} start={when.isoformat(timespec='seconds')}>"
+
+    def canonical(self, *, fill="no"):
+        """The run's documents in the order they were generated, as a RunEngine emits them.
+
+        Event pages are unpacked into events and datum pages into datums.
+
+        Parameters
+        ----------
+        fill : {'no', 'yes', 'delayed'}
+            'no' yields data as the ingestor produced it (lazy arrays stay lazy);
+            'yes' computes every lazy (dask) array into numpy; 'delayed' keeps lazy
+            arrays lazy.
+
+        Yields
+        ------
+        name, doc : str, dict
+        """
+        if fill not in FILL_MODES:
+            raise ValueError(f"fill must be one of {FILL_MODES}, not {fill!r}")
+        for name, doc in self._documents:
+            if name == "event_page":
+                for event in event_model.unpack_event_page(doc):
+                    yield "event", _fill_event(event, fill)
+            elif name == "event":
+                yield "event", _fill_event(doc, fill)
+            elif name == "datum_page":
+                for datum in event_model.unpack_datum_page(doc):
+                    yield "datum", datum
+            else:
+                yield name, doc
+
+    def read_canonical(self):
+        """The documents in order, data as the ingestor produced it: ``canonical(fill='no')``."""
+        return self.canonical(fill="no")
+
+    def documents(self):
+        """The documents exactly as generated (event pages kept as pages)."""
+        return iter(self._documents)

@@ -1,0 +1,65 @@
+"""One event stream of a run (``run.primary``) as an intake data source of xarray."""
+
+from intake.source.base import DataSource, Schema
+
+from .._version import __version__
+from .to_xarray import stream_to_dataset
+
+__all__ = ["BlueskyEventStream"]
+
+
+class BlueskyEventStream(DataSource):
+    """The events of one stream, read as an ``xarray.Dataset``.
+
+    Parameters
+    ----------
+    documents : RunDocuments
+        The run's documents; pulled only when the stream is read.
+    stream_name : str
+        Name of the stream, e.g. ``'primary'``.
+    metadata : dict, optional
+    """
+
+    name = "bluesky-event-stream"
+    container = "xarray"
+    version = __version__
+    partition_access = False
+
+    def __init__(self, documents, stream_name, metadata=None):
+        super().__init__(metadata=metadata)
+        self._documents = documents
+        self._stream_name = stream_name
+
+    def __repr__(self):
+        return f"<BlueskyEventStream {self._stream_name!r} of run {self._documents.uid}>"
+
+    def _dataset(self, lazy):
+        descriptors = self._documents.descriptors(self._stream_name)
+        events = self._documents.event_documents(doc["uid"] for doc in descriptors)
+        return stream_to_dataset(descriptors, events, lazy=lazy)
+
+    def _get_schema(self):
+        dataset = self._dataset(lazy=True)
+        return Schema(
+            datashape=None,
+            dtype={name: str(var.dtype) for name, var in dataset.data_vars.items()},
+            shape=(dataset.sizes.get("time", 0),),
+            npartitions=1,
+            extra_metadata={"descriptors": self._documents.descriptors(self._stream_name)},
+        )
+
+    def read(self):
+        """The whole stream in memory, with dims ``(time, dim_0, ...)``.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        return self._dataset(lazy=False)
+
+    def to_dask(self):
+        """The same Dataset as :meth:`read`, backed by dask arrays; nothing is computed."""
+        return self._dataset(lazy=True)
+
+    def _close(self):
+        pass

@@ -1,0 +1,145 @@
+"""Build an ``xarray.Dataset`` from the descriptors and events of one stream."""
+
+import itertools
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+__all__ = ["stream_to_dataset"]
+
+
+def _is_dask(value):
+    return isinstance(value, da.Array)
+
+
+class _Column:
+    """The values of one field over a stream, as row values and page blocks, in order.
+
+    Rows (from events) and blocks (from event pages) are joined once at the end, so a
+    series of N images costs one copy into the result, not one per event.
+    """
+
+    def __init__(self):
+        self.parts = []  # ("row", value) or ("block", array with leading time axis)
+
+    def add_row(self, value):
+        self.parts.append(("row", value))
+
+    def add_block(self, values):
+        self.parts.append(("block", values))
+
+    def _pieces(self):
+        """Runs of consecutive rows as lists, blocks as they are, in order."""
+        for kind, group in itertools.groupby(self.parts, key=lambda part: part[0]):
+            values = [value for _, value in group]
+            if kind == "block":
+                yield from ((True, block) for block in values)
+            else:
+                yield False, values
+
+    def join(self, lazy, dtype=None):
+        """All values along a leading time axis: dask if ``lazy``, else numpy."""
+        pieces = list(self._pieces())
+        any_dask = any(
+            _is_dask(piece) if is_block else any(_is_dask(value) for value in piece)
+            for is_block, piece in pieces
+        )
+        if lazy or any_dask:
+            arrays = [_as_dask(piece) if is_block else _stack_rows_dask(piece, dtype) for is_block, piece in pieces]
+            joined = arrays[0] if len(arrays) == 1 else da.concatenate(arrays)
+            return joined if lazy else joined.compute()
+        arrays = [np.asarray(piece) if is_block else _stack_rows(piece, dtype) for is_block, piece in pieces]
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _as_dask(value):
+    if _is_dask(value):
+        return value
+    return da.from_array(np.asarray(value), chunks=-1)
+
+
+def _stack_rows_dask(rows, dtype=None):
+    if any(_is_dask(row) for row in rows):
+        return da.stack([_as_dask(row) for row in rows])
+    # Values already in memory are stacked once, not wrapped one by one.
+    return _as_dask(_stack_rows(rows, dtype))
+
+
+def _stack_rows(rows, dtype=None):
+    first = rows[0]
+    if isinstance(first, np.ndarray) and first.ndim > 0:
+        # Preallocate and fill: one copy per row, no intermediate list of arrays.
+        out = np.empty((len(rows),) + first.shape, dtype=first.dtype)
+        for index, row in enumerate(rows):
+            out[index] = row
+        return out
+    return np.asarray(rows, dtype=dtype)
+
+
+def stream_to_dataset(descriptors, event_documents, lazy=False):
+    """The stream's events as a Dataset: one variable per data key, plus seq_num and uid.
+
+    Parameters
+    ----------
+    descriptors : list of dict
+        The descriptors of the stream, in order.
+    event_documents : list of (str, dict)
+        ``('event', doc)`` and ``('event_page', doc)`` belonging to those descriptors.
+    lazy : bool
+        If True, array variables are dask arrays and nothing is read or computed.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimension ``time`` (the event times, a coordinate), then ``dim_0``, ``dim_1``, ...
+        for the extra dimensions of each field unless its data key names ``dims``.
+    """
+    data_keys = {}
+    for descriptor in descriptors:
+        for key, data_key in descriptor["data_keys"].items():
+            data_keys.setdefault(key, data_key)
+
+    columns = {key: _Column() for key in data_keys}
+    times, seq_nums, uids = [], [], []
+    for name, doc in event_documents:
+        if name == "event":
+            times.append(doc["time"])
+            seq_nums.append(doc["seq_num"])
+            uids.append(doc["uid"])
+            for key, column in columns.items():
+                column.add_row(doc["data"][key])
+        else:  # event_page
+            times.extend(doc["time"])
+            seq_nums.extend(doc["seq_num"])
+            uids.extend(doc["uid"])
+            length = len(doc["time"])
+            for key, column in columns.items():
+                values = doc["data"][key]
+                if isinstance(values, (np.ndarray, da.Array)) and len(values.shape) >= 1:
+                    column.add_block(values)
+                else:
+                    for value in values:
+                        column.add_row(value)
+                if len(values) != length:
+                    raise ValueError(
+                        f"event page {doc['uid'][:8]} has {len(values)} values of {key!r} "
+                        f"for {length} times"
+                    )
+
+    dim_counter = itertools.count()
+    data_vars = {}
+    for key, data_key in data_keys.items():
+        dtype = np.dtype(data_key["dtype_numpy"]) if "dtype_numpy" in data_key else None
+        if times:
+            values = columns[key].join(lazy, dtype)
+        else:
+            shape = tuple(data_key.get("shape") or ())
+            values = np.empty((0,) + shape, dtype=dtype or float)
+        extra_dims = data_key.get("dims")
+        if not extra_dims or len(extra_dims) != values.ndim - 1:
+            extra_dims = [f"dim_{next(dim_counter)}" for _ in range(values.ndim - 1)]
+        data_vars[key] = (("time", *extra_dims), values)
+    data_vars["seq_num"] = ("time", np.asarray(seq_nums, dtype=np.int64))
+    data_vars["uid"] = ("time", np.asarray(uids, dtype=str) if uids else np.asarray([], dtype="<U36"))
+    return xr.Dataset(data_vars, coords={"time": np.asarray(times, dtype=np.float64)})
