@@ -1,0 +1,92 @@
+"""Every path argument is an fsspec path or URL: local, file://, memory://, zip://, http://."""
+
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from intake_ingest import BlueskyInMemoryCatalog, IngestError, ingest_tiff_series, ingest_tiff_stack
+from intake_ingest.files import expand
+
+
+def read_series(pattern):
+    catalog = BlueskyInMemoryCatalog()
+    uid = catalog.upsert(ingest_tiff_series, (pattern,), {})
+    return catalog[uid].primary.read()
+
+
+def test_local_path_and_file_url_give_the_same_run(tiff_series):
+    pattern, images, _ = tiff_series
+    local = read_series(pattern)
+    url = read_series("file://" + pattern)
+    np.testing.assert_array_equal(local["image"].values, images)
+    np.testing.assert_array_equal(url["image"].values, images)
+    assert next(ingest_tiff_series(pattern))[1]["uid"] == next(ingest_tiff_series("file://" + pattern))[1]["uid"]
+
+
+def test_memory_url(tiff_series, memory_folder):
+    _, images, paths = tiff_series
+    fs, root = memory_folder
+    for path in paths:
+        fs.pipe(f"{root}/{os.path.basename(path)}", open(path, "rb").read())
+    dataset = read_series(f"memory://{root}/scan_*.tiff")
+    np.testing.assert_array_equal(dataset["image"].values, images)
+    assert dataset.sizes["time"] == len(images)
+
+
+def test_zip_url(tiff_series, tmp_path):
+    _, images, paths = tiff_series
+    archive = tmp_path / "scan.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in paths:
+            zipped.write(path, arcname=f"scan/{os.path.basename(path)}")
+    dataset = read_series(f"zip://scan/*.tiff::file://{archive}")
+    np.testing.assert_array_equal(dataset["image"].values, images)
+
+
+def test_http_url(tiff_series, tiff_stack, http_server):
+    _, images, _ = tiff_series
+    dataset = read_series(f"{http_server}/series/scan_*.tiff")
+    np.testing.assert_array_equal(dataset["image"].values, images)
+
+    stack_images = tiff_stack[1]
+    catalog = BlueskyInMemoryCatalog()
+    uid = catalog.upsert(ingest_tiff_stack, (f"{http_server}/stack/stack.tiff",), {})
+    np.testing.assert_array_equal(catalog[uid].primary.read()["image"].values, stack_images)
+
+
+def test_http_missing_file_names_the_url(http_server):
+    url = f"{http_server}/nowhere/stack.tiff"
+    with pytest.raises(IngestError) as info:
+        next(ingest_tiff_stack(url))
+    assert info.value.path == url
+
+
+def test_expand_is_sorted_and_skips_directories(tmp_path):
+    for name in ["b.tif", "a.tif", "c.tif"]:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "d.tif").mkdir()
+    assert [os.path.basename(s.path) for s in expand(str(tmp_path / "*.tif"))] == ["a.tif", "b.tif", "c.tif"]
+
+
+def test_expand_refuses_a_directory(tmp_path):
+    with pytest.raises(IngestError, match="directory"):
+        expand(str(tmp_path))
+
+
+def test_sources_are_never_written(tiff_series, tiff_stack, folder_snapshot, tmp_path):
+    from intake_ingest.msgpack import BlueskyMsgpackCatalog, export
+
+    before = folder_snapshot(tmp_path)
+    catalog = BlueskyInMemoryCatalog()
+    catalog.upsert(ingest_tiff_series, (tiff_series[0],), {})
+    catalog.upsert(ingest_tiff_stack, (tiff_stack[0],), {})
+    for uid in catalog:
+        catalog[uid].primary.read()
+        list(catalog[uid].canonical(fill="yes"))
+        export(catalog[uid].canonical(), tmp_path.parent / f"{tmp_path.name}-copies")
+    reopened = BlueskyMsgpackCatalog(str(tmp_path.parent / f"{tmp_path.name}-copies" / "*.msgpack"))
+    for uid in reopened:
+        reopened[uid].primary.read()
+    assert folder_snapshot(tmp_path) == before
