@@ -46,10 +46,15 @@ class _Column:
             for is_block, piece in pieces
         )
         if lazy or any_dask:
-            arrays = [_as_dask(piece) if is_block else _stack_rows_dask(piece, dtype) for is_block, piece in pieces]
+            arrays = [
+                _as_dask(piece) if is_block else _stack_rows_dask(piece, dtype)
+                for is_block, piece in pieces
+            ]
             joined = arrays[0] if len(arrays) == 1 else da.concatenate(arrays)
             return joined if lazy else joined.compute()
-        arrays = [np.asarray(piece) if is_block else _stack_rows(piece, dtype) for is_block, piece in pieces]
+        arrays = [
+            np.asarray(piece) if is_block else _stack_rows(piece, dtype) for is_block, piece in pieces
+        ]
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
@@ -72,9 +77,22 @@ def _stack_rows(rows, dtype=None):
         # Preallocate and fill: one copy per row, no intermediate list of arrays.
         out = np.empty((len(rows),) + first.shape, dtype=first.dtype)
         for index, row in enumerate(rows):
+            if np.shape(row) != first.shape:
+                # Assignment would broadcast silently; a changed shape is an error in the run.
+                raise ValueError(f"row {index} has shape {np.shape(row)}, row 0 has {first.shape}")
             out[index] = row
         return out
     return np.asarray(rows, dtype=dtype)
+
+
+def _field(doc, key):
+    try:
+        return doc["data"][key]
+    except KeyError:
+        uid = doc["uid"][0] if isinstance(doc["uid"], list) else doc["uid"]
+        raise ValueError(
+            f"event {uid} has no value for {key!r}, which its stream's descriptors declare"
+        ) from None
 
 
 def stream_to_dataset(descriptors, event_documents, lazy=False):
@@ -108,24 +126,24 @@ def stream_to_dataset(descriptors, event_documents, lazy=False):
             seq_nums.append(doc["seq_num"])
             uids.append(doc["uid"])
             for key, column in columns.items():
-                column.add_row(doc["data"][key])
+                column.add_row(_field(doc, key))
         else:  # event_page
             times.extend(doc["time"])
             seq_nums.extend(doc["seq_num"])
             uids.extend(doc["uid"])
             length = len(doc["time"])
             for key, column in columns.items():
-                values = doc["data"][key]
-                if isinstance(values, (np.ndarray, da.Array)) and len(values.shape) >= 1:
+                values = _field(doc, key)
+                if len(values) != length:
+                    raise ValueError(
+                        f"event page starting with event {doc['uid'][0]} has {len(values)} "
+                        f"values of {key!r} for {length} times"
+                    )
+                if isinstance(values, (np.ndarray, da.Array)):
                     column.add_block(values)
                 else:
                     for value in values:
                         column.add_row(value)
-                if len(values) != length:
-                    raise ValueError(
-                        f"event page {doc['uid'][:8]} has {len(values)} values of {key!r} "
-                        f"for {length} times"
-                    )
 
     dim_counter = itertools.count()
     data_vars = {}

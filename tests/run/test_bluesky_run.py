@@ -182,3 +182,21 @@ def test_documents_are_pulled_once_and_cached(tiff_series, monkeypatch):
     run.primary.read()
     list(run.canonical())
     assert len(reads) == 10
+
+
+def test_inconsistent_events_give_clear_errors():
+    bundle = event_model.compose_run()
+    stream = bundle.compose_descriptor(
+        name="primary", data_keys={"x": {"dtype": "number", "shape": [], "source": "s"}}
+    )
+    good = stream.compose_event(data={"x": 1.0}, timestamps={"x": 1.0})
+    missing = {**good, "uid": "event-without-x", "data": {}}
+    run = BlueskyRun(iter([("start", bundle.start_doc), ("descriptor", stream.descriptor_doc), ("event", missing)]))
+    with pytest.raises(ValueError, match="event-without-x has no value for 'x'"):
+        run.primary.read()
+
+    page = event_model.pack_event_page(good)
+    page["data"]["x"] = [1.0, 2.0]
+    run = BlueskyRun(iter([("start", bundle.start_doc), ("descriptor", stream.descriptor_doc), ("event_page", page)]))
+    with pytest.raises(ValueError, match="2 values of 'x' for 1 times"):
+        run.primary.read()
