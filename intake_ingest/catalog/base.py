@@ -53,6 +53,12 @@ class BlueskyCatalog(Catalog):
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r}: {len(self)} runs>"
 
+    def _get_entry(self, name):
+        # intake's version stores the catalog on the entry (``entry._catalog = self``): a
+        # reference cycle that keeps every run's arrays alive until the garbage collector
+        # runs. Our entries need nothing from their catalog.
+        return self._entries[name]()
+
     def __getitem__(self, key):
         if isinstance(key, int) and not isinstance(key, bool):
             uids = list(self)

@@ -99,6 +99,12 @@ class BlueskyRun(Catalog):
         super().__init__(entries=_StreamEntries(documents), **kwargs)
         self._constructed = True
 
+    def _get_entry(self, name):
+        # intake's version stores the catalog on the entry (``entry._catalog = self``): a
+        # reference cycle that keeps every run's arrays alive until the garbage collector
+        # runs. Our entries need nothing from their catalog.
+        return self._entries[name]()
+
     # intake's Catalog stores ``metadata`` as a plain attribute; here it is derived
     # from the documents, so that ``stop`` is always current for a run being read.
     @property

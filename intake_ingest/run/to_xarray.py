@@ -52,10 +52,49 @@ class _Column:
             ]
             joined = arrays[0] if len(arrays) == 1 else da.concatenate(arrays)
             return joined if lazy else joined.compute()
+        view = _view_of_one_buffer(self.parts)
+        if view is not None:
+            return view
         arrays = [
             np.asarray(piece) if is_block else _stack_rows(piece, dtype) for is_block, piece in pieces
         ]
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _view_of_one_buffer(parts):
+    """The values as one view, if they are consecutive slices of one array; else None.
+
+    Ingestors that read a series into one buffer yield events holding its rows; joining
+    them is then a slice of that buffer instead of a copy of every pixel.
+    """
+    first_kind, first = parts[0]
+    if not isinstance(first, np.ndarray) or first.ndim == 0:
+        return None
+    base = first.base
+    if not isinstance(base, np.ndarray) or not base.flags.c_contiguous or base.ndim < 1:
+        return None
+    row_shape = base.shape[1:]
+    row_nbytes = base.itemsize * int(np.prod(row_shape))
+    offset = first.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    if row_nbytes == 0 or offset % row_nbytes:
+        return None
+    begin = end = offset // row_nbytes
+    for kind, value in parts:
+        if not (
+            isinstance(value, np.ndarray)
+            and value.base is base
+            and value.flags.c_contiguous
+            and value.dtype == base.dtype
+            and value.__array_interface__["data"][0] == base.__array_interface__["data"][0] + end * row_nbytes
+        ):
+            return None
+        if kind == "row" and value.shape == row_shape:
+            end += 1
+        elif kind == "block" and value.shape[1:] == row_shape:
+            end += value.shape[0]
+        else:
+            return None
+    return base[begin:end]
 
 
 def _as_dask(value):

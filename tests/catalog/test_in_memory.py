@@ -112,3 +112,34 @@ def test_upsert_pulls_only_the_run_start(tiff_series, tiff_stack, memory_folder,
 
     np.testing.assert_array_equal(catalog[stack_uid].primary.read()["image"].values, tiff_stack[1])
     assert count_memory_opens[f"{root}/stack.tiff"] == 1
+
+
+def test_dropping_the_catalog_frees_the_pixels_without_the_garbage_collector(tiff_series, tmp_path):
+    """No reference cycles hold a run's arrays: memory returns as soon as it is dropped."""
+    import gc
+    import weakref
+
+    from intake_ingest import BlueskyMsgpackCatalog
+    from intake_ingest.msgpack import export
+
+    gc.disable()
+    try:
+        catalog = BlueskyInMemoryCatalog()
+        uid = catalog.upsert(ingest_tiff_series, (tiff_series[0],), {})
+        run = catalog[uid]
+        pixels = weakref.ref(run.primary.read()["image"].values.base)
+        export(run.canonical(), tmp_path / "copies")
+        del run
+        assert pixels() is not None
+        del catalog
+        assert pixels() is None
+
+        reopened = BlueskyMsgpackCatalog(str(tmp_path / "copies" / "*.msgpack"))
+        run = reopened[uid]
+        run.primary.read()
+        pixels = weakref.ref(next(doc for name, doc in run.canonical() if name == "event")["data"]["image"])
+        assert pixels() is not None  # held by the run's documents
+        del run, reopened
+        assert pixels() is None
+    finally:
+        gc.enable()
