@@ -185,3 +185,39 @@ def test_dask_series_reads_only_the_first_header_while_generating(
     assert sum(count_memory_opens.values()) == 1  # the header of the first file
     first_event = documents[2][1]
     np.testing.assert_array_equal(first_event["data"]["image"].compute(), images[0])
+
+
+def test_series_in_several_pages_still_gives_one_event_per_file(tiff_series, monkeypatch, validated):
+    from intake_ingest.ingestors import tiff
+
+    pattern, images, _ = tiff_series
+    monkeypatch.setattr(tiff, "PAGE_BYTES", 3 * images[0].nbytes)  # pages of 3 files
+    documents = validated(ingest_tiff_series(pattern))
+    events = [doc for name, doc in documents if name == "event"]
+    assert [event["seq_num"] for event in events] == list(range(1, 11))
+    assert len({event["uid"] for event in events}) == 10
+    np.testing.assert_array_equal(np.stack([event["data"]["image"] for event in events]), images)
+    assert documents[-1][1]["num_events"] == {"primary": 10}
+
+
+def test_event_arrays_are_read_only(tiff_series, tiff_stack):
+    event = next(doc for name, doc in ingest_tiff_series(tiff_series[0]) if name == "event")
+    with pytest.raises(ValueError, match="read-only"):
+        event["data"]["image"][0, 0] = 1
+    page = next(doc for name, doc in ingest_tiff_stack(tiff_stack[0]) if name == "event_page")
+    with pytest.raises(ValueError, match="read-only"):
+        page["data"]["image"][0, 0, 0] = 1
+
+
+def test_stack_with_a_second_image_series_reads_the_first_and_warns(tmp_path, validated):
+    from intake_ingest import IngestWarning
+
+    path = tmp_path / "with_thumbnail.tiff"
+    frames = np.arange(4 * 8 * 6, dtype=np.uint16).reshape(4, 8, 6)
+    with tifffile.TiffWriter(path) as writer:
+        writer.write(frames, photometric="minisblack")
+        writer.write(np.zeros((2, 2), np.uint8))  # a thumbnail, as some software appends
+    with pytest.warns(IngestWarning, match="2 image series") as record:
+        documents = validated(ingest_tiff_stack(str(path)))
+    assert str(path) in str(record[0].message)
+    np.testing.assert_array_equal(documents[2][1]["data"]["image"], frames)
