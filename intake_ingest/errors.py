@@ -30,4 +30,8 @@ class MissingFileError(IngestError, FileNotFoundError):
 
 
 class IngestWarning(UserWarning):
-    """Something was skipped or guessed while ingesting; the data read is still correct."""
+    """Something was skipped, guessed or found incomplete while ingesting.
+
+    What could be read is returned (e.g. a truncated file as a partial run); the
+    message names the file and what was left out.
+    """

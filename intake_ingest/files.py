@@ -32,11 +32,22 @@ class SourceFile:
     path: str
     mtime: float | None
     size: int | None = None
+    #: The rest of a chained URL (``file:///data/scan.zip`` in ``zip://a.tif::file:///data/scan.zip``).
+    chain: str = ""
 
     @property
     def url(self):
-        """The path as a user would write it: plain for local files, a URL otherwise."""
-        return display_path(self.fs, self.path)
+        """The file as a user would write it: a plain local path, or a full (chained) URL."""
+        url = display_path(self.fs, self.path)
+        return f"{url}::{self.chain}" if self.chain else url
+
+    @property
+    def identity(self):
+        """What names this file uniquely: the local path, or the full URL with its chain.
+
+        Two archives holding members of the same name are different files.
+        """
+        return self.path if self.is_local and not self.chain else self.url
 
     @property
     def is_local(self):
@@ -79,10 +90,16 @@ def expand(pattern, storage_options=None, allow_empty=False):
         matched = {}
         for item in pattern:
             for source in expand(item, storage_options, allow_empty):
-                matched[(id(source.fs), source.path)] = source
-        return sorted(matched.values(), key=lambda source: source.path)
+                matched[source.identity] = source
+        return sorted(matched.values(), key=lambda source: source.identity)
     pattern = str(pattern)
-    fs, path = url_to_fs(pattern, **(storage_options or {}))
+    try:
+        fs, path = url_to_fs(pattern, **(storage_options or {}))
+    except FileNotFoundError:  # the container of a chained URL (zip://...::file://x.zip)
+        raise MissingFileError(pattern) from None
+    except (ImportError, ValueError, OSError) as error:  # unknown protocol, missing driver
+        raise IngestError(pattern, f"cannot be opened ({error})") from None
+    chain = pattern.partition("::")[2]
     if _has_magic(path):
         try:
             details = fs.glob(path, detail=True)
@@ -104,7 +121,7 @@ def expand(pattern, storage_options=None, allow_empty=False):
             return []
         raise IngestError(pattern, "no files match this pattern")
     return [
-        SourceFile(fs, p, _modified_time(fs, p, info), info.get("size"))
+        SourceFile(fs, p, _modified_time(fs, p, info), info.get("size"), chain)
         for p, info in sorted(details.items())
     ]
 

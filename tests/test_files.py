@@ -90,3 +90,28 @@ def test_sources_are_never_written(tiff_series, tiff_stack, folder_snapshot, tmp
     for uid in reopened:
         reopened[uid].primary.read()
     assert folder_snapshot(tmp_path) == before
+
+
+def test_archives_with_the_same_member_names_are_different_runs(tiff_series, tmp_path):
+    _, _, paths = tiff_series
+    uids = []
+    for name in ["a.zip", "b.zip"]:
+        with zipfile.ZipFile(tmp_path / name, "w") as zipped:
+            for path in paths:
+                zipped.write(path, arcname=os.path.basename(path))
+        start = next(ingest_tiff_series(f"zip://*.tiff::file://{tmp_path / name}"))[1]
+        uids.append(start["uid"])
+    assert uids[0] != uids[1]
+
+
+def test_missing_archive_names_the_url(tmp_path):
+    url = f"zip://*.tiff::file://{tmp_path}/gone.zip"
+    with pytest.raises(IngestError) as info:
+        next(ingest_tiff_series(url))
+    assert info.value.path == url
+    assert isinstance(info.value, FileNotFoundError)
+
+
+def test_unknown_protocol_is_a_clear_error():
+    with pytest.raises(IngestError, match="nosuchproto://x/\\*.tif: cannot be opened"):
+        next(ingest_tiff_series("nosuchproto://x/*.tif"))

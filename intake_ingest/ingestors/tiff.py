@@ -170,7 +170,7 @@ def ingest_tiff_series(pattern, *, lazy=False, storage_options=None):
     """
     sources = expand(pattern, storage_options)
     # Same files (same names, same place) give the same uid, so re-ingesting replaces.
-    uid = deterministic_uid(source.path for source in sources)
+    uid = deterministic_uid(source.identity for source in sources)
     times = timestamps(sources)
     run_bundle = event_model.compose_run(
         uid=uid,
@@ -254,7 +254,7 @@ def ingest_tiff_stack(filename, *, lazy=False, storage_options=None):
             str(filename), f"matches {len(sources)} files; a TIFF stack is one file"
         )
     (source,) = sources
-    uid = deterministic_uid([source.path])
+    uid = deterministic_uid([source.identity])
     (mtime,) = timestamps(sources)
     run_bundle = event_model.compose_run(
         uid=uid,

@@ -17,7 +17,8 @@ class BlueskyMsgpackCatalog(BlueskyCatalog):
 
     Only each file's first document (the RunStart) is read to list and search;
     a run's file is read in full when the run is read. The files are listed again
-    on ``reload()`` (and after ``ttl`` seconds), so new files appear.
+    by :meth:`force_reload`, and on any access once ``ttl`` seconds (intake's
+    default: 60) have passed since the last listing; unchanged files are not reread.
 
     Parameters
     ----------
@@ -75,7 +76,10 @@ class BlueskyMsgpackCatalog(BlueskyCatalog):
 def _read_start(source):
     documents = read_documents(source)
     try:
-        name, doc = next(documents)
+        with warnings.catch_warnings():
+            # A file cut before its first document is reported once, as skipped.
+            warnings.simplefilter("ignore", IngestWarning)
+            name, doc = next(documents)
     except StopIteration:
         raise IngestError(source.url, "holds no documents") from None
     finally:

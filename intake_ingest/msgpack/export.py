@@ -32,12 +32,13 @@ def export(documents, directory, *, file_prefix="{start[uid]}", storage_options=
     Returns
     -------
     list of str
-        The files written.
+        The files written. A run without a RunStop is written as the partial run it is;
+        a file whose writing fails part-way is removed.
     """
     fs, root = url_to_fs(str(directory), **(storage_options or {}))
     fs.makedirs(root, exist_ok=True)
     written = []
-    file = None
+    file = path = None
     try:
         for name, doc in documents:
             if name == "start":
@@ -58,7 +59,14 @@ def export(documents, directory, *, file_prefix="{start[uid]}", storage_options=
             if name == "stop":
                 file.close()
                 file = None
-    finally:
+    except BaseException:
+        # A file this call could not finish is removed, so a retry is not refused as
+        # "already exists"; runs finished before the failure stay.
         if file is not None:
             file.close()
+            fs.rm(path)
+            written.pop()
+        raise
+    if file is not None:  # the documents ended without a RunStop: a partial run
+        file.close()
     return written

@@ -51,6 +51,10 @@ class BlueskyEventStream(DataSource):
     def read(self):
         """The whole stream in memory, with dims ``(time, dim_0, ...)``.
 
+        Arrays may be read-only views of the run's own documents (no copy is made
+        where the ingestor read a series into one buffer); ``.copy()`` one before
+        changing it in place.
+
         Returns
         -------
         xarray.Dataset

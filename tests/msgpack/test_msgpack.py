@@ -180,3 +180,30 @@ def test_memory_url_and_reload_sees_new_files(catalog, memory_folder):
 
 def test_empty_glob_is_an_empty_catalog(tmp_path):
     assert list(BlueskyMsgpackCatalog(str(tmp_path / "*.msgpack"))) == []
+
+
+def test_a_failed_export_leaves_no_file_behind(tmp_path):
+    import event_model
+
+    def run_with_an_object_array():
+        bundle = event_model.compose_run()
+        yield "start", bundle.start_doc
+        stream = bundle.compose_descriptor(
+            name="primary", data_keys={"x": {"dtype": "array", "shape": [1], "source": "s"}}
+        )
+        yield "descriptor", stream.descriptor_doc
+        yield "event", stream.compose_event(data={"x": np.array([object()])}, timestamps={"x": 0.0})
+        yield "stop", bundle.compose_stop()
+
+    with pytest.raises(TypeError, match="object arrays"):
+        export(run_with_an_object_array(), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_partial_run_is_exported_as_a_partial_run(catalog, tmp_path):
+    uid = list(catalog)[0]
+    documents = [doc for doc in catalog[uid].canonical() if doc[0] != "stop"]
+    (path,) = export(documents, tmp_path)
+    run = BlueskyMsgpackCatalog(path)[uid]
+    assert run.metadata["stop"] is None
+    assert run.primary.read().sizes["time"] == 10
