@@ -7,7 +7,14 @@ runs in memory (:class:`BlueskyInMemoryCatalog`) or in msgpack files
 """
 
 from ._version import __version__
-from .catalog import BlueskyCatalog, BlueskyInMemoryCatalog
+from .catalog import (
+    BlueskyCatalog,
+    BlueskyInMemoryCatalog,
+    BlueskyIngestCatalog,
+    UnsafeCatalogError,
+    check_catalog,
+    open_catalog,
+)
 from .errors import IngestError, IngestWarning, MissingFileError
 from .ingestors import ingest_tiff_series, ingest_tiff_series_dask, ingest_tiff_stack
 from .msgpack import BlueskyMsgpackCatalog
@@ -18,12 +25,16 @@ __all__ = [
     "BlueskyCatalog",
     "BlueskyEventStream",
     "BlueskyInMemoryCatalog",
+    "BlueskyIngestCatalog",
     "BlueskyMsgpackCatalog",
     "BlueskyRun",
     "IngestError",
     "IngestWarning",
     "MissingFileError",
+    "UnsafeCatalogError",
+    "check_catalog",
     "ingest_tiff_series",
     "ingest_tiff_series_dask",
     "ingest_tiff_stack",
+    "open_catalog",
 ]

@@ -69,7 +69,7 @@ def expand(pattern, storage_options=None, allow_empty=False):
 
     Parameters
     ----------
-    pattern : str, os.PathLike or list of those
+    pattern : str, os.PathLike, SourceFile or list of those
         A path, glob or fsspec URL (``memory://``, ``zip://x/*.tif::file://a.zip``, ...).
     storage_options : dict, optional
         Passed to the fsspec filesystem.
@@ -86,6 +86,8 @@ def expand(pattern, storage_options=None, allow_empty=False):
     IngestError
         If nothing matches; the message names the pattern.
     """
+    if isinstance(pattern, SourceFile):  # already found (e.g. by a catalog's glob)
+        return [pattern]
     if isinstance(pattern, (list, tuple)):
         matched = {}
         for item in pattern:

@@ -22,5 +22,5 @@ def array_data_key(shape, dtype, source, **extra):
 def source_label(pattern):
     """How the RunStart records what was ingested: the pattern(s) as the user gave them."""
     if isinstance(pattern, (list, tuple)):
-        return [str(item) for item in pattern]
-    return str(pattern)
+        return [source_label(item) for item in pattern]
+    return getattr(pattern, "url", None) or str(pattern)

@@ -146,6 +146,39 @@ class BlueskyRun(Catalog):
             "metadata": {**self._extra_metadata, "start": self._documents.start},
         }
 
+    def discover(self):
+        """What intake shows before reading: the RunStart, no data."""
+        return {
+            "container": self.container,
+            "shape": None,
+            "dtype": None,
+            "npartitions": 1,
+            "metadata": {**self._extra_metadata, "start": self._documents.start},
+        }
+
+    def read(self):
+        """Every stream, read into memory, as one tree: ``tree['primary']`` is a Dataset.
+
+        Returns
+        -------
+        xarray.DataTree
+        """
+        return self._tree(lazy=False)
+
+    def to_dask(self):
+        """Every stream as a tree of dask-backed Datasets; nothing is computed."""
+        return self._tree(lazy=True)
+
+    def _tree(self, lazy):
+        import xarray as xr
+
+        datasets = {
+            f"/{name}": (self[name].to_dask() if lazy else self[name].read()) for name in self
+        }
+        tree = xr.DataTree.from_dict(datasets, name=self.uid)
+        tree.attrs["uid"] = self.uid
+        return tree
+
     def __repr__(self):
         start = self._documents.start
         when = datetime.datetime.fromtimestamp(start["time"], tz=datetime.timezone.utc)

@@ -1,0 +1,67 @@
+"""Grouping matched files into runs: each file alone, a folder, or a numbered-file prefix."""
+
+import itertools
+import posixpath
+import re
+
+__all__ = ["GROUPINGS", "group_files", "numbered_name"]
+
+GROUPINGS = ("file", "directory", "prefix")
+
+# areaDetector's FileTemplate "%s%s_%3.3d.tif" and most counters: a prefix, digits, extension.
+_NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)(?P<suffix>(\.[^.\d]\w*)*)$")
+
+
+def numbered_name(name):
+    """Split ``scan_0012.tiff`` into ``('scan_', 12, '.tiff')``; None if it has no number."""
+    match = _NUMBERED.match(name)
+    if match is None:
+        return None
+    return match["prefix"], int(match["number"]), match["suffix"]
+
+
+def _directory(source):
+    return posixpath.dirname(source.path)
+
+
+def _prefix_key(source):
+    name = posixpath.basename(source.path)
+    parts = numbered_name(name)
+    if parts is None:
+        return (_directory(source), name, "")  # not numbered: a run of its own
+    prefix, _, suffix = parts
+    return (_directory(source), prefix, suffix)
+
+
+def group_files(sources, by="file"):
+    """Files in groups, one group per run, in the order of their first file.
+
+    Parameters
+    ----------
+    sources : list of SourceFile
+        Sorted, as :func:`intake_ingest.files.expand` returns them.
+    by : {'file', 'directory', 'prefix'}
+        'file': each file is a run; 'directory': the files of each folder are one run;
+        'prefix': numbered files sharing folder, prefix and extension are one run
+        (``scan_001.tif``, ``scan_002.tif`` | ``dark_001.tif``).
+
+    Returns
+    -------
+    list of list of SourceFile
+    """
+    if by == "file":
+        return [[source] for source in sources]
+    if by == "directory":
+        key = _directory
+    elif by == "prefix":
+        key = _prefix_key
+    else:
+        raise ValueError(f"group_by must be one of {GROUPINGS}, not {by!r}")
+    groups = {}
+    for source in sources:
+        groups.setdefault(key(source), []).append(source)
+    if by == "prefix":
+        for members in groups.values():
+            # Numeric order, so scan_9 comes before scan_10 however the names are padded.
+            members.sort(key=lambda s: (numbered_name(posixpath.basename(s.path)) or ("", 0, ""))[1])
+    return sorted(groups.values(), key=lambda members: min(s.identity for s in members))
