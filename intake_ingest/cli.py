@@ -59,6 +59,35 @@ def demo(directory=None, out=sys.stdout):
         return 0 if same else 1
 
 
+def check_catalog_command(url, out=sys.stdout):
+    """Report whether a YAML catalog spec (and those it nests) is safe to open.
+
+    Returns
+    -------
+    int
+        0 when safe, 1 when any entry could run code or the file cannot be read.
+    """
+    from .catalog import check_catalog
+
+    problems = check_catalog(url)
+    if not problems:
+        print(f"{url}: OK, no entry can run code", file=out)
+        return 0
+    print(f"{url}: refused, this catalog spec could run code:", file=out)
+    for problem in problems:
+        print(f"  - {problem}", file=out)
+    return 1
+
+
+def list_ingestors(out=sys.stdout):
+    """Print each registered ingestor with its intake driver name."""
+    from .registry import driver_name, ingestor_names
+
+    for name in ingestor_names():
+        print(f"{name:24} {driver_name(name)}", file=out)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="intake-ingest",
@@ -71,9 +100,20 @@ def main(argv=None):
     demo_parser.add_argument(
         "--directory", help="write the demo files here (default: a temporary folder, removed after)"
     )
+    commands.add_parser("ingestors", help="list the registered ingestors and their intake drivers")
+    catalog_parser = commands.add_parser("catalog", help="work with YAML catalog specs")
+    catalog_commands = catalog_parser.add_subparsers(dest="catalog_command", required=True)
+    check_parser = catalog_commands.add_parser(
+        "check", help="refuse a spec (and the specs it nests) if any entry could run code"
+    )
+    check_parser.add_argument("url", metavar="FILE_OR_URL")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo(args.directory)
+    if args.command == "ingestors":
+        return list_ingestors()
+    if args.command == "catalog" and args.catalog_command == "check":
+        return check_catalog_command(args.url)
     return 2
 
 

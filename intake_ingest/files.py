@@ -9,6 +9,7 @@ import base64
 import datetime
 import hashlib
 import io
+import posixpath
 import time
 from dataclasses import dataclass
 
@@ -122,6 +123,9 @@ def expand(pattern, storage_options=None, allow_empty=False):
         if allow_empty:
             return []
         raise IngestError(pattern, "no files match this pattern")
+    if isinstance(fs, LocalFileSystem):
+        # "{{ CATALOG_DIR }}/data" gives "catalogs//data": one file, one name, one uid.
+        details = {posixpath.normpath(p): info for p, info in details.items()}
     return [
         SourceFile(fs, p, _modified_time(fs, p, info), info.get("size"), chain)
         for p, info in sorted(details.items())

@@ -127,3 +127,14 @@ def folder_snapshot():
         }
 
     return snapshot
+
+
+EXAMPLE_CATALOGS = __import__("pathlib").Path(__file__).resolve().parent.parent / "catalogs"
+
+
+@pytest.fixture
+def example_catalogs(tmp_path):
+    """A copy of the repository's ``catalogs/`` folder (YAML specs and their data)."""
+    import shutil
+
+    return shutil.copytree(EXAMPLE_CATALOGS, tmp_path / "catalogs")

@@ -12,6 +12,19 @@ from ..run.entry import LazyEntry
 __all__ = ["BlueskyCatalog", "RunEntry"]
 
 
+class RunStartQuery(Query):
+    """mongoquery, with MongoDB's rule that ``$regex`` on an array matches any of its strings.
+
+    A run made from a list of files records the list as its ``source``.
+    """
+
+    @staticmethod
+    def _regex(condition, entry):
+        if isinstance(entry, (list, tuple)):
+            return any(Query._regex(condition, item) for item in entry)
+        return Query._regex(condition, entry)
+
+
 class RunEntry(LazyEntry):
     """A run in a catalog: its RunStart, and how to get the rest of its documents.
 
@@ -81,7 +94,7 @@ class BlueskyCatalog(Catalog):
         BlueskyCatalog
             The matching runs in the same order; it can be searched again.
         """
-        matcher = Query(query)
+        matcher = RunStartQuery(query)
         matched = {
             uid: entry for uid, entry in self._get_entries().items() if matcher.match(entry.start)
         }

@@ -65,13 +65,13 @@ class BlueskyIngestCatalog(BlueskyCatalog):
         entries, runs_by_files = {}, {}
         for group in group_files(sources, self._group_by):
             files = tuple((source.identity, source.mtime, source.size) for source in group)
-            entry = self._runs_by_files.get(files) or self._entry(group)
+            entry = self._runs_by_files.get(files) or self._run_entry(group)
             runs_by_files[files] = entry
             entries[entry.start["uid"]] = entry
         self._runs_by_files = runs_by_files
         self._entries = entries
 
-    def _entry(self, group):
+    def _run_entry(self, group):
         argument = group[0] if len(group) == 1 else group
         generator = self._ingestor(argument, storage_options=self._storage_options, **self._ingestor_kwargs)
         documents = RunDocuments(generator, label=group[0].url)

@@ -13,6 +13,7 @@ from .._version import __version__
 from .documents import RunDocuments
 from .entry import LazyEntry
 from .stream import BlueskyEventStream
+from .yaml_view import plain
 
 __all__ = ["BlueskyRun", "FILL_MODES"]
 
@@ -178,6 +179,18 @@ class BlueskyRun(Catalog):
         tree = xr.DataTree.from_dict(datasets, name=self.uid)
         tree.attrs["uid"] = self.uid
         return tree
+
+    def _yaml(self):
+        """How intake (and its GUI) shows this run: its RunStart, no data."""
+        return {
+            "sources": {
+                self.uid: {
+                    "driver": type(self).name,
+                    "description": self.description or "",
+                    "metadata": plain({"start": self._documents.start}),
+                }
+            }
+        }
 
     def __repr__(self):
         start = self._documents.start

@@ -4,6 +4,7 @@ from intake.source.base import DataSource, Schema
 
 from .._version import __version__
 from .to_xarray import stream_to_dataset
+from .yaml_view import plain
 
 __all__ = ["BlueskyEventStream"]
 
@@ -64,6 +65,22 @@ class BlueskyEventStream(DataSource):
     def to_dask(self):
         """The same Dataset as :meth:`read`, backed by dask arrays; nothing is computed."""
         return self._dataset(lazy=True)
+
+    def _yaml(self):
+        """How intake (and its GUI) shows this stream: its descriptors, no data."""
+        descriptors = [
+            {key: doc.get(key) for key in ("uid", "time", "data_keys", "configuration", "hints")}
+            for doc in self._documents.descriptors(self._stream_name)
+        ]
+        return {
+            "sources": {
+                self._stream_name: {
+                    "driver": type(self).name,
+                    "description": f"event stream {self._stream_name!r} of run {self._documents.uid}",
+                    "metadata": plain({"run_start": self._documents.uid, "descriptors": descriptors}),
+                }
+            }
+        }
 
     def _close(self):
         pass

@@ -143,3 +143,11 @@ def test_dropping_the_catalog_frees_the_pixels_without_the_garbage_collector(tif
         assert pixels() is None
     finally:
         gc.enable()
+
+
+def test_regex_on_a_list_matches_any_element_as_in_mongodb():
+    catalog = BlueskyInMemoryCatalog()
+    uid = catalog.upsert(small_run, (1.0,), {"source": ["/data/dark_0001.tiff", "/data/dark_0002.tiff"]})
+    catalog.upsert(small_run, (2.0,), {"source": "/data/flat_0001.tiff"})
+    assert list(catalog.search({"source": {"$regex": "dark_"}})) == [uid]
+    assert len(catalog.search({"source": {"$regex": "_0001"}})) == 2
