@@ -22,7 +22,7 @@ def _describe_catalog(catalog, out):
             print(f"{uid:46}  {when:%Y-%m-%d %H:%M:%S}  {stream_name:8}  {shapes}", file=out)
 
 
-def demo(directory=None, out=sys.stdout):
+def demo(directory=None, out=None):
     """Ingest a generated TIFF series and stack, export them to msgpack, reopen them.
 
     Returns
@@ -31,6 +31,8 @@ def demo(directory=None, out=sys.stdout):
         0 when the reopened runs equal the ingested ones.
     """
     from . import BlueskyInMemoryCatalog, BlueskyMsgpackCatalog, ingest_tiff_series, ingest_tiff_stack
+
+    out = out or sys.stdout
     from .demo import write_demo_files
     from .msgpack import export
 
@@ -59,7 +61,7 @@ def demo(directory=None, out=sys.stdout):
         return 0 if same else 1
 
 
-def check_catalog_command(url, out=sys.stdout):
+def check_catalog_command(url, out=None):
     """Report whether a YAML catalog spec (and those it nests) is safe to open.
 
     Returns
@@ -69,6 +71,7 @@ def check_catalog_command(url, out=sys.stdout):
     """
     from .catalog import check_catalog
 
+    out = out or sys.stdout
     problems = check_catalog(url)
     if not problems:
         print(f"{url}: OK, no entry can run code", file=out)
@@ -79,10 +82,11 @@ def check_catalog_command(url, out=sys.stdout):
     return 1
 
 
-def list_ingestors(out=sys.stdout):
+def list_ingestors(out=None):
     """Print each registered ingestor with its intake driver name."""
     from .registry import driver_name, ingestor_names
 
+    out = out or sys.stdout
     for name in ingestor_names():
         print(f"{name:24} {driver_name(name)}", file=out)
     return 0

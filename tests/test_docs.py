@@ -9,11 +9,12 @@ import contextlib
 import io
 import pathlib
 import re
+import shutil
 
 import pytest
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
-FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*\n", re.S | re.M)
+FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```[ \t]*\n", re.S | re.M)
 PER_RUN_VALUES = [
     (r"[A-Za-z0-9_-]{43}=", "<RUN UID>"),
     (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<UUID>"),
@@ -33,21 +34,23 @@ def masked(text):
 
 @pytest.mark.parametrize("page", sorted(DOCS.glob("*.md")), ids=lambda page: page.name)
 def test_examples_run_and_print_what_the_page_shows(page, tmp_path, monkeypatch):
+    # Pages run in a fresh folder holding a copy of the example catalogs.
+    shutil.copytree(DOCS.parent / "catalogs", tmp_path / "catalogs")
     monkeypatch.chdir(tmp_path)
     text = page.read_text()
     blocks = list(FENCE.finditer(text))
     namespace = {"__name__": "__main__"}
     for index, block in enumerate(blocks):
-        if block.group(1) != "python":
-            continue
+        if block.group(1) != "python" or "notest" in block.group(2):
+            continue  # ```python notest: shown, not run (it would start a server, say)
         line = text[: block.start()].count("\n") + 1
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            exec(compile(block.group(2), f"{page}:{line}", "exec"), namespace)
+            exec(compile(block.group(3), f"{page}:{line}", "exec"), namespace)
         following = blocks[index + 1] if index + 1 < len(blocks) else None
         if (
             following is not None
             and following.group(1) == "text"
             and not text[block.end() : following.start()].strip()
         ):
-            assert masked(printed.getvalue()) == masked(following.group(2)), f"{page.name}:{line}"
+            assert masked(printed.getvalue()) == masked(following.group(3)), f"{page.name}:{line}"
