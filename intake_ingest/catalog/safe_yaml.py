@@ -232,6 +232,13 @@ class SafeYAMLFileCatalog(YAMLFileCatalog):
     name = "bluesky-yaml-catalog"
     version = __version__
 
+    def __init__(self, path, storage_options=None, **kwargs):
+        if isinstance(path, str):
+            # Chained URLs (zip://c.yml::file://x.zip) work here, also through
+            # intake.open_catalog(url, driver="bluesky-yaml-catalog").
+            path, storage_options = _inner_url(path, storage_options)
+        super().__init__(path, storage_options=storage_options, **kwargs)
+
     def parse(self, text):
         try:
             spec = yaml.safe_load(text)
@@ -282,7 +289,5 @@ def open_catalog(url, storage_options=None, **kwargs):
     UnsafeCatalogError
         Naming each entry that could run code.
     """
-    url = str(url)
-    inner, storage_options = _inner_url(url, storage_options)
     kwargs.setdefault("getshell", False)
-    return SafeYAMLFileCatalog(inner, storage_options=storage_options, **kwargs)
+    return SafeYAMLFileCatalog(str(url), storage_options=storage_options, **kwargs)

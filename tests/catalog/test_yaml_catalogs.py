@@ -71,7 +71,10 @@ def test_zipped_catalog_folder(example_catalogs, tmp_path):
     images = expected_images(example_catalogs)
     # The whole folder zipped, opened through a chained URL...
     check_example_catalog(intake_ingest.open_catalog(f"zip://catalogs/beamline.yml::file://{archive}"), images)
-    # ...and with intake's own opener, the archive given as storage options.
+    # ...and with intake's own opener: the chained URL with the safe driver, or the
+    # archive given as storage options to intake's default YAML driver.
+    url = f"zip://catalogs/beamline.yml::file://{archive}"
+    check_example_catalog(intake.open_catalog(url, driver="bluesky-yaml-catalog"), images)
     cat = intake.open_catalog("zip://catalogs/beamline.yml", storage_options={"fo": archive})
     check_example_catalog(cat, images)
 
