@@ -1,22 +1,94 @@
-"""Which ingestors exist: every generator registered under the ``intake_ingest.ingestors`` entry point.
+"""Which ingestors exist, what they read, and how sure each is that it can read a file.
 
-Third-party packages add ingestors the same way this package does, in their own
-``setup.cfg``::
+Every ingestor is declared by an :class:`IngestorSpec` registered under the
+``intake_ingest.ingestors`` entry point, so a third-party package adds its own the
+same way this package does, in its ``setup.cfg``::
 
     [options.entry_points]
     intake_ingest.ingestors =
-        my_camera = my_package.ingest:ingest_my_camera
+        my_camera = my_package.ingest:MY_CAMERA   # an IngestorSpec
 
-Entry points are read when first asked for and loaded one by one, so listing
-ingestors imports nothing heavy (the fsspec ``registry.py`` way).
+Entry points are listed when first asked for and loaded one by one, so listing
+ingestors imports nothing heavy (the fsspec ``registry.py`` way); an entry point
+naming a bare generator function is accepted too, and gets a minimal spec.
 """
 
+import fnmatch
+import posixpath
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
+from typing import Callable
 
-__all__ = ["ENTRY_POINT_GROUP", "UnknownIngestorError", "driver_name", "get_ingestor", "ingestor_names"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "HEAD_BYTES",
+    "IngestorSpec",
+    "UnknownIngestorError",
+    "driver_name",
+    "get_ingestor",
+    "get_spec",
+    "ingestor_names",
+    "read_head",
+]
 
 ENTRY_POINT_GROUP = "intake_ingest.ingestors"
+
+#: How much of a file sniffers see: enough for every header this package reads.
+HEAD_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class IngestorSpec:
+    """What an ingestor is, for the registry, intake and the detection layer.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``'spec'``; its intake driver is ``bluesky-`` + name with dashes.
+    ingest : callable
+        The generator function: ``ingest(path_or_paths, *, storage_options=None, **kwargs)``
+        yielding ``(name, doc)``.
+    software : str
+        The producing program whose conventions it follows, e.g. ``'EPICS areaDetector NDFileTIFF'``.
+    patterns : tuple of str
+        File name globs it reads (``'*.cbf'``), lower case; used to pre-select sniffers.
+    mimetypes : tuple of str
+        Media types of those files, where one exists.
+    sniff : callable, optional
+        ``sniff(head, source) -> float``: confidence from 0 (not mine) to 1 (certainly
+        mine), given the first :data:`HEAD_BYTES` of the file and its
+        :class:`~intake_ingest.files.SourceFile` (for the rare format that needs a
+        header parse beyond the first bytes). Must be cheap and must not raise.
+    grouping : str
+        How files make runs by default: ``'file'`` (each file, or each scan in it),
+        ``'prefix'`` (a numbered series), ``'directory'``.
+    description : str
+        One line for listings.
+    """
+
+    name: str
+    ingest: Callable
+    software: str = ""
+    patterns: tuple = ()
+    mimetypes: tuple = ()
+    sniff: Callable | None = field(default=None, compare=False)
+    grouping: str = "file"
+    description: str = ""
+
+    def matches_name(self, path):
+        """True if the file name fits one of ``patterns`` (or there are none)."""
+        name = posixpath.basename(path).lower()
+        return not self.patterns or any(fnmatch.fnmatch(name, pattern) for pattern in self.patterns)
+
+    def confidence(self, head, source):
+        """The sniffer's confidence, 0 where the name does not fit or there is no sniffer."""
+        if self.sniff is None or not self.matches_name(source.path):
+            return 0.0
+        try:
+            return float(self.sniff(head, source))
+        except Exception:  # a sniffer must not break detection of other files
+            return 0.0
 
 
 class UnknownIngestorError(KeyError):
@@ -36,8 +108,9 @@ def ingestor_names():
     return sorted(_entry_points())
 
 
-def get_ingestor(name):
-    """The ingestor generator function registered as ``name``.
+@lru_cache(maxsize=None)
+def get_spec(name):
+    """The :class:`IngestorSpec` registered as ``name``.
 
     Raises
     ------
@@ -50,9 +123,23 @@ def get_ingestor(name):
         raise UnknownIngestorError(
             f"no ingestor named {name!r}; registered ingestors: {', '.join(ingestor_names())}"
         ) from None
-    return entry_point.load()
+    loaded = entry_point.load()
+    if isinstance(loaded, IngestorSpec):
+        return loaded
+    return IngestorSpec(name=name, ingest=loaded, description=(loaded.__doc__ or "").strip().split("\n")[0])
+
+
+def get_ingestor(name):
+    """The ingestor generator function registered as ``name``."""
+    return get_spec(name).ingest
 
 
 def driver_name(ingestor_name):
     """The intake driver name of an ingestor: ``tiff_series`` -> ``bluesky-tiff-series``."""
     return "bluesky-" + ingestor_name.replace("_", "-")
+
+
+def read_head(source, size=HEAD_BYTES):
+    """The first ``size`` bytes of a file (fewer if it is shorter), for sniffing."""
+    with source.fs.open(source.path, "rb") as file:
+        return file.read(size)

@@ -11,6 +11,7 @@ from intake.catalog import Catalog
 
 from .._version import __version__
 from .documents import RunDocuments
+from .filling import Filler
 from .entry import LazyEntry
 from .stream import BlueskyEventStream
 from .yaml_view import plain
@@ -59,15 +60,35 @@ class _StreamEntries(Mapping):
         return True
 
 
-def _fill_event(event, fill):
-    """The event with its data concrete (``fill='yes'``) or as the ingestor left it."""
-    if fill != "yes" or not any(isinstance(v, da.Array) for v in event["data"].values()):
+def _fill_event(event, fill, external, filler):
+    """The event with its data concrete (``fill='yes'``), lazy (``'delayed'``), or as it is.
+
+    Datum ids of external keys are replaced by the arrays they point at (and recorded in
+    ``filled``, as the event model asks); ``'yes'`` also computes lazy (dask) arrays.
+    """
+    if fill == "no":
         return event
-    data = {
-        key: np.asarray(value) if isinstance(value, da.Array) else value
-        for key, value in event["data"].items()
-    }
-    return {**event, "data": data}
+    data, filled = dict(event["data"]), dict(event.get("filled") or {})
+    changed = False
+    for key, value in data.items():
+        if key in external and isinstance(value, str):
+            if fill == "yes":
+                data[key] = filler.load(value)
+            else:
+                data[key] = filler.lazy(value, *_shape_and_dtype(external[key], filler, value))
+            filled[key] = value
+            changed = True
+        elif fill == "yes" and isinstance(value, da.Array):
+            data[key] = np.asarray(value)
+            changed = True
+    return {**event, "data": data, "filled": filled} if changed else event
+
+
+def _shape_and_dtype(data_key, filler, datum_id):
+    if "dtype_numpy" in data_key:
+        return tuple(data_key.get("shape") or ()), np.dtype(data_key["dtype_numpy"])
+    first = filler.load(datum_id)
+    return first.shape, first.dtype
 
 
 class BlueskyRun(Catalog):
@@ -205,9 +226,9 @@ class BlueskyRun(Catalog):
         Parameters
         ----------
         fill : {'no', 'yes', 'delayed'}
-            'no' yields data as the ingestor produced it (lazy arrays stay lazy);
-            'yes' computes every lazy (dask) array into numpy; 'delayed' keeps lazy
-            arrays lazy.
+            'no' yields data as the ingestor produced it: external data as datum ids,
+            lazy arrays lazy. 'yes' reads external data and computes lazy (dask) arrays
+            into numpy. 'delayed' gives external data as dask arrays read on compute.
 
         Yields
         ------
@@ -215,12 +236,18 @@ class BlueskyRun(Catalog):
         """
         if fill not in FILL_MODES:
             raise ValueError(f"fill must be one of {FILL_MODES}, not {fill!r}")
+        filler = Filler(self._documents)
+        external = {}  # descriptor uid -> {key: data key} of its external keys
         for name, doc in self._documents:
+            if name == "descriptor":
+                external[doc["uid"]] = {
+                    key: data_key for key, data_key in doc["data_keys"].items() if data_key.get("external")
+                }
             if name == "event_page":
                 for event in event_model.unpack_event_page(doc):
-                    yield "event", _fill_event(event, fill)
+                    yield "event", _fill_event(event, fill, external.get(doc["descriptor"], {}), filler)
             elif name == "event":
-                yield "event", _fill_event(doc, fill)
+                yield "event", _fill_event(doc, fill, external.get(doc["descriptor"], {}), filler)
             elif name == "datum_page":
                 for datum in event_model.unpack_datum_page(doc):
                     yield "datum", datum

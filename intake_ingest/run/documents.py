@@ -117,6 +117,21 @@ class RunDocuments:
         """Names of the event streams, in the order their first descriptor appeared."""
         return list(dict.fromkeys(doc.get("name", "primary") for doc in self.descriptors()))
 
+    def resources_and_datums(self):
+        """Resources by uid and datums by datum_id (datum pages unpacked)."""
+        import event_model
+
+        resources, datums = {}, {}
+        for name, doc in self.pull_all():
+            if name == "resource":
+                resources[doc["uid"]] = doc
+            elif name == "datum":
+                datums[doc["datum_id"]] = doc
+            elif name == "datum_page":
+                for datum in event_model.unpack_datum_page(doc):
+                    datums[datum["datum_id"]] = datum
+        return resources, datums
+
     def event_documents(self, descriptor_uids):
         """Events and event pages that belong to any of the given descriptors, in order."""
         wanted = set(descriptor_uids)

@@ -3,6 +3,7 @@
 from intake.source.base import DataSource, Schema
 
 from .._version import __version__
+from .filling import Filler
 from .to_xarray import stream_to_dataset
 from .yaml_view import plain
 
@@ -37,7 +38,7 @@ class BlueskyEventStream(DataSource):
     def _dataset(self, lazy):
         descriptors = self._documents.descriptors(self._stream_name)
         events = self._documents.event_documents(doc["uid"] for doc in descriptors)
-        return stream_to_dataset(descriptors, events, lazy=lazy)
+        return stream_to_dataset(descriptors, events, lazy=lazy, filler=Filler(self._documents))
 
     def _get_schema(self):
         dataset = self._dataset(lazy=True)

@@ -134,7 +134,25 @@ def _field(doc, key):
         ) from None
 
 
-def stream_to_dataset(descriptors, event_documents, lazy=False):
+def _fill_column(column, data_key, filler, lazy):
+    """Replace datum ids (external data) in a column by the arrays they point at."""
+    shape = tuple(data_key.get("shape") or ())
+    dtype = np.dtype(data_key["dtype_numpy"]) if "dtype_numpy" in data_key else None
+    parts = []
+    for kind, value in column.parts:
+        if isinstance(value, str):
+            if not lazy:
+                value = filler.load(value)
+            else:
+                if dtype is None:  # learn the dtype from the first datum, once
+                    first = filler.load(value)
+                    shape, dtype = first.shape, first.dtype
+                value = filler.lazy(value, shape, dtype)
+        parts.append((kind, value))
+    column.parts = parts
+
+
+def stream_to_dataset(descriptors, event_documents, lazy=False, filler=None):
     """The stream's events as a Dataset: one variable per data key, plus seq_num and uid.
 
     Parameters
@@ -145,6 +163,9 @@ def stream_to_dataset(descriptors, event_documents, lazy=False):
         ``('event', doc)`` and ``('event_page', doc)`` belonging to those descriptors.
     lazy : bool
         If True, array variables are dask arrays and nothing is read or computed.
+    filler : Filler, optional
+        Reads external data (datum ids of keys whose data key is ``external``); without
+        it, such columns hold the datum ids.
 
     Returns
     -------
@@ -183,6 +204,11 @@ def stream_to_dataset(descriptors, event_documents, lazy=False):
                 else:
                     for value in values:
                         column.add_row(value)
+
+    if filler is not None:
+        for key, data_key in data_keys.items():
+            if data_key.get("external"):
+                _fill_column(columns[key], data_key, filler, lazy)
 
     dim_counter = itertools.count()
     data_vars = {}
