@@ -65,6 +65,10 @@ class IngestorSpec:
         ``'prefix'`` (a numbered series), ``'directory'``.
     description : str
         One line for listings.
+    runs_in : callable, optional
+        For formats that hold several runs in one file (SPEC scans): ``runs_in(source)``
+        returns one dict of keyword arguments for ``ingest`` per run in the file, in
+        file order, e.g. ``[{'scan': '1.1'}, {'scan': '2.1'}]``. Reads headers only.
     """
 
     name: str
@@ -75,6 +79,7 @@ class IngestorSpec:
     sniff: Callable | None = field(default=None, compare=False)
     grouping: str = "file"
     description: str = ""
+    runs_in: Callable | None = field(default=None, compare=False)
 
     def matches_name(self, path):
         """True if the file name fits one of ``patterns`` (or there are none)."""

@@ -32,7 +32,7 @@ def masked(text):
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
-@pytest.mark.parametrize("page", sorted(DOCS.glob("*.md")), ids=lambda page: page.name)
+@pytest.mark.parametrize("page", sorted(DOCS.rglob("*.md")), ids=lambda page: str(page.relative_to(DOCS)))
 def test_examples_run_and_print_what_the_page_shows(page, tmp_path, monkeypatch):
     # Pages run in a fresh folder holding a copy of the example catalogs.
     shutil.copytree(DOCS.parent / "catalogs", tmp_path / "catalogs")

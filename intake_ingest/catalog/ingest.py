@@ -2,7 +2,7 @@
 
 from ..files import expand
 from ..grouping import GROUPINGS, group_files
-from ..registry import get_ingestor
+from ..registry import get_spec
 from ..run import RunDocuments
 from .base import BlueskyCatalog, RunEntry
 
@@ -53,7 +53,7 @@ class BlueskyIngestCatalog(BlueskyCatalog):
             raise ValueError(f"group_by must be one of {GROUPINGS}, not {group_by!r}")
         self._pattern = pattern
         self._ingestor_name = ingestor
-        self._ingestor = get_ingestor(ingestor)
+        self._spec = get_spec(ingestor)
         self._group_by = group_by
         self._ingestor_kwargs = dict(ingestor_kwargs or {})
         self._storage_options = storage_options or {}
@@ -65,15 +65,23 @@ class BlueskyIngestCatalog(BlueskyCatalog):
         entries, runs_by_files = {}, {}
         for group in group_files(sources, self._group_by):
             files = tuple((source.identity, source.mtime, source.size) for source in group)
-            entry = self._runs_by_files.get(files) or self._run_entry(group)
-            runs_by_files[files] = entry
-            entries[entry.start["uid"]] = entry
+            run_entries = self._runs_by_files.get(files) or self._run_entries(group)
+            runs_by_files[files] = run_entries
+            for entry in run_entries:
+                entries[entry.start["uid"]] = entry
         self._runs_by_files = runs_by_files
         self._entries = entries
 
-    def _run_entry(self, group):
+    def _run_entries(self, group):
+        """The runs of one group of files: one, or one per run a multi-run file holds."""
         argument = group[0] if len(group) == 1 else group
-        generator = self._ingestor(argument, storage_options=self._storage_options, **self._ingestor_kwargs)
-        documents = RunDocuments(generator, label=group[0].url)
-        documents.start  # noqa: B018 -- pull the RunStart now, for listing and search
-        return RunEntry(documents.start, lambda: documents)
+        if self._spec.runs_in is not None and len(group) == 1:
+            per_run = [{**self._ingestor_kwargs, **kwargs} for kwargs in self._spec.runs_in(group[0])]
+        else:
+            per_run = [self._ingestor_kwargs]
+        entries = []
+        for kwargs in per_run:
+            generator = self._spec.ingest(argument, storage_options=self._storage_options, **kwargs)
+            documents = RunDocuments(generator, label=group[0].url)
+            entries.append(RunEntry(documents.start, lambda documents=documents: documents))
+        return entries
