@@ -83,12 +83,22 @@ def check_catalog_command(url, out=None):
 
 
 def list_ingestors(out=None):
-    """Print each registered ingestor with its intake driver name."""
-    from .registry import driver_name, ingestor_names
+    """Print each registered ingestor: name, intake driver, producing software, file patterns."""
+    from .registry import driver_name, get_spec, ingestor_names
 
     out = out or sys.stdout
+    rows = []
     for name in ingestor_names():
-        print(f"{name:24} {driver_name(name)}", file=out)
+        try:
+            spec = get_spec(name)
+        except Exception as error:  # a broken third-party plugin must not hide the others
+            rows.append((name, driver_name(name), f"(cannot be loaded: {error})", ""))
+            continue
+        rows.append((name, driver_name(name), spec.software or spec.description, " ".join(spec.patterns)))
+    widths = [max(len(row[i]) for row in rows + [("ingestor", "intake driver", "software", "")]) for i in range(3)]
+    header = ("ingestor", "intake driver", "software", "files")
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3], file=out)
     return 0
 
 
