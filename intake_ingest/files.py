@@ -19,7 +19,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from .errors import IngestError, MissingFileError
 
-__all__ = ["SourceFile", "expand", "deterministic_uid", "read_bytes", "open_local_or_buffer"]
+__all__ = ["SourceFile", "expand", "find_files", "deterministic_uid", "read_bytes", "open_local_or_buffer"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,48 @@ def expand(pattern, storage_options=None, allow_empty=False):
         SourceFile(fs, p, _modified_time(fs, p, info), info.get("size"), chain)
         for p, info in sorted(details.items())
     ]
+
+
+def find_files(paths, storage_options=None):
+    """Every file that paths, globs and URLs name, folders searched recursively.
+
+    What a user selects (in a dialog, on the command line) is a mix of files, globs and
+    folders; this is the list of files meant, sorted, without duplicates.
+
+    Parameters
+    ----------
+    paths : str or list of str
+    storage_options : dict, optional
+
+    Returns
+    -------
+    list of SourceFile
+    """
+    if isinstance(paths, (str, SourceFile)) or not isinstance(paths, (list, tuple)):
+        paths = [paths]
+    found = {}
+    for path in paths:
+        if isinstance(path, SourceFile):
+            found[path.identity] = path
+            continue
+        path = str(path)
+        try:
+            fs, inner = url_to_fs(path, **(storage_options or {}))
+            is_folder = not _has_magic(inner) and fs.isdir(inner)
+        except (FileNotFoundError, ImportError, ValueError, OSError):
+            is_folder = False  # let expand() give its error naming the path
+        if is_folder:
+            chain = path.partition("::")[2]
+            details = fs.find(inner, detail=True)
+            if isinstance(fs, LocalFileSystem):
+                details = {posixpath.normpath(p): info for p, info in details.items()}
+            for p, info in details.items():
+                source = SourceFile(fs, p, _modified_time(fs, p, info), info.get("size"), chain)
+                found[source.identity] = source
+        else:
+            for source in expand(path, storage_options):
+                found[source.identity] = source
+    return sorted(found.values(), key=lambda source: source.identity)
 
 
 def _modified_time(fs, path, info):

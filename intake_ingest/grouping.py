@@ -33,7 +33,19 @@ def _prefix_key(source):
     return (_directory(source), prefix, suffix)
 
 
-def group_files(sources, by="file"):
+def _split_at_gaps(members):
+    """A numerically sorted series cut where a number is missing: 1,2,3,7,8 -> 1-3, 7-8."""
+    runs, previous = [], None
+    for source in members:
+        number = numbered_name(posixpath.basename(source.path))[1]
+        if previous is None or number != previous + 1:
+            runs.append([])
+        runs[-1].append(source)
+        previous = number
+    return runs
+
+
+def group_files(sources, by="file", split_gaps=False):
     """Files in groups, one group per run, in the order of their first file.
 
     Parameters
@@ -44,6 +56,9 @@ def group_files(sources, by="file"):
         'file': each file is a run; 'directory': the files of each folder are one run;
         'prefix': numbered files sharing folder, prefix and extension are one run
         (``scan_001.tif``, ``scan_002.tif`` | ``dark_001.tif``).
+    split_gaps : bool
+        With 'prefix': a series with missing numbers is several runs, one per unbroken
+        range (files numbered on from an earlier acquisition, or deleted files).
 
     Returns
     -------
@@ -64,4 +79,11 @@ def group_files(sources, by="file"):
         for members in groups.values():
             # Numeric order, so scan_9 comes before scan_10 however the names are padded.
             members.sort(key=lambda s: (numbered_name(posixpath.basename(s.path)) or ("", 0, ""))[1])
-    return sorted(groups.values(), key=lambda members: min(s.identity for s in members))
+    result = list(groups.values())
+    if by == "prefix" and split_gaps:
+        result = [
+            run
+            for members in result
+            for run in (_split_at_gaps(members) if numbered_name(posixpath.basename(members[0].path)) else [members])
+        ]
+    return sorted(result, key=lambda members: min(s.identity for s in members))

@@ -69,6 +69,11 @@ class IngestorSpec:
         For formats that hold several runs in one file (SPEC scans): ``runs_in(source)``
         returns one dict of keyword arguments for ``ingest`` per run in the file, in
         file order, e.g. ``[{'scan': '1.1'}, {'scan': '2.1'}]``. Reads headers only.
+    companions : callable, optional
+        For formats whose main file reads others (an Eiger master and its data files,
+        sidecar metadata): ``companions(source, candidates)`` returns those of the
+        ``candidates`` (SourceFiles found beside it) that belong to its run, so that
+        detection attaches them instead of reporting them or making runs of them.
     """
 
     name: str
@@ -80,6 +85,7 @@ class IngestorSpec:
     grouping: str = "file"
     description: str = ""
     runs_in: Callable | None = field(default=None, compare=False)
+    companions: Callable | None = field(default=None, compare=False)
 
     def matches_name(self, path):
         """True if the file name fits one of ``patterns`` (or there are none)."""

@@ -302,8 +302,17 @@ def sniff_tiff(head, source):
 
 
 def sniff_tiff_stack(head, source):
-    """A TIFF that may hold many pages: lower still, a series is the commoner reading."""
-    return 0.2 if head[:4] in TIFF_MAGIC else 0.0
+    """A TIFF with more than one page is a stack (above a series' 0.3); one page, hardly."""
+    if head[:4] not in TIFF_MAGIC:
+        return 0.0
+    # Counting pages walks the chain of image headers only, not the pixels.
+    n_pages = _tiff_errors_named(source, lambda file: _page_count(file))
+    return 0.4 if n_pages > 1 else 0.1
+
+
+def _page_count(file):
+    with tifffile.TiffFile(file) as tif:
+        return len(tif.pages)
 
 
 TIFF_SERIES = IngestorSpec(

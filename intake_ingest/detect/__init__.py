@@ -1,0 +1,13 @@
+"""Detection: from files a user selected to runs, without knowing which ingestor fits.
+
+:func:`detect` sniffs every file (its first bytes, in threads), picks the ingestor most
+confident it can read it, groups files into runs the way that ingestor's producing
+software writes them, and reports what it could not place; :func:`ingest` makes the
+runs, into a catalog or straight to msgpack files.
+"""
+
+from .detection import detect, sniff_file
+from .ingesting import ingest
+from .plan import Ambiguous, Plan, PlannedRun, Unrecognised
+
+__all__ = ["Ambiguous", "Plan", "PlannedRun", "Unrecognised", "detect", "ingest", "sniff_file"]

@@ -1,0 +1,189 @@
+"""From "these files" to a plan of runs: sniff each file, pick its ingestor, group files into runs."""
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from ..errors import IngestError
+from ..files import find_files
+from ..grouping import group_files
+from ..registry import get_spec, ingestor_names, read_head
+from .plan import Ambiguous, Plan, PlannedRun, Unrecognised
+
+__all__ = ["AMBIGUITY_MARGIN", "MIN_CONFIDENCE", "detect", "sniff_file"]
+
+#: Below this, a sniffer's "maybe" is not enough to choose an ingestor.
+MIN_CONFIDENCE = 0.1
+#: Two ingestors closer than this are a tie: the file is reported as ambiguous.
+AMBIGUITY_MARGIN = 0.05
+#: Sniffing is I/O bound (a header per file): threads overlap the waiting.
+DEFAULT_WORKERS = 8
+
+
+def _detectable_specs():
+    specs = []
+    for name in ingestor_names():
+        try:
+            spec = get_spec(name)
+        except Exception:  # a plugin that cannot load does not stop detection
+            continue
+        if spec.sniff is not None:
+            specs.append(spec)
+    return specs
+
+
+def sniff_file(source, specs):
+    """Each ingestor's confidence for one file, best first; reads the file's head once.
+
+    Returns
+    -------
+    candidates : list of (str, float)
+        Ingestor names with confidence above zero.
+    reason : str
+        Why there are none, when there are none.
+    """
+    named = [spec for spec in specs if spec.matches_name(source.path)]
+    if not named:
+        return [], "no ingestor reads files with this name"
+    try:
+        head = read_head(source)
+    except OSError as error:
+        return [], f"cannot be read ({error})"
+    scores = [(spec.name, spec.confidence(head, source)) for spec in named]
+    candidates = sorted(((name, score) for name, score in scores if score > 0), key=lambda c: -c[1])
+    if not candidates:
+        return [], f"not recognised by {', '.join(spec.name for spec in named)}"
+    return candidates, ""
+
+
+def _progress(total, progress, description):
+    from tqdm.auto import tqdm
+
+    if progress is None:
+        progress = sys.stderr.isatty()
+    return tqdm(total=total, disable=not progress, desc=description, unit="file", leave=False)
+
+
+def _sniff_all(sources, specs, workers, progress):
+    with _progress(len(sources), progress, "sniffing") as bar, ThreadPoolExecutor(workers) as pool:
+
+        def sniff(source):
+            result = sniff_file(source, specs)
+            bar.update()
+            return result
+
+        return list(pool.map(sniff, sources))
+
+
+def _claim_companions(chosen, sources):
+    """Files that another file's run reads (data files of a master, sidecars), by identity."""
+    claimed = {}
+    for source in sources:
+        name = chosen.get(source.identity)
+        spec = get_spec(name) if name else None
+        if spec is None or spec.companions is None:
+            continue
+        siblings = [other for other in sources if other.identity != source.identity]
+        for companion in spec.companions(source, siblings) or ():
+            claimed[companion.identity] = source.identity
+    return claimed
+
+
+def _plan_runs(spec, sources, confidence, reason, companions_of, split_gaps):
+    """The runs one ingestor makes of its files, and the files whose runs cannot be listed."""
+    runs, failed = [], []
+    if spec.grouping in ("prefix", "directory"):
+        groups = group_files(sources, spec.grouping, split_gaps=split_gaps)
+    else:
+        groups = [[source] for source in sources]
+    for group in groups:
+        score = min(confidence[source.identity] for source in group)
+        companions = [c for source in group for c in companions_of.get(source.identity, [])]
+        per_run = [{}]
+        if spec.runs_in is not None and len(group) == 1:
+            try:
+                per_run = spec.runs_in(group[0])
+            except IngestError as error:
+                failed.append(Unrecognised(group[0].url, f"{spec.name} cannot list its runs: {error.reason}"))
+                continue
+        runs.extend(PlannedRun(spec.name, group, dict(kwargs), score, reason, companions) for kwargs in per_run)
+    return runs, failed
+
+
+def detect(
+    paths,
+    *,
+    ingestor=None,
+    storage_options=None,
+    workers=DEFAULT_WORKERS,
+    progress=None,
+    split_gaps=True,
+):
+    """Decide which ingestor reads each file and how files group into runs.
+
+    Parameters
+    ----------
+    paths : str or list of str
+        Files, globs, folders (searched recursively) or fsspec URLs, as a user selected them.
+    ingestor : str, optional
+        Use this ingestor for every file instead of sniffing (the user's choice wins).
+    storage_options : dict, optional
+        Passed to fsspec.
+    workers : int
+        Threads sniffing files at once.
+    progress : bool, optional
+        Show a tqdm progress bar; default: when stderr is a terminal.
+    split_gaps : bool
+        Split a numbered series where numbers are missing (one run per unbroken range).
+
+    Returns
+    -------
+    Plan
+        The runs (ingestor, files, confidence, reason), the files no ingestor recognised
+        (with why), and the files two ingestors claim about equally (never guessed).
+    """
+    sources = find_files(paths, storage_options)
+    plan = Plan()
+    if ingestor is not None:
+        spec = get_spec(ingestor)
+        confidence = {source.identity: 1.0 for source in sources}
+        plan.runs, plan.unrecognised = _plan_runs(
+            spec, sources, confidence, f"chosen by the user: {ingestor}", {}, split_gaps
+        )
+        return plan
+
+    specs = _detectable_specs()
+    results = _sniff_all(sources, specs, workers, progress)
+    chosen, confidence = {}, {}
+    for source, (candidates, why) in zip(sources, results):
+        if not candidates or candidates[0][1] < MIN_CONFIDENCE:
+            plan.unrecognised.append(Unrecognised(source.url, why or "no ingestor is confident enough"))
+        elif len(candidates) > 1 and candidates[0][1] - candidates[1][1] < AMBIGUITY_MARGIN:
+            plan.ambiguous.append(Ambiguous(source.url, candidates))
+        else:
+            chosen[source.identity], confidence[source.identity] = candidates[0]
+
+    claimed = _claim_companions(chosen, sources)
+    companions_of = {}
+    for source in sources:
+        owner = claimed.get(source.identity)
+        if owner is not None:
+            companions_of.setdefault(owner, []).append(source)
+    plan.unrecognised = [item for item in plan.unrecognised if not _claimed_url(item.url, sources, claimed)]
+    plan.ambiguous = [item for item in plan.ambiguous if not _claimed_url(item.url, sources, claimed)]
+
+    by_ingestor = {}
+    for source in sources:
+        if source.identity in chosen and source.identity not in claimed:
+            by_ingestor.setdefault(chosen[source.identity], []).append(source)
+    for name, members in by_ingestor.items():
+        spec = get_spec(name)
+        reason = f"sniffed as {name} ({spec.software or spec.description})"
+        runs, failed = _plan_runs(spec, members, confidence, reason, companions_of, split_gaps)
+        plan.runs.extend(runs)
+        plan.unrecognised.extend(failed)
+    plan.runs.sort(key=lambda run: (run.files[0].identity, str(run.kwargs)))
+    return plan
+
+
+def _claimed_url(url, sources, claimed):
+    return any(source.url == url and source.identity in claimed for source in sources)
