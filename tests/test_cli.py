@@ -29,3 +29,69 @@ def test_main_requires_a_command(capsys):
 
     with pytest.raises(SystemExit):
         main([])
+
+
+def test_detect_ingest_catalog_ls_search_show(tmp_path, capsys):
+    import json
+
+    import intake
+    import numpy as np
+    import tifffile
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for number in [1, 2, 3]:
+        tifffile.imwrite(data / f"scan_{number:03d}.tif", np.full((4, 3), number, np.uint16))
+    tifffile.imwrite(data / "stack.tif", np.zeros((2, 4, 3), np.uint16), photometric="minisblack")
+    (data / "readme.md").write_text("notes")
+
+    assert main(["detect", str(data), "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert "tiff_series" in table and "tiff_stack" in table and "unrecognised:" in table
+
+    assert main(["detect", str(data), "--json", "--quiet"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert sorted(run["ingestor"] for run in plan["runs"]) == ["tiff_series", "tiff_stack"]
+    assert plan["unrecognised"][0]["file"].endswith("readme.md")
+
+    copies = tmp_path / "copies"
+    assert main(["ingest", str(data), "--to", str(copies), "--quiet"]) == 0
+    assert "2 run(s) written" in capsys.readouterr().out
+    assert main(["ingest", str(data), "--to", str(copies), "--quiet"]) == 0
+    second = capsys.readouterr().out
+    assert "0 run(s) written" in second and "2 already there (skipped)" in second
+
+    spec_path = tmp_path / "beamline.yml"
+    assert main(["catalog", str(data), "-o", str(spec_path), "--quiet"]) == 0
+    capsys.readouterr()
+    assert "{{ CATALOG_DIR }}/data/scan_*.tif" in spec_path.read_text()
+    cat = intake.open_catalog(str(spec_path))
+    runs = [run for name in cat for run in cat[name].values()]
+    assert sorted(run.start["ingestor"] for run in runs) == ["tiff_series", "tiff_stack"]
+
+    assert main(["ls", str(copies)]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert len(listing) == 2
+    assert main(["ls", str(spec_path)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+    assert main(["search", str(copies), '{"ingestor": "tiff_stack"}']) == 0
+    (found,) = capsys.readouterr().out.splitlines()
+    uid = found.split()[0]
+    assert main(["show", str(copies), uid[:10]]) == 0
+    shown = capsys.readouterr().out
+    assert "start.ingestor: tiff_stack" in shown and "image" in shown and "(2, 4, 3)" in shown
+
+
+def test_bad_input_is_one_line_and_exit_status_1(tmp_path, capsys):
+    assert main(["detect", str(tmp_path / "missing" / "*.tif"), "--quiet"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("intake-ingest: error:") and "missing" in error and "Traceback" not in error
+    assert main(["detect", str(tmp_path), "--ingestor", "nope"]) == 1
+    assert "no ingestor named 'nope'" in capsys.readouterr().err
+    assert main(["search", str(tmp_path), "{not json"]) == 1
+    assert "not JSON" in capsys.readouterr().err
+    assert main(["show", str(tmp_path), "abc"]) == 1
+    assert "no run whose uid starts with 'abc'" in capsys.readouterr().err
+    assert main(["catalog", str(tmp_path)]) == 1
+    assert "-o" in capsys.readouterr().err

@@ -24,6 +24,8 @@ class BlueskyIngestCatalog(BlueskyCatalog):
         Name of a registered ingestor (see ``intake-ingest ingestors``).
     group_by : {'file', 'directory', 'prefix'}
         What makes one run: each file, each folder, or each numbered-file prefix.
+    split_gaps : bool
+        With ``group_by='prefix'``: one run per unbroken range of numbers.
     ingestor_kwargs : dict, optional
         Passed to the ingestor for every run.
     storage_options : dict, optional
@@ -47,7 +49,14 @@ class BlueskyIngestCatalog(BlueskyCatalog):
     name = "bluesky-ingest-catalog"
 
     def __init__(
-        self, pattern, ingestor, group_by="file", ingestor_kwargs=None, storage_options=None, **kwargs
+        self,
+        pattern,
+        ingestor,
+        group_by="file",
+        ingestor_kwargs=None,
+        storage_options=None,
+        split_gaps=False,
+        **kwargs,
     ):
         if group_by not in GROUPINGS:
             raise ValueError(f"group_by must be one of {GROUPINGS}, not {group_by!r}")
@@ -55,6 +64,7 @@ class BlueskyIngestCatalog(BlueskyCatalog):
         self._ingestor_name = ingestor
         self._spec = get_spec(ingestor)
         self._group_by = group_by
+        self._split_gaps = split_gaps
         self._ingestor_kwargs = dict(ingestor_kwargs or {})
         self._storage_options = storage_options or {}
         self._runs_by_files = {}  # the files' (identity, mtime, size) -> RunEntry
@@ -63,7 +73,7 @@ class BlueskyIngestCatalog(BlueskyCatalog):
     def _load(self):
         sources = expand(self._pattern, self._storage_options, allow_empty=True)
         entries, runs_by_files = {}, {}
-        for group in group_files(sources, self._group_by):
+        for group in group_files(sources, self._group_by, split_gaps=self._split_gaps):
             files = tuple((source.identity, source.mtime, source.size) for source in group)
             run_entries = self._runs_by_files.get(files) or self._run_entries(group)
             runs_by_files[files] = run_entries

@@ -142,7 +142,7 @@ def detect(
         (with why), and the files two ingestors claim about equally (never guessed).
     """
     sources = find_files(paths, storage_options)
-    plan = Plan()
+    plan = Plan(files=sources)
     if ingestor is not None:
         spec = get_spec(ingestor)
         confidence = {source.identity: 1.0 for source in sources}

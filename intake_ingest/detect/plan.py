@@ -81,6 +81,8 @@ class Plan:
     runs: list = field(default_factory=list)
     unrecognised: list = field(default_factory=list)
     ambiguous: list = field(default_factory=list)
+    #: Every file detection looked at (SourceFile), placed or not.
+    files: list = field(default_factory=list, repr=False)
 
     def to_dict(self):
         """Plain data (for ``--json``): ``{'runs': [...], 'unrecognised': [...], 'ambiguous': [...]}``."""

@@ -1,0 +1,118 @@
+"""``intake-ingest catalog check | ls | search | show``: YAML specs and catalogs of runs."""
+
+import datetime
+import json
+import sys
+
+__all__ = ["check_catalog_command", "list_runs", "open_catalog_argument", "search_runs", "show_run"]
+
+
+def check_catalog_command(url, out=None):
+    """Report whether a YAML catalog spec (and those it nests) is safe to open.
+
+    Returns
+    -------
+    int
+        0 when safe, 1 when any entry could run code or the file cannot be read.
+    """
+    from ..catalog import check_catalog
+
+    out = out or sys.stdout
+    problems = check_catalog(url)
+    if not problems:
+        print(f"{url}: OK, no entry can run code", file=out)
+        return 0
+    print(f"{url}: refused, this catalog spec could run code:", file=out)
+    for problem in problems:
+        print(f"  - {problem}", file=out)
+    return 1
+
+
+class UserError(Exception):
+    """Bad input on the command line: printed as one line, exit status 1."""
+
+
+def open_catalog_argument(argument):
+    """A catalog from what a user typed: a YAML spec (opened safely), or msgpack files.
+
+    ``beamline.yml`` / a URL ending in .yml or .yaml: the YAML catalog; a folder: the
+    ``*.msgpack`` files in it; anything else: a glob or path of msgpack files.
+    """
+    from fsspec.core import url_to_fs
+
+    from ..catalog import open_catalog
+    from ..msgpack import BlueskyMsgpackCatalog
+
+    if argument.endswith((".yml", ".yaml")):
+        return open_catalog(argument)
+    try:
+        fs, path = url_to_fs(argument)
+        is_folder = fs.isdir(path)
+    except (OSError, ValueError):
+        is_folder = False
+    if is_folder:
+        return BlueskyMsgpackCatalog(argument.rstrip("/") + "/*.msgpack")
+    return BlueskyMsgpackCatalog(argument)
+
+
+def iter_runs(catalog, prefix=""):
+    """``(entry path, run)`` for every run in a catalog and in the catalogs it holds."""
+    from intake.catalog import Catalog
+
+    from ..run import BlueskyRun
+
+    for name in catalog:
+        item = catalog[name]
+        if isinstance(item, BlueskyRun):
+            yield f"{prefix}{name}", item
+        elif isinstance(item, Catalog):
+            yield from iter_runs(item, f"{prefix}{name}/")
+
+
+def _run_line(path, run):
+    start = run.start
+    when = datetime.datetime.fromtimestamp(start["time"], tz=datetime.timezone.utc)
+    return f"{start['uid']:46}  {when:%Y-%m-%d %H:%M:%S}  {start.get('ingestor', '-'):18}  {path}"
+
+
+def list_runs(argument, out=None):
+    """``ls CATALOG``: one line per run: uid, start time (UTC), ingestor, where it is."""
+    out = out or sys.stdout
+    for path, run in iter_runs(open_catalog_argument(argument)):
+        print(_run_line(path, run), file=out)
+    return 0
+
+
+def search_runs(argument, query, out=None):
+    """``search CATALOG QUERY``: the runs whose RunStart matches a MongoDB query (JSON)."""
+    from ..catalog.base import RunStartQuery
+
+    out = out or sys.stdout
+    try:
+        matcher = RunStartQuery(json.loads(query))
+    except json.JSONDecodeError as error:
+        raise UserError(f"the query is not JSON ({error}): {query}") from None
+    for path, run in iter_runs(open_catalog_argument(argument)):
+        if matcher.match(run.start):
+            print(_run_line(path, run), file=out)
+    return 0
+
+
+def show_run(argument, uid, out=None):
+    """``show CATALOG UID``: a run's RunStart and its streams' variables (nothing computed)."""
+    out = out or sys.stdout
+    found = [(path, run) for path, run in iter_runs(open_catalog_argument(argument)) if run.uid.startswith(uid)]
+    if not found:
+        raise UserError(f"no run whose uid starts with {uid!r} in {argument}")
+    if len({run.uid for _, run in found}) > 1:
+        raise UserError(f"{len(found)} runs have uids starting with {uid!r}; give more of the uid")
+    path, run = found[0]
+    print(_run_line(path, run), file=out)
+    for key, value in sorted(run.start.items()):
+        print(f"  start.{key}: {value}", file=out)
+    for stream_name in run:
+        dataset = run[stream_name].to_dask()
+        print(f"  stream {stream_name}: {dataset.sizes.get('time', 0)} events", file=out)
+        for name, variable in dataset.data_vars.items():
+            print(f"    {name:16} {str(variable.dtype):8} {tuple(variable.shape)}", file=out)
+    return 0

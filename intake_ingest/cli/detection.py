@@ -1,0 +1,69 @@
+"""``intake-ingest ingestors | detect | ingest | catalog PATHS -o``: from files to runs."""
+
+import json
+import sys
+
+__all__ = ["detect_command", "ingest_command", "list_ingestors", "write_catalog_command"]
+
+
+def list_ingestors(out=None):
+    """Print each registered ingestor: name, intake driver, producing software, file patterns."""
+    from ..registry import driver_name, get_spec, ingestor_names
+
+    out = out or sys.stdout
+    rows = []
+    for name in ingestor_names():
+        try:
+            spec = get_spec(name)
+        except Exception as error:  # a broken third-party plugin must not hide the others
+            rows.append((name, driver_name(name), f"(cannot be loaded: {error})", ""))
+            continue
+        rows.append((name, driver_name(name), spec.software or spec.description, " ".join(spec.patterns)))
+    widths = [max(len(row[i]) for row in rows + [("ingestor", "intake driver", "software", "")]) for i in range(3)]
+    header = ("ingestor", "intake driver", "software", "files")
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3], file=out)
+    return 0
+
+
+def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None):
+    """``detect PATHS``: which ingestor reads which files, as a table or JSON."""
+    from ..detect import detect
+
+    out = out or sys.stdout
+    plan = detect(paths, ingestor=ingestor, progress=False if quiet else None)
+    if as_json:
+        json.dump(plan.to_dict(), out, indent=2)
+        print(file=out)
+    else:
+        print(plan.table(), file=out)
+    return 0
+
+
+def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, out=None):
+    """``ingest PATHS --to DIR``: detect, then write each run to ``DIR/<uid>.msgpack``."""
+    from ..detect import detect, ingest
+
+    out = out or sys.stdout
+    progress = False if quiet else None
+    plan = detect(paths, ingestor=ingestor, progress=progress)
+    result = ingest(plan, to=to, overwrite=overwrite, progress=progress)
+    print(
+        f"{len(result['written'])} run(s) written to {to}, {len(result['skipped'])} already there"
+        f"{' (skipped)' if result['skipped'] else ''}; "
+        f"{len(plan.unrecognised)} file(s) unrecognised, {len(plan.ambiguous)} ambiguous",
+        file=out,
+    )
+    return 0
+
+
+def write_catalog_command(paths, output, ingestor=None, quiet=False, out=None):
+    """``catalog PATHS -o beamline.yml``: a YAML catalog spec of the detected runs."""
+    from ..detect import detect
+    from ..detect.catalog_spec import write_catalog_spec
+
+    out = out or sys.stdout
+    plan = detect(paths, ingestor=ingestor, progress=False if quiet else None)
+    spec = write_catalog_spec(plan, output)
+    print(f"{output}: {len(spec['sources'])} source(s) for {len(plan.runs)} run(s)", file=out)
+    return 0

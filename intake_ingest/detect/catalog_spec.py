@@ -1,0 +1,101 @@
+"""Writing a detection plan as a YAML catalog spec that intake opens.
+
+Each group of runs becomes one ``bluesky-ingest-catalog`` source whose pattern is
+written relative to ``{{ CATALOG_DIR }}``: a glob where one matches exactly the planned
+files (so files added later appear on refresh), the list of files otherwise.
+"""
+
+import posixpath
+import re
+
+import yaml
+
+from ..grouping import numbered_name
+from ..registry import get_spec
+
+__all__ = ["catalog_spec", "write_catalog_spec"]
+
+
+def _relative(path, catalog_dir):
+    if catalog_dir and (path == catalog_dir or path.startswith(catalog_dir.rstrip("/") + "/")):
+        return "{{ CATALOG_DIR }}/" + posixpath.relpath(path, catalog_dir)
+    return path  # outside the catalog's folder: kept as it is
+
+
+def _slug(text):
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "files"
+
+
+def _group_key(run):
+    """Runs that one globbing source can make: same ingestor, folder and file family."""
+    first = run.files[0]
+    folder, name = posixpath.split(first.path)
+    spec = get_spec(run.ingestor)
+    if spec.grouping == "prefix" and numbered_name(name):
+        prefix, _, suffix = numbered_name(name)
+        return (run.ingestor, folder, "prefix", f"{prefix}*{suffix}")
+    suffix = posixpath.splitext(name)[1]
+    return (run.ingestor, folder, spec.grouping, f"*{suffix}")
+
+
+def catalog_spec(plan, catalog_path):
+    """The plan as a YAML catalog spec (a dict), paths relative to the catalog file's folder.
+
+    Parameters
+    ----------
+    plan : Plan
+    catalog_path : str
+        Where the spec will be written (local path).
+    The plan's ``files`` (every file detection saw) decide where a glob can stand for
+    the planned files: only where it matches nothing else.
+    """
+    catalog_dir = posixpath.dirname(posixpath.abspath(catalog_path))
+    groups = {}
+    for run in plan.runs:
+        groups.setdefault(_group_key(run), []).append(run)
+    seen_paths = {source.path for source in plan.files}
+    sources = {}
+    for (ingestor, folder, grouping, glob), runs in groups.items():
+        planned = {source.path: source for run in runs for source in run.files}
+        matched = {path for path in seen_paths | set(planned) if posixpath.dirname(path) == folder}
+        matched = {path for path in matched if _glob_match(posixpath.basename(path), glob)}
+        first = runs[0].files[0]
+        if matched == set(planned):
+            where = posixpath.join(folder, glob)
+            pattern = _relative(where, catalog_dir) if first.is_local else first.fs.unstrip_protocol(where)
+        else:
+            pattern = sorted(
+                _relative(path, catalog_dir) if source.is_local else source.url
+                for path, source in planned.items()
+            )
+        name = _unique(sources, _slug(f"{posixpath.basename(folder)}_{glob.replace('*', '')}_{ingestor}"))
+        args = {"pattern": pattern, "ingestor": ingestor, "group_by": grouping}
+        if grouping == "prefix":
+            args["split_gaps"] = True
+        sources[name] = {
+            "description": f"{len(runs)} run(s) of {ingestor}, found by intake-ingest detect",
+            "driver": "bluesky-ingest-catalog",
+            "args": args,
+        }
+    return {"metadata": {"version": 1, "generated_by": "intake-ingest catalog"}, "sources": sources}
+
+
+def _glob_match(name, glob):
+    import fnmatch
+
+    return fnmatch.fnmatchcase(name, glob)
+
+
+def _unique(existing, name):
+    candidate, counter = name, 2
+    while candidate in existing:
+        candidate, counter = f"{name}_{counter}", counter + 1
+    return candidate
+
+
+def write_catalog_spec(plan, catalog_path):
+    """Write :func:`catalog_spec` to a local YAML file; returns the spec."""
+    spec = catalog_spec(plan, catalog_path)
+    with open(catalog_path, "w") as file:
+        yaml.safe_dump(spec, file, sort_keys=False)
+    return spec
