@@ -19,7 +19,7 @@ def mixed_folder(tmp_path):
     for number in [1, 2]:
         tifffile.imwrite(folder / "sub" / f"dark_{number:04d}.tif", rng.integers(0, 9, (6, 5), dtype=np.uint16))
     tifffile.imwrite(folder / "stack.tif", rng.integers(0, 9, (4, 6, 5), dtype=np.uint16), photometric="minisblack")
-    (folder / "notes.txt").write_text("beamtime notes\n")
+    (folder / "notes.md").write_text("beamtime notes\n")
     (folder / "broken.tif").write_bytes(b"not really a tiff")
     return folder
 
@@ -38,9 +38,9 @@ def test_detect_groups_series_splits_gaps_and_reports_the_rest(mixed_folder):
     ]
     assert all(run.reason.startswith("sniffed as") for run in plan.runs)
     unrecognised = {item.url.rsplit("/", 1)[1]: item.reason for item in plan.unrecognised}
-    assert set(unrecognised) == {"broken.tif", "notes.txt"}
+    assert set(unrecognised) == {"broken.tif", "notes.md"}
     assert unrecognised["broken.tif"].startswith("not recognised by") and "tiff_series" in unrecognised["broken.tif"]
-    assert unrecognised["notes.txt"] == "no ingestor reads files with this name"
+    assert unrecognised["notes.md"] == "no ingestor reads files with this name"
     assert plan.ambiguous == []
 
 
