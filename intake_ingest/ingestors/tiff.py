@@ -45,7 +45,7 @@ def _tiff_errors_named(source, action):
         raise IngestError(source.url, f"not a readable TIFF file ({error})") from None
 
 
-def _check_series(source, series, shape, dtype):
+def check_series(source, series, shape, dtype):
     if shape is not None and tuple(series.shape) != tuple(shape):
         raise IngestError(
             source.url,
@@ -78,7 +78,7 @@ def read_tiff(source, shape=None, dtype=None, out=None):
     def read(file):
         with tifffile.TiffFile(file) as tif:
             series = tif.series[0]
-            _check_series(source, series, shape, dtype)
+            check_series(source, series, shape, dtype)
             return series.asarray(out=out)
 
     return _tiff_errors_named(source, read)
@@ -137,7 +137,7 @@ def read_tiff_frame(source, index, frame_shape, dtype):
     return _tiff_errors_named(source, read)
 
 
-def _version(source, part=""):
+def file_version(source, part=""):
     return f"{source.url}|{source.mtime}|{source.size}|{part}"
 
 
@@ -201,7 +201,7 @@ def ingest_tiff_series(pattern, *, lazy=False, storage_options=None):
         end = min(begin + rows_per_page, len(sources))
         if lazy:
             images = [
-                lazy_array(read_tiff, (source, shape, dtype), shape, dtype, _version(source))
+                lazy_array(read_tiff, (source, shape, dtype), shape, dtype, file_version(source))
                 for source in sources[begin:end]
             ]
         else:
@@ -273,7 +273,7 @@ def ingest_tiff_stack(filename, *, lazy=False, storage_options=None):
                     (source, index, page_shape, dtype),
                     page_shape,
                     dtype,
-                    _version(source, index),
+                    file_version(source, index),
                 )
                 for index in range(n_pages)
             ]
@@ -311,13 +311,15 @@ class TiffHeader:
     shape: tuple
     dtype: np.dtype
     tags: dict  # tag code -> value, first page
+    tag_types: dict  # tag code -> tifffile.DATATYPE, first page
 
     @classmethod
     def read(cls, file):
         with tifffile.TiffFile(file) as tif:
             page = tif.pages[0]
             tags = {tag.code: tag.value for tag in page.tags.values()}
-            return cls(len(tif.pages), tuple(page.shape), np.dtype(page.dtype), tags)
+            types = {tag.code: tag.dtype for tag in page.tags.values()}
+            return cls(len(tif.pages), tuple(page.shape), np.dtype(page.dtype), tags, types)
 
 
 @lru_cache(maxsize=1024)
