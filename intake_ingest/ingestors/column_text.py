@@ -1,0 +1,801 @@
+"""Ingestor for column text files: CSV, tab- and whitespace-separated ``.xy``/``.dat``/``.txt``.
+
+Diffractometer exports, integration programs (pyFAI, GSAS-II, fit2d) and lab scripts
+write a table of numbers, one row per point, after a few header lines. This ingestor
+makes one run per file, with one event page of a row per data row (one event per row
+once unpacked); what the header says goes to the RunStart:
+
+- comment lines (``#``, ``%``, ``;`` or ``!``, and Topas' ``/* ... */`` blocks) that read
+  ``key: value`` or ``key = value`` become RunStart metadata (keys in snake case, values
+  as numbers where they are, a trailing unit in ``units``); the others are kept in order
+  in ``comments``;
+- the column names come from a header row (a text row just before the data, as CSV files
+  have) or else from the comment line just before the data, with units parsed from
+  ``name (unit)``, ``name [unit]`` or ``name/unit``; without names, columns are
+  ``col_0``, ``col_1``, ...;
+- fit2d's ``.chi`` layout (title, x label, y label, number of points) is recognised by
+  its four header lines.
+
+The RunStart is made from the header alone: the file is read up to its first data line
+before the RunStart is yielded, and in full only after it. See ``docs/formats/column_text.md``.
+"""
+
+import codecs
+import contextlib
+import csv
+import datetime
+import itertools
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import event_model
+import numpy as np
+
+from ..errors import IngestError, IngestWarning, MissingFileError
+from ..files import deterministic_uid, expand, read_bytes, timestamps
+from ..registry import HEAD_BYTES, IngestorSpec
+from ._common import source_label
+
+__all__ = [
+    "COLUMN_TEXT",
+    "ColumnTable",
+    "TextHeader",
+    "ingest_column_text",
+    "read_column_text",
+    "row_times",
+    "scan_header",
+    "sniff_column_text",
+    "sniff_delimiter",
+]
+
+NAME = "column_text"
+
+#: Characters that start a comment line (gnuplot/numpy '#', MATLAB/Octave '%', ';', WinPLOTR '!').
+COMMENT_MARKERS = "#%;!"
+
+#: Delimiters tried, in this order, before falling back to runs of whitespace. ';' first,
+#: because a European CSV ('0,5;12,3') also splits on ','; tab before ',' for the same reason.
+DELIMITERS = (";", "\t", ",")
+
+#: The RunStart is made from at most this much of the file (a header longer than this is cut).
+HEADER_SCAN_BYTES = 2**20
+
+#: Data rows looked at to choose the delimiter.
+SNIFF_ROWS = 50
+
+#: Column names that can hold the time of each row (compared in lower case, without unit).
+TIME_COLUMN_NAMES = frozenset(
+    {"time", "timestamp", "time_stamp", "epoch", "epoch_time", "unix_time", "datetime", "date_time"}
+)
+
+#: Numbers in a time column are taken as Unix seconds only within this range (1973 to 2286),
+#: so that a time column counting seconds from the start of a scan stays plain data.
+EPOCH_SECONDS_RANGE = (1e8, 1e10)
+
+#: Names the event model and the xarray view use for every event; a column named so is renamed.
+EVENT_FIELD_NAMES = frozenset({"time", "seq_num", "uid"})
+
+#: RunStart keys that the ingestor sets or the schema types; header keys named so get 'header_'.
+RESERVED_START_KEYS = frozenset(
+    {
+        "uid", "time", "ingestor", "source", "num_points", "comments", "units",
+        "hints", "projections", "data_groups", "data_type", "scan_id",
+    }
+)  # fmt: skip
+
+#: RunStart keys the schema requires to be strings: header values for them are kept as text.
+STRING_START_KEYS = frozenset({"sample", "project", "owner", "group", "data_session"})
+
+_NUMBER_TOKEN = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?$|[-+]?(nan|inf)$", re.I)
+_DATE_TOKEN = re.compile(r"\d{4}-\d\d-\d\d([T ]\S*)?$")
+_CLOCK_TOKEN = re.compile(r"\d{1,2}:\d\d(:\d\d([.,]\d+)?)?$")
+_TOKEN_SPLIT = re.compile(r"[\s,;]+")
+_INTEGER = re.compile(r"[-+]?(0|[1-9]\d*)$")
+_FLOAT = re.compile(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$")
+_UNIT = re.compile(r"[^\d\s.,+-]\S{0,15}$")
+# A key: a letter first, then words (no ',', ';' or tabs, so a data row with a clock time is
+# not one), at most five of them; the value must not be the rest of a URL.
+_KEY_VALUE = re.compile(r"(?P<key>[A-Za-z][\w .()\[\]-]{0,39}?)\s*[:=]\s*(?P<value>(?!//)\S.*)$")
+_NAME_UNIT = (
+    re.compile(r"(?P<name>.*?\S)\s*\((?P<unit>[^()]+)\)$"),
+    re.compile(r"(?P<name>.*?\S)\s*\[(?P<unit>[^\[\]]+)\]$"),
+    re.compile(r"(?P<name>[^/]*?\S)\s*/\s*(?P<unit>[^/\s][^/]*)$"),
+)
+
+
+@dataclass
+class TextHeader:
+    """What the lines before the data say.
+
+    ``data_start`` is the index of the first data line (None if there is none);
+    ``names_line`` the (index, text, is_row) of the line that may name the columns: a
+    header row (``is_row``) or the comment just before the data.
+    """
+
+    metadata: dict = field(default_factory=dict)
+    units: dict = field(default_factory=dict)
+    comments: list = field(default_factory=list)
+    title: str | None = None
+    declared_points: int | None = None
+    data_start: int | None = None
+    names_line: tuple | None = None
+
+
+@dataclass
+class ColumnTable:
+    """The parsed file: its header and one array per column, in file order."""
+
+    header: TextHeader
+    names: list
+    units: list
+    columns: list
+    line_numbers: list  # of the data rows, 1-based
+    delimiter: str | None  # None: runs of whitespace
+
+
+# ---------------------------------------------------------------------------- header
+
+
+def _is_comment(stripped):
+    return stripped[:1] in COMMENT_MARKERS and stripped != ""
+
+
+def _comment_text(stripped):
+    return stripped.lstrip(stripped[0]).strip()
+
+
+def _is_data_token(token):
+    return bool(_NUMBER_TOKEN.match(token) or _DATE_TOKEN.match(token) or _CLOCK_TOKEN.match(token))
+
+
+def _looks_like_data(stripped, delimiter=None):
+    """A row of values: at least half of its tokens are numbers, dates or clock times."""
+    if delimiter is not None and delimiter not in " \t,;":
+        stripped = stripped.replace(delimiter, " ")
+    tokens = [token for token in _TOKEN_SPLIT.split(stripped) if token]
+    if not tokens:
+        return False
+    return 2 * sum(_is_data_token(token) for token in tokens) >= len(tokens)
+
+
+def _start_key(key):
+    """A header key as a RunStart key: snake case, with 'header_' where the document uses it."""
+    normalized = re.sub(r"\W+", "_", key.lower()).strip("_")  # letters of any language stay
+    if normalized in RESERVED_START_KEYS:
+        return "header_" + normalized
+    return normalized
+
+
+def _header_value(text):
+    """A header value: a number, a number and its unit, or the text. Returns (value, unit)."""
+    text = text.strip()
+    tokens = text.split()
+    if len(tokens) in (1, 2) and (len(tokens) == 1 or _UNIT.match(tokens[1])):
+        number = tokens[0]
+        if _INTEGER.match(number):
+            return int(number), (tokens[1] if len(tokens) == 2 else None)
+        if _FLOAT.match(number):
+            return float(number), (tokens[1] if len(tokens) == 2 else None)
+    return text, None
+
+
+def _add_key_value(header, key, text):
+    """Put one header value into the RunStart metadata; False if the key is empty."""
+    start_key = _start_key(key)
+    if not start_key:
+        return False
+    value, unit = _header_value(text)
+    if start_key in STRING_START_KEYS:
+        value, unit = text.strip(), None
+    if start_key == "header_scan_id" and isinstance(value, int) and unit is None:
+        start_key = "scan_id"  # a scan number is what scan_id means
+    header.metadata[start_key] = value
+    if unit is not None:
+        header.units[start_key] = unit
+    else:
+        header.units.pop(start_key, None)
+    return True
+
+
+def _balanced(text):
+    return text.count("(") == text.count(")") and text.count("[") == text.count("]")
+
+
+def _key_value(text):
+    """``(key, value)`` of a ``key: value`` or ``key = value`` line, else None.
+
+    A key has at most five words, balanced brackets and no file name or number in it
+    (no '.' inside a word), so that a CSV header row such as ``Time (hh:mm:ss),Value`` or
+    GSAS-II's histogram name ``LaB6_0001.tif Azm=   0.00`` is not taken for one.
+    """
+    match = _KEY_VALUE.match(text)
+    if match is None:
+        return None
+    key = match["key"]
+    if len(key.split()) > 5 or not _balanced(key) or re.search(r"\.\w", key):
+        return None
+    return match["key"], match["value"]
+
+
+def _fit2d_chi_header(first_lines):
+    """The header of fit2d's ``.chi`` layout, or None if the first four lines are not one.
+
+    fit2d (and GSAS-II's Fit2D "chi" export, ``G2export_FIT2D.py``) writes a title, the
+    x-axis label (``2-Theta Angle (Degrees)``), the y-axis label (``Intensity``), and the
+    number of points (``       2048``, sometimes followed by the number of data sets),
+    then one ``x y`` row per point.
+    """
+    if len(first_lines) < 4:
+        return None
+    stripped = [line.strip() for line in first_lines[:4]]
+    if any(not text or _is_comment(text) for text in stripped[:3]):
+        return None
+    if any(_looks_like_data(text) for text in stripped[1:3]):
+        return None
+    counts = stripped[3].split()
+    if not 1 <= len(counts) <= 2 or not all(_INTEGER.match(count) for count in counts):
+        return None
+    return TextHeader(
+        title=stripped[0],
+        declared_points=int(counts[0]),
+        names_line=(None, [stripped[1], stripped[2]], True),
+    )
+
+
+def scan_header(lines, delimiter=None):
+    """Read header lines up to the first data line.
+
+    Parameters
+    ----------
+    lines : iterable of str
+        The file's lines (without line ends), read lazily: iteration stops at the first
+        data line (or, for the fit2d check, the fourth line), so a caller streaming a
+        file reads no further than that.
+    delimiter : str, optional
+        A delimiter the user gave, for telling data rows from text.
+
+    Returns
+    -------
+    TextHeader
+    """
+    lines = iter(lines)
+    first = list(itertools.islice(lines, 4))
+    chi = _fit2d_chi_header(first)
+    if chi is not None:
+        for index, line in enumerate(lines, start=4):
+            if line.strip() and not _is_comment(line.strip()):
+                chi.data_start = index
+                break
+        return chi
+
+    header = TextHeader()
+    # The last non-blank line before the data, if it may name the columns: (index, text, is_row),
+    # a text row (CSV header) or a comment. A text row that turns out not to be followed by
+    # the data (a title, FullProf's XYDATA) is kept as a comment.
+    candidate = None
+
+    def keep_earlier_text_row():
+        nonlocal candidate
+        if candidate is not None and candidate[2]:
+            header.comments.append(candidate[1])
+        candidate = None
+
+    in_block = False
+    for index, line in enumerate(itertools.chain(first, lines)):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if in_block or stripped.startswith("/*"):
+            # Topas' C-style comment block, as GSAS-II writes it atop .xye files.
+            keep_earlier_text_row()
+            in_block = "*/" not in stripped
+            body = stripped.removeprefix("/*").split("*/")[0].strip().lstrip(COMMENT_MARKERS).strip()
+            if body:
+                _header_comment(header, body)
+        elif _is_comment(stripped):
+            body = _comment_text(stripped)
+            if body:
+                keep_earlier_text_row()
+                if not _header_comment(header, body):
+                    candidate = (index, body, False)
+        elif (pair := _key_value(stripped)) is not None and _add_key_value(header, *pair):
+            keep_earlier_text_row()
+        elif _looks_like_data(stripped, delimiter):
+            header.data_start = index
+            header.names_line = candidate
+            return header
+        else:
+            keep_earlier_text_row()
+            candidate = (index, stripped, True)
+    if candidate is not None and candidate[2]:
+        header.names_line = candidate  # a header row with no data after it
+    return header
+
+
+def _header_comment(header, body):
+    """File a comment: key-value metadata (True) or a comment kept as text (False)."""
+    pair = _key_value(body)
+    if pair is not None and _add_key_value(header, *pair):
+        return True
+    header.comments.append(body)
+    return False
+
+
+# ---------------------------------------------------------------------------- columns
+
+
+def _split(line, delimiter):
+    if delimiter is None:
+        return line.split()
+    return [field.strip() for field in next(csv.reader([line], delimiter=delimiter))]
+
+
+def _whitespace_decimal_commas(line):
+    """True for whitespace-separated numbers written with decimal commas: ``0,5  12,3``."""
+    tokens = line.split()
+    return (
+        len(tokens) > 1
+        and all(_NUMBER_TOKEN.match(token) for token in tokens)
+        and any("," in token for token in tokens)
+    )
+
+
+def sniff_delimiter(data_lines):
+    """The first of ';', tab and ',' that every line holds; else None, for runs of whitespace.
+
+    Lines that are whitespace-separated numbers with decimal commas (``0,5  12,3``) are
+    not comma-separated. Whether every row then has as many fields as the first is for
+    the caller to check (a ragged row is an error, not a reason to choose another delimiter).
+    """
+    for delimiter in DELIMITERS:
+        if not data_lines or not all(delimiter in line for line in data_lines):
+            continue
+        if delimiter == "," and any(_whitespace_decimal_commas(line) for line in data_lines):
+            continue
+        if len(_split(data_lines[0], delimiter)) > 1:
+            return delimiter
+    return None
+
+
+def _parse_name(text):
+    """``'2-Theta Angle (Degrees)'`` -> ``('2-Theta Angle', 'Degrees')``; no unit -> None."""
+    text = text.strip().strip('"').strip()
+    for pattern in _NAME_UNIT:
+        match = pattern.match(text)
+        if match:
+            return match["name"].strip(), match["unit"].strip()
+    return text, None
+
+
+def _whitespace_name_splits(text):
+    """Ways to cut a names line on whitespace: keeping '(unit)' with its name, on 2+ spaces, on each."""
+    merged, depth = [], 0
+    for token in text.split():
+        if merged and (depth > 0 or token[:1] in "(["):
+            merged[-1] += " " + token
+        else:
+            merged.append(token)
+        depth = max(0, depth + token.count("(") + token.count("[") - token.count(")") - token.count("]"))
+    return [merged, re.split(r"\s{2,}|\t", text.strip()), text.split()]
+
+
+def _names_fields(text, delimiter, n_columns):
+    """The fields of a names line that give ``n_columns`` names, or None."""
+    splits = [] if delimiter is None else [_split(text, delimiter)]
+    splits += _whitespace_name_splits(text)
+    for fields in splits:
+        if len(fields) == n_columns:
+            return fields
+    return None
+
+
+def _columns(count):
+    return f"{count} column" if count == 1 else f"{count} columns"
+
+
+def _data_key_name(name, index, taken):
+    name = re.sub(r"[./]+", "_", name).strip("_ ") or f"col_{index}"
+    if name in EVENT_FIELD_NAMES:
+        name += "_column"
+    unique, number = name, 1
+    while unique in taken:
+        number += 1
+        unique = f"{name}_{number}"
+    taken.add(unique)
+    return unique
+
+
+def _column_names(source, header, delimiter, n_columns, first_data_line):
+    """Data key names and units of the columns, from the header; col_0, col_1... without one."""
+    fields = None
+    if header.names_line is not None:
+        line_index, text, is_row = header.names_line
+        if isinstance(text, list):  # fit2d .chi: the axis labels, then unnamed extra columns
+            fields = (text + [""] * n_columns)[:n_columns]
+        else:
+            fields = _names_fields(text, delimiter, n_columns)
+            if fields is None and is_row:
+                n_named = len(_split(text, delimiter) if delimiter else text.split())
+                raise IngestError(
+                    source.url,
+                    f"line {first_data_line} has {_columns(n_columns)} but the header row "
+                    f"(line {line_index + 1}) names {n_named}",
+                )
+            if fields is not None and all(_is_data_token(f) for f in fields if f):
+                fields = None  # a comment of numbers is not a names line
+    if fields is None:
+        fields = [""] * n_columns
+    taken, names, units = set(), [], []
+    for index, text in enumerate(fields):
+        name, unit = _parse_name(text) if text else ("", None)
+        names.append(_data_key_name(name, index, taken))
+        units.append(unit)
+    return names, units
+
+
+def _column_array(values, delimiter):
+    """A column of text fields as int64, float64 (empty fields NaN) or, failing both, str."""
+    text = np.asarray(values, dtype=str)
+    for dtype in (np.int64, np.float64):
+        try:
+            return text.astype(dtype)
+        except (ValueError, OverflowError):
+            pass
+    empty = text == ""
+    if delimiter != ",":
+        # A decimal comma (Excel in German or French locales writes '0,5;12,3').
+        if not any("." in value for value in values):
+            text = np.char.replace(text, ",", ".")
+    try:
+        return np.where(empty, "nan", text).astype(np.float64)
+    except ValueError:
+        return np.asarray(list(values), dtype=str)  # as wide as this column's longest text
+
+
+def _decode(source, data, encoding):
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise IngestError(source.url, f"is a binary file, not column text (a NUL byte at offset {nul})")
+    try:
+        if codecs.lookup(encoding).name == "utf-8":
+            encoding = "utf-8-sig"  # drop the byte-order mark Windows programs write
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        byte = data[error.start]
+        raise IngestError(
+            source.url,
+            f"is not {error.encoding.removesuffix('-sig').upper()} text: byte 0x{byte:02x} on "
+            f"line {line}; if the file is text in another encoding, pass encoding= (e.g. 'latin-1')",
+        ) from None
+
+
+def _lines(text):
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def read_column_text(source, *, delimiter=None, encoding="utf-8"):
+    """Parse a whole column text file.
+
+    Parameters
+    ----------
+    source : SourceFile
+    delimiter : str, optional
+        ``','``, ``';'``, ``'\\t'`` (or any one character), or ``' '`` for runs of
+        whitespace; sniffed if not given.
+    encoding : str, optional
+        The file's text encoding.
+
+    Returns
+    -------
+    ColumnTable
+
+    Raises
+    ------
+    IngestError
+        Binary or undecodable content, or a row with another number of columns than the
+        header (naming the line).
+    """
+    lines = _lines(_decode(source, read_bytes(source), encoding))
+    header = scan_header(lines, delimiter)
+    if header.data_start is None:
+        return _empty_table(source, header, delimiter)
+    data_rows = [
+        (number, line)
+        for number, line in enumerate(lines[header.data_start :], start=header.data_start + 1)
+        if line.strip() and not _is_comment(line.strip())
+    ]
+    texts = [line for _, line in data_rows]
+    if delimiter is None:
+        delimiter = sniff_delimiter(texts[:SNIFF_ROWS])
+    elif delimiter == " ":
+        delimiter = None  # runs of whitespace
+    # Line by line, so that an unclosed quote cannot swallow the lines after it.
+    rows = [_split(line, delimiter) for line in texts]
+    n_columns = len(rows[0])
+    names, units = _column_names(source, header, delimiter, n_columns, data_rows[0][0])
+    for (number, _), row in zip(data_rows, rows):
+        if len(row) != n_columns:
+            raise IngestError(
+                source.url,
+                f"line {number} has {_columns(len(row))}, not {n_columns} as line {data_rows[0][0]}",
+            )
+    table = np.asarray(rows, dtype=str).reshape(len(rows), n_columns)
+    columns = [_column_array(table[:, index], delimiter) for index in range(n_columns)]
+    for column in columns:
+        column.flags.writeable = False  # documents are records
+    return ColumnTable(header, names, units, columns, [n for n, _ in data_rows], delimiter)
+
+
+def _empty_table(source, header, delimiter):
+    """A file without data rows: columns named by its header row, if it has one."""
+    names, units = [], []
+    if header.names_line is not None:
+        _, text, _ = header.names_line
+        if isinstance(text, list):
+            fields = text
+        else:
+            if delimiter is None:
+                delimiter = sniff_delimiter([text])
+            fields = _split(text, delimiter) if delimiter else _whitespace_name_splits(text)[0]
+        taken = set()
+        for index, field_text in enumerate(fields):
+            name, unit = _parse_name(field_text)
+            names.append(_data_key_name(name, index, taken))
+            units.append(unit)
+    columns = [np.empty(0, dtype=np.float64) for _ in names]
+    return ColumnTable(header, names, units, columns, [], delimiter)
+
+
+# ---------------------------------------------------------------------------- times
+
+
+def _iso_times(values):
+    try:
+        return np.array([datetime.datetime.fromisoformat(str(value)).timestamp() for value in values])
+    except ValueError:
+        return None
+
+
+def row_times(names, columns):
+    """Each row's time from a time column, with that column's name; (None, None) if there is none.
+
+    A column named time, timestamp, epoch, datetime, ... (see :data:`TIME_COLUMN_NAMES`)
+    counts when it holds ISO 8601 date-times (naive ones are local time) or Unix seconds
+    (numbers within :data:`EPOCH_SECONDS_RANGE`).
+    """
+    for name, column in zip(names, columns):
+        base = name.removesuffix("_column").lower()
+        if base not in TIME_COLUMN_NAMES or len(column) == 0:
+            continue
+        if column.dtype.kind in "iuf":
+            low, high = EPOCH_SECONDS_RANGE
+            if np.all(np.isfinite(column)) and low <= column.min() and column.max() < high:
+                return column.astype(np.float64), name
+        elif column.dtype.kind == "U":
+            times = _iso_times(column)
+            if times is not None:
+                return times, name
+    return None, None
+
+
+# ---------------------------------------------------------------------------- documents
+
+
+def _head_lines(source, encoding):
+    """The file's lines, decoded leniently, read a block at a time up to HEADER_SCAN_BYTES.
+
+    Used for the RunStart only: errors in the content are reported when the whole file is
+    read, after the RunStart, so that listing a folder never fails on one bad file.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    pending, read = "", 0
+    try:
+        with source.fs.open(source.path, "rb") as file:
+            while read < HEADER_SCAN_BYTES:
+                block = file.read(64 * 2**10)
+                binary = block.find(b"\0")
+                if binary >= 0:
+                    block = block[:binary]  # the lines before binary content; the error comes later
+                read += len(block)
+                pending += decoder.decode(block, final=not block)
+                *complete, pending = pending.split("\n")
+                yield from (line.removesuffix("\r").removeprefix("\ufeff") for line in complete)
+                if binary >= 0:
+                    return
+                if not block:
+                    if pending:
+                        yield pending.removesuffix("\r")
+                    return
+    except FileNotFoundError:
+        raise MissingFileError(source.url) from None
+    except OSError as error:
+        raise IngestError(source.url, f"cannot be read ({error})") from None
+
+
+def _start_metadata(path, header):
+    metadata = {"ingestor": NAME, "source": source_label(path)}
+    if header.title is not None:
+        metadata["title"] = header.title
+    if header.declared_points is not None:
+        metadata["num_points"] = header.declared_points
+    metadata.update(header.metadata)
+    if header.units:
+        metadata["units"] = dict(header.units)
+    if header.comments:
+        metadata["comments"] = list(header.comments)
+    return metadata
+
+
+def _data_keys(table, label):
+    data_keys = {}
+    for name, unit, column in zip(table.names, table.units, table.columns):
+        data_key = {
+            "dtype": "string" if column.dtype.kind == "U" else "number",
+            "dtype_numpy": column.dtype.str,
+            "shape": [],
+            "source": label,
+        }
+        if unit is not None:
+            data_key["units"] = unit
+        data_keys[name] = data_key
+    return data_keys
+
+
+def _warn_about_rows(source, table):
+    header = table.header
+    n_rows = len(table.line_numbers)
+    if n_rows == 0:
+        warnings.warn(f"{source.url}: holds no data rows; the run has no events", IngestWarning, stacklevel=3)
+    elif header.declared_points is not None and header.declared_points != n_rows:
+        warnings.warn(
+            f"{source.url}: the header declares {header.declared_points} points but the file "
+            f"holds {n_rows} rows; all {n_rows} rows are read",
+            IngestWarning,
+            stacklevel=3,
+        )
+
+
+def _check_options(filename, delimiter, encoding):
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise IngestError(str(filename), f"cannot be read as {encoding!r}: no such text encoding") from None
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+        raise IngestError(
+            str(filename), f"delimiter must be one character, or ' ' for whitespace, not {delimiter!r}"
+        )
+
+
+def ingest_column_text(filename, *, delimiter=None, encoding="utf-8", storage_options=None):
+    """Wrap one column text file (CSV, ``.xy``, ``.xye``, ``.dat``, ``.chi``...) in the event model.
+
+    Parameters
+    ----------
+    filename : str or SourceFile
+        Path or fsspec URL of one file.
+    delimiter : str, optional
+        ``','``, ``';'``, ``'\\t'``, or ``' '`` for runs of whitespace; sniffed from the
+        data rows if not given.
+    encoding : str, optional
+        The file's text encoding (default UTF-8; a byte-order mark is skipped).
+    storage_options : dict, optional
+        Passed to fsspec.
+
+    Yields
+    ------
+    name, doc : str, dict
+        start (with the header's metadata), descriptor ``primary`` (one data key per
+        column), one event page holding every data row (``seq_num`` 1..N; unpacked, one
+        event per row), stop. A file without data rows gives no event page.
+
+    Raises
+    ------
+    IngestError
+        If the name matches no file or several; after the RunStart, if the file is binary,
+        not in ``encoding``, or has a row with another number of columns (naming the line).
+
+    Examples
+    --------
+    >>> documents = list(ingest_column_text("pattern.xy"))  # doctest: +SKIP
+    """
+    _check_options(filename, delimiter, encoding)
+    sources = expand(filename, storage_options)
+    if len(sources) != 1:
+        raise IngestError(str(filename), f"matches {len(sources)} files; a column text run is one file")
+    (source,) = sources
+    (mtime,) = timestamps(sources)
+    label = source_label(filename)
+    with contextlib.closing(_head_lines(source, encoding)) as head_lines:
+        header = scan_header(head_lines, delimiter)
+    run_bundle = event_model.compose_run(
+        uid=deterministic_uid([source.identity]), time=mtime, metadata=_start_metadata(filename, header)
+    )
+    yield "start", run_bundle.start_doc
+
+    table = read_column_text(source, delimiter=delimiter, encoding=encoding)
+    _warn_about_rows(source, table)
+    n_rows = len(table.line_numbers)
+    times, _ = row_times(table.names, table.columns)
+    times = [mtime] * n_rows if times is None else times.tolist()
+    if table.names:
+        stream_bundle = run_bundle.compose_descriptor(
+            data_keys=_data_keys(table, label), name="primary", time=mtime
+        )
+        yield "descriptor", stream_bundle.descriptor_doc
+    if n_rows:
+        # The table is read at once, so it is one page (a row per event, seq_num 1..N); its
+        # columns stay typed arrays, which the xarray view uses as they are.
+        yield "event_page", stream_bundle.compose_event_page(
+            data=dict(zip(table.names, table.columns)),
+            timestamps={name: times for name in table.names},
+            time=times,
+            seq_num=list(range(1, n_rows + 1)),
+        )
+    yield "stop", run_bundle.compose_stop(time=times[-1] if n_rows else mtime)
+
+
+# ---------------------------------------------------------------------------- detection
+
+
+def _head_text(head):
+    """The head as text, or None if it is not UTF-8 (a character cut at the end is allowed)."""
+    try:
+        return head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start >= len(head) - 3 and error.reason == "unexpected end of data":
+            return head[: error.start].decode("utf-8", errors="strict")
+        return None
+
+
+def _printable_fraction(text):
+    return sum(char.isprintable() or char in "\t\r\n" for char in text) / max(len(text), 1)
+
+
+def sniff_column_text(head, source):
+    """Confidence that a file is column text, from its first bytes.
+
+    0.5 for UTF-8 text whose first data rows have the same number of fields (generic:
+    ingestors for a particular program should score higher); 0.2 for a head that is all
+    header comments (a long header); 0.1 for SPEC files (``#F``, ``#S``), so the SPEC
+    ingestor wins; 0 for binary files, other text, and files with no rows in their head.
+    """
+    if head.startswith((b"#F ", b"#S ")) or b"\n#S " in head:
+        return 0.1
+    if not head or b"\x00" in head:
+        return 0.0
+    text = _head_text(head)
+    if text is None or _printable_fraction(text) < 0.95:
+        return 0.0
+    lines = _lines(text)
+    if len(head) >= HEAD_BYTES:
+        lines = lines[:-1]  # the last line may be cut
+    header = scan_header(lines)
+    if header.data_start is None:
+        # Comments filling the whole head: a long header, the rows may come after it.
+        long_header = len(head) >= HEAD_BYTES and (header.metadata or header.comments)
+        return 0.2 if long_header else 0.0
+    rows = [
+        line
+        for line in lines[header.data_start :][:SNIFF_ROWS]
+        if line.strip() and not _is_comment(line.strip())
+    ]
+    delimiter = sniff_delimiter(rows)
+    counts = {len(_split(row, delimiter)) for row in rows}
+    return 0.5 if len(counts) == 1 else 0.0
+
+
+COLUMN_TEXT = IngestorSpec(
+    name=NAME,
+    ingest=ingest_column_text,
+    software=(
+        "any program writing columns of numbers as text: diffractometer and pyFAI .xy/.dat "
+        "exports, GSAS-II/Topas .xye, fit2d .chi, lab scripts' CSV (generic)"
+    ),
+    patterns=("*.csv", "*.tsv", "*.txt", "*.dat", "*.xy", "*.xye", "*.chi"),
+    mimetypes=("text/csv", "text/tab-separated-values", "text/plain"),
+    sniff=sniff_column_text,
+    grouping="file",
+    description="one text table file, one event per data row",
+)
