@@ -63,7 +63,15 @@ def _progress(total, progress, description):
     return tqdm(total=total, disable=not progress, desc=description, unit="file", leave=False)
 
 
-def _sniff_all(sources, specs, workers, progress):
+def _sniff_all(sources, specs, workers, progress, use_dask=False):
+    if use_dask:
+        import dask
+
+        # One task per block of files, on whatever dask scheduler is active (a
+        # dask.distributed cluster sniffs a large tree where its files are).
+        blocks = [sources[i : i + 256] for i in range(0, len(sources), 256)]
+        tasks = [dask.delayed(_sniff_block)(block, specs) for block in blocks]
+        return [result for block in dask.compute(*tasks) for result in block]
     with _progress(len(sources), progress, "sniffing") as bar, ThreadPoolExecutor(workers) as pool:
 
         def sniff(source):
@@ -72,6 +80,10 @@ def _sniff_all(sources, specs, workers, progress):
             return result
 
         return list(pool.map(sniff, sources))
+
+
+def _sniff_block(block, specs):
+    return [sniff_file(source, specs) for source in block]
 
 
 def _claim_companions(chosen, sources):
@@ -117,6 +129,7 @@ def detect(
     workers=DEFAULT_WORKERS,
     progress=None,
     split_gaps=True,
+    use_dask=False,
 ):
     """Decide which ingestor reads each file and how files group into runs.
 
@@ -134,6 +147,9 @@ def detect(
         Show a tqdm progress bar; default: when stderr is a terminal.
     split_gaps : bool
         Split a numbered series where numbers are missing (one run per unbroken range).
+    use_dask : bool
+        Sniff with dask (the active scheduler, e.g. a dask.distributed cluster) instead
+        of local threads.
 
     Returns
     -------
@@ -152,7 +168,7 @@ def detect(
         return plan
 
     specs = _detectable_specs()
-    results = _sniff_all(sources, specs, workers, progress)
+    results = _sniff_all(sources, specs, workers, progress, use_dask)
     chosen, confidence = {}, {}
     for source, (candidates, why) in zip(sources, results):
         if not candidates or candidates[0][1] < MIN_CONFIDENCE:

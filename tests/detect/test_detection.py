@@ -94,3 +94,9 @@ def test_detect_over_memory_urls(mixed_folder, memory_folder):
     fs.put(str(mixed_folder), f"{root}/beamtime", recursive=True)
     plan = detect(f"memory://{root}/beamtime", progress=False)
     assert [len(run.files) for run in plan.runs] == [3, 2, 1, 2]
+
+
+def test_sniffing_with_dask_gives_the_same_plan(mixed_folder):
+    with_threads = detect(str(mixed_folder), progress=False)
+    with_dask = detect(str(mixed_folder), progress=False, use_dask=True)
+    assert with_dask.to_dict() == with_threads.to_dict()
