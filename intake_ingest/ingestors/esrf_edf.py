@@ -1,0 +1,619 @@
+"""Ingestor for ESRF Data Format (EDF) image files, as SPEC, LIMA and BLISS write them.
+
+An EDF file is one or more frames, each an ASCII header block ``{ ... }`` of
+``Key = Value ;`` lines, padded with spaces to a multiple of 512 bytes and closed by
+``}\\n``, followed by the frame's binary data (the EDF format of P. Boesecke, "Keywords
+for SAXS data in EDF files", and fabio's ``edfimage``). Every frame's header has the
+keys that describe the binary data (``HeaderID`` or ``EDF_DataBlockID``, ``Image``,
+``ByteOrder``, ``DataType``, ``Dim_1``, ``Dim_2``, ``Size``); the beamline control
+software adds its own: the ESRF SPEC macros (and BLISS/LIMA after them) write the
+counters and motors as space-separated mnemonics and values, ``counter_mne`` /
+``counter_pos`` and ``motor_mne`` / ``motor_pos`` (the keys PyMca and silx's
+``fabioh5`` read), plus ``title``, ``time``, ``preset``, ``count_time``...
+
+One run is one file (a multi-frame file is a scan: one event per frame) or one
+numbered series of files (one event per frame of each file, in file order). Counter and
+motor values are event data, one data key per mnemonic; other header values are event
+data where they change from frame to frame and descriptor configuration where they do
+not. Images are read with fabio.
+"""
+
+import bz2
+import contextlib
+import dataclasses
+import warnings
+import zlib
+
+import event_model
+import fabio.edfimage
+import fabio.fabioutils
+import numpy as np
+
+from ..errors import IngestError, IngestWarning, MissingFileError
+from ..files import deterministic_uid, expand, timestamps
+from ..lazy import lazy_array
+from ..registry import IngestorSpec
+from ._common import array_data_key, source_label
+from ._fabio import (
+    OBJECT_NAME,
+    HeaderValue,
+    check_timezone,
+    data_key_name,
+    describe_header_values,
+    fabio_errors_named,
+    numbered_order,
+    object_keys,
+    parse_number,
+    parse_time,
+)
+from .tiff import PAGE_BYTES, file_version
+
+__all__ = [
+    "ESRF_EDF",
+    "EdfFrameLayout",
+    "EdfHeader",
+    "ingest_esrf_edf",
+    "parse_edf_header",
+    "read_edf_frame",
+    "read_edf_layout",
+]
+
+SOFTWARE = "ESRF SPEC / LIMA / BLISS (EDF, read with fabio)"
+
+# Keys that describe the binary data block, not the measurement (fabio's MINIMUM_KEYS,
+# MINIMUM_KEYS2 and RESERVED_HEADER_KEYS, compared in upper case); and every EDF_* key.
+_LAYOUT_KEYS = {
+    "HEADERID", "IMAGE", "BYTEORDER", "DATATYPE", "SIZE", "COMPRESSION", "DIM_1", "DIM_2", "DIM_3",
+}
+#: Mnemonic groups whose values are event data in every frame, changing or not.
+EVENT_GROUPS = ("counter", "motor")
+# SPEC writes ``time`` with date(): "Tue Nov 26 16:02:05 2013"; others write ISO 8601.
+TIME_FORMATS = ("%a %b %d %H:%M:%S %Y", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%d-%b-%Y %H:%M:%S")
+# A value "<number> <unit>" is read with its unit only for units a header would write
+# (Boesecke's "Double Float Value with Unit"); anything else after a number is text.
+_UNITS = {
+    "m", "mm", "um", "nm", "pm", "s", "ms", "us", "ns", "eV", "keV", "MeV", "deg", "rad",
+    "mrad", "Hz", "kHz", "K", "V", "kV", "mA", "W", "Pa", "mbar", "bar", "pixel", "pixels",
+}
+_COMPRESSED_SUFFIXES = (".gz", ".bz2")
+
+
+@dataclasses.dataclass
+class EdfHeader:
+    """One frame's header, parsed.
+
+    Attributes
+    ----------
+    values : dict
+        Data key -> :class:`~intake_ingest.ingestors._fabio.HeaderValue`.
+    sources : dict
+        Data key -> where in the header it comes from.
+    event_keys : dict
+        The data keys of counters and motors (event data even where constant) -> their
+        mnemonics, the ``object_name`` of each (a counter or motor is a device of its own).
+    time : float or None
+        The ``time`` value, where it is a date.
+    title : str or None
+    unpaired : list of str
+        What did not pair up: mnemonics without values, or values without mnemonics.
+    """
+
+    values: dict = dataclasses.field(default_factory=dict)
+    sources: dict = dataclasses.field(default_factory=dict)
+    event_keys: dict = dataclasses.field(default_factory=dict)
+    time: float | None = None
+    title: str | None = None
+    unpaired: list = dataclasses.field(default_factory=list)
+
+    def add(self, name, value, where, prefix):
+        """Add a value under ``name``, or ``prefix_name`` if ``name`` is taken."""
+        key = data_key_name(name)
+        if key in self.values or key == "image":
+            key = data_key_name(f"{prefix}_{name}")
+        if key not in self.values:
+            self.values[key] = value
+            self.sources[key] = where
+        return key
+
+
+def _value(text):
+    """A header value: a number, numbers (a tuple), a number with a unit, or text."""
+    words = text.split()
+    numbers = [parse_number(word) for word in words]
+    if words and None not in numbers:
+        return HeaderValue(numbers[0] if len(numbers) == 1 else tuple(numbers))
+    if len(words) == 2 and numbers[0] is not None and words[1] in _UNITS:
+        return HeaderValue(numbers[0], words[1])
+    return HeaderValue(text.strip())
+
+
+def _is_layout_key(key):
+    upper = key.upper()
+    return upper in _LAYOUT_KEYS or upper.startswith("EDF_") or upper.startswith("DIM_")
+
+
+def _mnemonic_groups(header):
+    """``{'counter': ('counter_mne', 'counter_pos'), ...}``: every ``X_mne`` with its ``X_pos``."""
+    groups = {}
+    for key in header:
+        if key.endswith("_mne") and key[:-4] + "_pos" in header:
+            groups[key[:-4]] = (key, key[:-4] + "_pos")
+    # Counters, then motors, first: they keep their mnemonics as data keys.
+    rank = {group: index for index, group in enumerate(EVENT_GROUPS)}
+    return dict(sorted(groups.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
+def _add_mnemonics(result, header, group, keys):
+    mne_key, pos_key = keys
+    names, positions = header[mne_key].split(), header[pos_key].split()
+    if len(names) != len(positions):
+        result.unpaired.append(
+            f"{mne_key} names {len(names)} {group}s but {pos_key} has {len(positions)} values; "
+            f"{'values' if len(positions) > len(names) else 'names'} without a partner are left out"
+        )
+    for name, position in zip(names, positions):
+        key = result.add(name, _value(position), f"EDF header {pos_key} ({name})", group)
+        if group in EVENT_GROUPS:
+            result.event_keys[key] = name
+
+
+def parse_edf_header(header, timezone=None):
+    """The measurement values of one frame's header (a dict of strings, as fabio reads it).
+
+    Parameters
+    ----------
+    header : dict
+    timezone : str or datetime.tzinfo, optional
+        The zone of a ``time`` written without one (SPEC writes local time); by default
+        the local time of the computer that ingests.
+
+    Returns
+    -------
+    EdfHeader
+    """
+    result = EdfHeader()
+    groups = _mnemonic_groups(header)
+    for group, keys in groups.items():
+        _add_mnemonics(result, header, group, keys)
+    grouped = {key for keys in groups.values() for key in keys}
+    for key, text in header.items():
+        if key in grouped or _is_layout_key(key):
+            continue
+        if key.lower() == "time":
+            result.time = parse_time(text, TIME_FORMATS, timezone)
+            if result.time is not None:
+                continue
+        if key.lower() == "title" and result.title is None:
+            result.title = text
+        result.add(key, _value(text), f"EDF header {key}", "header")
+    return result
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class EdfFrameLayout:
+    """One frame of an EDF file: its header, image shape and dtype, and where its pixels are."""
+
+    index: int  # the frame's index in its file
+    header: dict
+    shape: tuple
+    dtype: np.dtype
+    #: Offset of the pixels, and their dtype with the file's byte order, for a frame stored
+    #: uncompressed in the file itself (read directly when lazy); None otherwise.
+    offset: int | None = None
+    stored_dtype: str | None = None
+
+
+def _compressed(source):
+    return source.path.lower().endswith(_COMPRESSED_SUFFIXES)
+
+
+@contextlib.contextmanager
+def _seekable_file(source):
+    """The file for fabio to read headers from, seeking over the data (not reading it)."""
+    if source.is_local:
+        yield source.path  # fabio decompresses .gz and .bz2 itself
+    else:
+        with source.fs.open(source.path, "rb", compression="infer") as file:
+            yield file
+
+
+def _whole_file(source):
+    """The file for fabio to read frames from: the local path, or its bytes (decompressed)."""
+    if source.is_local:
+        return source.path
+    try:
+        with source.fs.open(source.path, "rb", compression="infer") as file:
+            # fabio's own BytesIO: its frames lock the file while reading their data.
+            return fabio.fabioutils.BytesIO(file.read(), fname=source.url)
+    except FileNotFoundError:
+        raise MissingFileError(source.url) from None
+
+
+def _stored_dtype(header, dtype, plain):
+    if not plain:
+        return None
+    byte_order = next((value for key, value in header.items() if key.upper() == "BYTEORDER"), "")
+    order = ">" if "High" in byte_order else "<" if "Low" in byte_order else "="
+    return np.dtype(dtype).newbyteorder(order).str
+
+
+def _frame_layout(source, index, frame):
+    header = dict(frame.header)
+    upper = {key.upper(): value for key, value in header.items()}
+    compression = upper.get("COMPRESSION", "NONE").upper()
+    dtype = np.dtype(frame.dtype)
+    shape = tuple(int(n) for n in frame.shape)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    # fabio's rule: "None" or "No..." means uncompressed.
+    plain = (
+        (compression == "NONE" or compression.startswith("NO"))
+        and "EDF_BinaryFileName" not in header
+        and not _compressed(source)
+        and frame.blobsize is not None
+        and frame.blobsize >= nbytes
+    )
+    return EdfFrameLayout(
+        index, header, shape, dtype, frame.start if plain else None, _stored_dtype(header, dtype, plain)
+    )
+
+
+def read_edf_layout(source):
+    """The frames of an EDF file, from its headers (fabio seeks over the data).
+
+    Returns
+    -------
+    frames : list of EdfFrameLayout
+        The complete frames (none, if the file ends inside the first frame's data).
+    problem : str or None
+        What is wrong with the rest of the file, if it ends early or is damaged.
+
+    Raises
+    ------
+    IngestError
+        If the file does not start with an EDF header block.
+    """
+
+    def scan(file):
+        image = fabio.edfimage.EdfImage()
+        image.readheader(file)
+        frames = [image.get_frame(index) for index in range(image.nframes)]
+        complete = [frame for frame in frames if not frame.incomplete_data]
+        problem = None
+        if len(complete) < len(frames):
+            problem = f"frame {len(complete) + 1} is cut short: the file ends inside its data"
+        elif image.incomplete_file:
+            problem = f"what follows frame {len(complete)} is not an EDF header block"
+        return [_frame_layout(source, index, frame) for index, frame in enumerate(complete)], problem
+
+    def scan_seeking():
+        with _seekable_file(source) as file:
+            return scan(file)
+
+    try:
+        return fabio_errors_named(source, scan_seeking, "EDF")
+    except MissingFileError:
+        raise
+    except IngestError:
+        if source.is_local:
+            raise
+    # Seeking a remote file failed (an HTTP server without range requests, say): the
+    # whole file, in memory, once more.
+    return fabio_errors_named(source, lambda: scan(_whole_file(source)), "EDF")
+
+
+def _edf_image(source):
+    image = fabio.edfimage.EdfImage()
+    image.read(_whole_file(source))
+    return image
+
+
+def _check_frame(source, index, shape, dtype, expected_shape, expected_dtype):
+    if tuple(shape) != tuple(expected_shape) or np.dtype(dtype) != np.dtype(expected_dtype):
+        raise IngestError(
+            source.url,
+            f"frame {index + 1} is {tuple(shape)} {np.dtype(dtype)} but the run has images of "
+            f"{tuple(expected_shape)} {np.dtype(expected_dtype)}",
+        )
+
+
+def _read_stored(source, index, offset, stored_dtype, shape):
+    """The frame's bytes at ``offset`` as an array; None if the filesystem cannot seek there."""
+    nbytes = int(np.prod(shape)) * np.dtype(stored_dtype).itemsize
+    try:
+        with source.fs.open(source.path, "rb") as file:
+            file.seek(offset)
+            raw = file.read(nbytes)
+    except FileNotFoundError:
+        raise MissingFileError(source.url) from None
+    except (OSError, ValueError) as error:
+        if not source.is_local:  # an HTTP server without range requests, say
+            return None
+        raise IngestError(source.url, f"cannot be read ({error})") from None
+    if len(raw) < nbytes:
+        raise IngestError(source.url, f"frame {index + 1} is cut short: {len(raw)} of {nbytes} bytes")
+    return np.frombuffer(raw, stored_dtype).reshape(shape)
+
+
+def read_edf_frame(source, index, shape, dtype, offset=None, stored_dtype=None):
+    """One frame of an EDF file, checked against the shape and dtype the run expects.
+
+    With ``offset`` and ``stored_dtype`` (a frame stored uncompressed), only the frame's
+    bytes are read; otherwise fabio reads the file and decodes the frame.
+    """
+    if offset is not None:
+        image = _read_stored(source, index, offset, stored_dtype, shape)
+        if image is not None:
+            return image.astype(dtype)
+
+    def read():
+        with _edf_image(source) as image:
+            if index >= image.nframes:
+                raise IngestError(source.url, f"has {image.nframes} frames, not {index + 1}")
+            return image.get_frame(index).data
+
+    frame = fabio_errors_named(source, read, "EDF")
+    _check_frame(source, index, frame.shape, frame.dtype, shape, dtype)
+    return frame
+
+
+def _read_frames_into(source, layouts, rows):
+    """Read the frames of one file with fabio, each into its row of the run's buffer."""
+
+    def read():
+        with _edf_image(source) as image:
+            for layout, row in zip(layouts, rows):
+                data = image.get_frame(layout.index).data
+                _check_frame(source, layout.index, data.shape, data.dtype, row.shape, row.dtype)
+                row[...] = data
+
+    fabio_errors_named(source, read, "EDF")
+
+
+# -- the run ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Frames:
+    """The frames of the run, file by file, up to the first damaged file."""
+
+    files: list = dataclasses.field(default_factory=list)  # (source, [EdfFrameLayout])
+    problem: str | None = None  # what ended the run early, naming the file
+
+    def add(self, source, layouts, problem):
+        if layouts:
+            self.files.append((source, layouts))
+        if problem is not None:
+            self.problem = f"{source.url}: {problem}"
+
+    @property
+    def count(self):
+        return sum(len(layouts) for _, layouts in self.files)
+
+
+def _scan(series, first):
+    """Headers of every file (the first file's already read, or None); a file that ends
+    early ends the run there."""
+    frames = _Frames()
+    layouts, problem = first or read_edf_layout(series[0])
+    if not layouts:
+        raise IngestError(series[0].url, f"has no complete EDF frame: {problem}")
+    frames.add(series[0], layouts, problem)
+    scanned = 1
+    for source in series[1:]:
+        if frames.problem is not None:
+            break
+        frames.add(source, *read_edf_layout(source))
+        scanned += 1
+    if frames.problem is not None and scanned < len(series):
+        frames.problem += f"; the {len(series) - scanned} files after it are left out"
+    return frames
+
+
+def _frame_headers(frames, shape, dtype, timezone):
+    """Every frame's parsed header and file, frames checked against the first's shape and dtype.
+
+    One warning for all the frames whose mnemonics and values do not pair up.
+    """
+    headers, files, unpaired = [], [], []
+    for source, layouts in frames.files:
+        for layout in layouts:
+            _check_frame(source, layout.index, layout.shape, layout.dtype, shape, dtype)
+            header = parse_edf_header(layout.header, timezone)
+            if header.unpaired:
+                unpaired.append(f"{source.url}: frame {layout.index + 1}: {header.unpaired[0]}")
+            headers.append(header)
+            files.append(source)
+    if unpaired:
+        others = f" (and {len(unpaired) - 1} more frames)" if len(unpaired) > 1 else ""
+        warnings.warn(unpaired[0] + others, IngestWarning, stacklevel=3)
+    return headers, files
+
+
+def _first_layout(source):
+    """The first file's frames for the RunStart; None if it cannot be read (the error is
+    raised when the run is read, so that a catalog still lists the run)."""
+    try:
+        return read_edf_layout(source)
+    except IngestError:
+        return None
+
+
+def _start_metadata(pattern, series, first, timezone):
+    """RunStart metadata and time (None: unknown) from the first file's headers."""
+    metadata = {"ingestor": "esrf_edf", "source": source_label(pattern)}
+    first_frames = first[0] if first is not None else []
+    if not first_frames:
+        return metadata, None
+    if len(series) == 1:  # the frames of the one file are known from its headers
+        metadata["num_points"] = len(first_frames)
+    header = parse_edf_header(first_frames[0].header, timezone)
+    if header.title is not None:
+        metadata["title"] = header.title
+    return metadata, header.time
+
+
+def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None):
+    """Wrap an EDF file (one event per frame), or a numbered series of them, in the event model.
+
+    Parameters
+    ----------
+    pattern : str, SourceFile or list of those
+        Path, glob or fsspec URL of one file or of a series (``'scan/img_*.edf'``);
+        files are taken in numeric order (``x_9`` before ``x_10``), frames in file order.
+        ``.edf.gz`` and ``.edf.bz2`` files are decompressed.
+    lazy : bool, optional
+        If True, events hold dask arrays that read their frame only when computed; every
+        frame's header is still read while the documents are generated.
+    timezone : str or datetime.tzinfo, optional
+        The zone of ``time`` values written without one (an IANA name such as
+        ``'Europe/Paris'``); by default the local time of the computer that ingests.
+    storage_options : dict, optional
+        Passed to fsspec.
+
+    Yields
+    ------
+    name, doc : str, dict
+        start, descriptor ``primary`` (data keys ``image``, one per counter and motor
+        mnemonic, and the header values that change from frame to frame; the others in
+        ``configuration['detector']``), one event per frame, stop. A file that ends
+        early (an interrupted acquisition) gives the frames before, no RunStop, and an
+        :class:`~intake_ingest.IngestWarning`.
+
+    Raises
+    ------
+    IngestError
+        If no file matches, a file is not an EDF file or has no complete frame, or frames
+        differ in shape or dtype.
+    """
+    check_timezone(timezone)
+    sources = expand(pattern, storage_options)
+    uid = deterministic_uid(source.identity for source in sources)
+    series = numbered_order(sources)
+    mtimes = dict(zip((source.identity for source in series), timestamps(series)))
+    # The first file's headers give the RunStart's title, time and (for one file) frame count.
+    first = _first_layout(series[0])
+    metadata, first_time = _start_metadata(pattern, series, first, timezone)
+    run_bundle = event_model.compose_run(
+        uid=uid, time=first_time if first_time is not None else mtimes[series[0].identity], metadata=metadata
+    )
+    yield "start", run_bundle.start_doc
+
+    frames = _scan(series, first)
+    shape, dtype = frames.files[0][1][0].shape, frames.files[0][1][0].dtype
+    headers, files = _frame_headers(frames, shape, dtype, timezone)
+    # A frame's ``time`` says when it was taken; without one, its file's mtime.
+    times = [
+        mtimes[source.identity] if header.time is None else header.time
+        for header, source in zip(headers, files)
+    ]
+
+    sources_of_keys, event_keys = {}, {}
+    for header in headers:
+        event_keys.update(header.event_keys)
+        for key, where in header.sources.items():
+            sources_of_keys.setdefault(key, where)
+    header_keys, event_data, configuration = describe_header_values(
+        [header.values for header in headers],
+        sources_of_keys,
+        time=times[0],
+        event_keys=event_keys,
+        object_names=event_keys,
+        files=files,
+    )
+    image_key = array_data_key(shape, dtype, source_label(pattern), object_name=OBJECT_NAME)
+    data_keys = {"image": image_key, **header_keys}
+    stream_bundle = run_bundle.compose_descriptor(
+        data_keys=data_keys,
+        name="primary",
+        time=times[0],
+        configuration=configuration,
+        object_keys=object_keys(data_keys),
+        hints={OBJECT_NAME: {"fields": ["image"]}},
+    )
+    yield "descriptor", stream_bundle.descriptor_doc
+
+    images = _images(frames, shape, dtype, lazy)
+    frame_nbytes = max(1, int(np.prod(shape)) * np.dtype(dtype).itemsize)
+    rows_per_page = max(1, PAGE_BYTES // frame_nbytes)
+    for begin in range(0, frames.count, rows_per_page):
+        end = min(begin + rows_per_page, frames.count)
+        page_times = times[begin:end]
+        # Composed as a page (one validation for many rows), yielded as one event per frame.
+        page = stream_bundle.compose_event_page(
+            data={"image": images[begin:end], **{key: column[begin:end] for key, column in event_data.items()}},
+            timestamps={key: page_times for key in data_keys},
+            time=page_times,
+            seq_num=list(range(begin + 1, end + 1)),
+        )
+        for event in event_model.unpack_event_page(page):
+            yield "event", event
+
+    if frames.problem is not None:
+        # An interrupted acquisition: what was written is the run, which has no end.
+        warnings.warn(f"{frames.problem}; the run has no RunStop", IngestWarning, stacklevel=2)
+        return
+    last_mtime = mtimes[series[-1].identity]
+    yield "stop", run_bundle.compose_stop(time=max(last_mtime, times[-1]))
+
+
+def _images(frames, shape, dtype, lazy):
+    """The run's images: dask arrays reading one frame each, or one read-only buffer."""
+    if lazy:
+        return [
+            lazy_array(
+                read_edf_frame,
+                (source, layout.index, shape, dtype, layout.offset, layout.stored_dtype),
+                shape,
+                dtype,
+                file_version(source, layout.index),
+            )
+            for source, layouts in frames.files
+            for layout in layouts
+        ]
+    buffer = np.empty((frames.count,) + tuple(shape), dtype)
+    row = 0
+    for source, layouts in frames.files:
+        _read_frames_into(source, layouts, buffer[row : row + len(layouts)])
+        row += len(layouts)
+    buffer.flags.writeable = False  # documents are records: their arrays are read-only
+    return buffer
+
+
+# -- detection --------------------------------------------------------------------------
+
+
+def _decompressed_head(head):
+    """The first bytes of a gzip or bzip2 file, decompressed as far as ``head`` goes."""
+    try:
+        if head[:2] == b"\x1f\x8b":
+            return zlib.decompressobj(wbits=31).decompress(head)
+        if head[:3] == b"BZh":
+            return bz2.BZ2Decompressor().decompress(head)
+    except (zlib.error, OSError, EOFError):
+        return b""
+    return head
+
+
+def sniff_esrf_edf(head, source):
+    """A header block ``{`` with ``HeaderID`` or ``EDF_DataBlockID``: 0.9 (also gzipped)."""
+    text = _decompressed_head(head).lstrip(b"\r\n\t ")
+    if not text.startswith(b"{"):
+        return 0.0
+    block = text[: text.find(b"}") if b"}" in text else len(text)].lower()
+    return 0.9 if b"headerid" in block or b"edf_datablockid" in block else 0.0
+
+
+ESRF_EDF = IngestorSpec(
+    name="esrf_edf",
+    ingest=ingest_esrf_edf,
+    software=SOFTWARE,
+    patterns=("*.edf", "*.edf.gz", "*.edf.bz2"),
+    mimetypes=(),
+    sniff=sniff_esrf_edf,
+    grouping="prefix",
+    description="an EDF file (one event per frame) or a numbered series of them; "
+    "counters and motors as event data",
+)

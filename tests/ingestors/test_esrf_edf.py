@@ -1,0 +1,519 @@
+"""The ESRF EDF ingestor, on files written as ESRF's SPEC, LIMA and BLISS write them.
+
+Conventions followed by the fixtures:
+
+- An EDF frame is an ASCII header block '{\\n', 'Key = Value ;' lines, padded with spaces
+  to a multiple of 512 bytes and closed by '}\\n', then the binary data (P. Boesecke,
+  "Keywords for SAXS Data in EDF Files"; P. Mikulik's pmedf_emptyHeader.m pads the same
+  way). The keys that describe the data, HeaderID ('EH:000001:000000:000000'), Image,
+  ByteOrder ('LowByteFirst' / 'HighByteFirst'), DataType ('UnsignedShort',
+  'SignedInteger', ...), Dim_1 (fast axis), Dim_2 and Size (bytes), are written by fabio's
+  EdfImage as by the ESRF writers (fabio adds EDF_DataBlockID, EDF_BinarySize and
+  EDF_HeaderSize, the EDF 2 keys).
+- Counters and motors as the ESRF SPEC macros write them and PyMca / silx's fabioh5 read
+  them: 'counter_mne' and 'motor_mne' hold the space-separated mnemonics, 'counter_pos'
+  and 'motor_pos' the values in the same order; SPEC also writes 'time' (its date(),
+  'Tue Nov 26 16:02:05 2013', local time) and the count 'preset'. Beamline headers carry
+  more groups of the same shape (silx issue #682: 'UB_mne'/'UB_pos',
+  'sample_mne'/'sample_pos' in a medipix.edf) and free keys (fabio issue #459, an ID16A
+  header: 'energy = 33.5 ;', 'dir = /data/visitor/... ;').
+- A multi-frame file (LIMA, BLISS) has one header+data block per frame; fabio writes it
+  with EdfImage.append_frame.
+"""
+
+import datetime
+import gzip
+import os
+from pathlib import Path
+
+import dask.array as da
+import fabio
+import fabio.edfimage
+import intake
+import numpy as np
+import pytest
+
+from intake_ingest import BlueskyIngestCatalog, IngestError, IngestWarning, MissingFileError
+from intake_ingest.drivers.esrf_edf import EsrfEdfRun
+from intake_ingest.files import expand
+from intake_ingest.ingestors import esrf_edf
+from intake_ingest.ingestors.esrf_edf import (
+    ESRF_EDF,
+    ingest_esrf_edf,
+    parse_edf_header,
+    read_edf_layout,
+)
+from intake_ingest.registry import get_spec, read_head
+from intake_ingest.run import BlueskyRun
+
+SHAPE = (16, 24)  # Dim_2 rows of Dim_1 pixels
+N_FRAMES = 6
+START = datetime.datetime(2013, 11, 26, 16, 2, 5)
+COUNTERS = ["sec", "mon", "det", "roi1"]
+MOTORS = ["eta", "del", "chi", "phi"]
+
+
+def spec_header(index, *, title="ascan eta 10.1 10.6 5 1", counters=COUNTERS, motors=MOTORS):
+    """The header keys SPEC's ccd macros write for point ``index`` of an ascan of eta."""
+    counter_values = [1.0, 100_000 + 17 * index, 2_000 + 3 * index, 150 + index]
+    motor_values = [10.1 + 0.1 * index, 20.2, 90.0, 0.0]  # only eta moves
+    return {
+        "Title": title,
+        "time": (START + datetime.timedelta(seconds=index)).strftime("%a %b %d %H:%M:%S %Y"),
+        "preset": "1",
+        "count_time": "1",
+        "counter_mne": " ".join(counters),
+        "counter_pos": " ".join(f"{value:g}" for value in counter_values[: len(counters)]),
+        "motor_mne": " ".join(motors),
+        "motor_pos": " ".join(f"{value:.4f}" for value in motor_values[: len(motors)]),
+        "UB_mne": "UB0 UB1 UB2",
+        "UB_pos": "1.99593e-16 2.73682e-16 -1.54",
+        "energy": "8.0 keV",
+        "dir": "/data/visitor/hc1234/id01/",
+    }
+
+
+def edf_image(seed, shape=SHAPE, dtype=np.uint16):
+    return np.random.default_rng(seed).integers(0, 4000, size=shape).astype(dtype)
+
+
+@pytest.fixture
+def multi_frame(tmp_path):
+    """One file of six frames, a scan as LIMA saves it. Returns (path, images, headers)."""
+    images = [edf_image(index) for index in range(N_FRAMES)]
+    headers = [spec_header(index) for index in range(N_FRAMES)]
+    edf = fabio.edfimage.EdfImage(data=images[0], header=headers[0])
+    for image, header in zip(images[1:], headers[1:]):
+        edf.append_frame(data=image, header=header)
+    path = tmp_path / "eta_scan.edf"
+    edf.write(str(path))
+    return str(path), np.stack(images), headers
+
+
+@pytest.fixture
+def edf_series(tmp_path):
+    """Four single-frame files sample_0001.edf ..., one per scan point, as SPEC's ccd macros
+    save them. Returns (pattern, images, paths, headers)."""
+    folder = tmp_path / "series"
+    folder.mkdir()
+    images, paths, headers = [], [], []
+    for index in range(4):
+        image, header = edf_image(10 + index), spec_header(index)
+        path = folder / f"sample_{index + 1:04d}.edf"
+        fabio.edfimage.EdfImage(data=image, header=header).write(str(path))
+        images.append(image)
+        paths.append(str(path))
+        headers.append(header)
+    return str(folder / "sample_*.edf"), np.stack(images), paths, headers
+
+
+def handwritten_frame(image, keys, byte_order="HighByteFirst", data_type="SignedInteger"):
+    """One frame as an old ESRF writer makes it: keys, spaces to 512 bytes, '}\\n', data."""
+    lines = [
+        "{",
+        "HeaderID = EH:000001:000000:000000 ;",
+        "Image = 1 ;",
+        f"ByteOrder = {byte_order} ;",
+        f"DataType = {data_type} ;",
+        f"Dim_1 = {image.shape[1]} ;",
+        f"Dim_2 = {image.shape[0]} ;",
+        f"Size = {image.nbytes} ;",
+        *(f"{key} = {value} ;" for key, value in keys.items()),
+    ]
+    text = "\n".join(lines) + "\n"
+    padding = -(len(text) + 2) % 512
+    order = ">" if byte_order == "HighByteFirst" else "<"
+    return (text + " " * padding + "}\n").encode("ascii") + image.astype(image.dtype.newbyteorder(order)).tobytes()
+
+
+def names(documents):
+    return [name for name, _ in documents]
+
+
+def events_of(documents):
+    return [doc for name, doc in documents if name == "event"]
+
+
+def utc(moment):
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+# -- documents ------------------------------------------------------------------------------------
+
+
+def test_multi_frame_file_is_one_run_one_event_per_frame(multi_frame, validated):
+    path, images, headers = multi_frame
+    documents = validated(ingest_esrf_edf(path, timezone="UTC"))
+    assert names(documents) == ["start", "descriptor"] + ["event"] * N_FRAMES + ["stop"]
+    start, descriptor = documents[0][1], documents[1][1]
+    assert start["ingestor"] == "esrf_edf"
+    assert start["source"] == path
+    assert start["num_points"] == N_FRAMES
+    assert start["title"] == "ascan eta 10.1 10.6 5 1"
+    assert start["time"] == utc(START)
+
+    assert descriptor["data_keys"]["image"] == {
+        "shape": list(SHAPE), "dtype": "number", "dtype_numpy": "<u2", "source": path, "object_name": "detector",
+    }
+    # Every counter and motor is event data, also 'del', 'chi', 'phi', which do not move.
+    assert set(descriptor["data_keys"]) == {"image", *COUNTERS, *MOTORS}
+    assert descriptor["data_keys"]["eta"] == {
+        "dtype": "number", "dtype_numpy": "<f8", "shape": [], "source": "EDF header motor_pos (eta)",
+        "object_name": "eta",
+    }
+    assert descriptor["data_keys"]["mon"]["dtype"] == "integer"
+    assert descriptor["object_keys"]["detector"] == ["image"]
+    assert descriptor["object_keys"]["eta"] == ["eta"]
+
+    events = events_of(documents)
+    for index, event in enumerate(events):
+        np.testing.assert_array_equal(event["data"]["image"], images[index])
+        assert event["time"] == utc(START) + index
+        assert event["data"]["eta"] == pytest.approx(10.1 + 0.1 * index)
+        assert event["data"]["del"] == 20.2
+        assert event["data"]["mon"] == 100_000 + 17 * index
+    stop = documents[-1][1]
+    assert stop["exit_status"] == "success" and stop["num_events"] == {"primary": N_FRAMES}
+
+
+def test_constant_header_values_are_configuration(multi_frame):
+    path, _, _ = multi_frame
+    descriptor = list(ingest_esrf_edf(path))[1][1]
+    configuration = descriptor["configuration"]["detector"]
+    assert configuration["data"] == {
+        "Title": "ascan eta 10.1 10.6 5 1",
+        "preset": 1,
+        "count_time": 1,
+        "UB0": 1.99593e-16,
+        "UB1": 2.73682e-16,
+        "UB2": -1.54,
+        "energy": 8.0,
+        "dir": "/data/visitor/hc1234/id01/",
+    }
+    assert configuration["data_keys"]["energy"]["units"] == "keV"
+    assert configuration["data_keys"]["UB2"]["source"] == "EDF header UB_pos (UB2)"
+    assert configuration["data_keys"]["dir"]["dtype"] == "string"
+    # What describes the binary data (HeaderID, Image, ByteOrder, Size, EDF_*...) is left out.
+    assert not {"HeaderID", "Image", "Size", "EDF_BinarySize", "ByteOrder"} & set(configuration["data"])
+
+
+def test_values_match_fabio(multi_frame):
+    path, _, _ = multi_frame
+    documents = list(ingest_esrf_edf(path))
+    events = events_of(documents)
+    with fabio.open(path) as image:
+        assert image.nframes == len(events)
+        for index, event in enumerate(events):
+            frame = image.getframe(index)
+            np.testing.assert_array_equal(event["data"]["image"], frame.data)
+            assert event["data"]["image"].dtype == frame.data.dtype
+            counters = dict(zip(frame.header["counter_mne"].split(), frame.header["counter_pos"].split()))
+            motors = dict(zip(frame.header["motor_mne"].split(), frame.header["motor_pos"].split()))
+            for mnemonic, value in {**counters, **motors}.items():
+                assert event["data"][mnemonic] == float(value)
+
+
+def test_series_of_single_frame_files_is_one_run(edf_series, validated):
+    pattern, images, paths, _ = edf_series
+    documents = validated(ingest_esrf_edf(pattern, timezone="UTC"))
+    start = documents[0][1]
+    assert "num_points" not in start  # known only once every file's header is read
+    events = events_of(documents)
+    assert len(events) == 4
+    np.testing.assert_array_equal(np.stack([event["data"]["image"] for event in events]), images)
+    assert [event["data"]["eta"] for event in events] == pytest.approx([10.1, 10.2, 10.3, 10.4])
+    assert documents[-1][1]["num_events"] == {"primary": 4}
+    with fabio.open(paths[2]) as image:
+        np.testing.assert_array_equal(events[2]["data"]["image"], image.data)
+
+
+def test_big_endian_frames_written_by_hand(tmp_path, validated):
+    images = [np.arange(-60, 60, dtype=np.int32).reshape(10, 12) * (k + 1) for k in range(2)]
+    path = tmp_path / "old_writer.edf"
+    path.write_bytes(b"".join(handwritten_frame(image, {"counter_mne": "mon", "counter_pos": str(k)})
+                              for k, image in enumerate(images)))
+    with fabio.open(str(path)) as image:
+        reference = [image.get_frame(k).data for k in range(image.nframes)]
+    for lazy in (False, True):
+        events = events_of(validated(ingest_esrf_edf(str(path), lazy=lazy)))
+        for event, image, theirs in zip(events, images, reference):
+            ours = np.asarray(event["data"]["image"])
+            np.testing.assert_array_equal(ours, image)
+            np.testing.assert_array_equal(ours, theirs)
+            assert ours.dtype == np.int32
+        assert [event["data"]["mon"] for event in events] == [0, 1]
+
+
+def test_header_parsing():
+    header = parse_edf_header(spec_header(2), timezone="UTC")
+    assert header.time == utc(START) + 2
+    assert header.title == "ascan eta 10.1 10.6 5 1"
+    assert set(header.event_keys) == {*COUNTERS, *MOTORS}
+    assert header.values["det"].value == 2006
+    assert header.values["energy"].value == 8.0 and header.values["energy"].units == "keV"
+    # A motor named like a counter keeps its value, under 'motor_<name>'.
+    clash = parse_edf_header({"counter_mne": "th", "counter_pos": "1", "motor_mne": "th", "motor_pos": "2"})
+    assert clash.values["th"].value == 1 and clash.values["motor_th"].value == 2
+    # Numbers in a row are an array; a time in no known format stays a value.
+    other = parse_edf_header({"center": "512.5 498.25", "time": "sometime", "name": "2000 hi!"})
+    assert other.values["center"].value == (512.5, 498.25)
+    assert other.time is None and other.values["time"].value == "sometime"
+    assert other.values["name"].value == "2000 hi!"
+
+
+def test_time_zone(multi_frame):
+    path, _, _ = multi_frame
+    assert next(ingest_esrf_edf(path))[1]["time"] == START.timestamp()  # local time
+    paris = next(ingest_esrf_edf(path, timezone="Europe/Paris"))[1]["time"]
+    assert paris == utc(START) - 3600  # CET is UTC+1 in November
+
+
+def test_without_time_the_files_mtime_stands_in(tmp_path):
+    path = tmp_path / "plain.edf"
+    fabio.edfimage.EdfImage(data=edf_image(0), header={"counter_mne": "mon", "counter_pos": "3"}).write(str(path))
+    documents = list(ingest_esrf_edf(str(path)))
+    assert documents[0][1]["time"] == os.path.getmtime(path)
+    assert events_of(documents)[0]["time"] == os.path.getmtime(path)
+
+
+# -- what is read when --------------------------------------------------------------------------
+
+
+def test_start_reads_headers_only(multi_frame, monkeypatch):
+    path, _, _ = multi_frame
+    monkeypatch.setattr(fabio.edfimage.EdfImage, "read", lambda *a, **k: 1 / 0)
+    name, start = next(ingest_esrf_edf(path))
+    assert name == "start" and start["num_points"] == N_FRAMES
+
+
+def test_start_of_a_series_opens_only_the_first_file(edf_series, memory_folder, count_memory_opens):
+    _, _, paths, _ = edf_series
+    fs, root = memory_folder
+    for path in paths:
+        fs.pipe(f"{root}/{os.path.basename(path)}", Path(path).read_bytes())
+    count_memory_opens.clear()
+    next(ingest_esrf_edf(f"memory://{root}/sample_*.edf"))
+    assert set(count_memory_opens) == {f"{root}/sample_0001.edf"}
+
+
+def test_lazy_reads_only_headers_while_generating(multi_frame, memory_folder, count_memory_opens, validated):
+    path, images, _ = multi_frame
+    fs, root = memory_folder
+    fs.pipe(f"{root}/scan.edf", Path(path).read_bytes())
+    count_memory_opens.clear()
+    documents = validated(ingest_esrf_edf(f"memory://{root}/scan.edf", lazy=True))
+    assert dict(count_memory_opens) == {f"{root}/scan.edf": 1}  # one header scan
+    events = events_of(documents)
+    assert all(isinstance(event["data"]["image"], da.Array) for event in events)
+    count_memory_opens.clear()
+    np.testing.assert_array_equal(events[4]["data"]["image"].compute(), images[4])
+    assert dict(count_memory_opens) == {f"{root}/scan.edf": 1}  # that frame's bytes only
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_gzipped_files_local_and_in_memory(multi_frame, memory_folder, lazy):
+    path, images, _ = multi_frame
+    zipped = path + ".gz"
+    with open(path, "rb") as file, gzip.open(zipped, "wb") as out:
+        out.write(file.read())
+    fs, root = memory_folder
+    fs.pipe(f"{root}/scan.edf.gz", Path(zipped).read_bytes())
+    for url in (zipped, f"memory://{root}/scan.edf.gz"):
+        events = events_of(ingest_esrf_edf(url, lazy=lazy))
+        np.testing.assert_array_equal(np.stack([np.asarray(e["data"]["image"]) for e in events]), images)
+
+
+def test_memory_series(edf_series, memory_folder):
+    _, images, paths, _ = edf_series
+    fs, root = memory_folder
+    for path in paths:
+        fs.pipe(f"{root}/{os.path.basename(path)}", Path(path).read_bytes())
+    events = events_of(ingest_esrf_edf(f"memory://{root}/sample_*.edf"))
+    np.testing.assert_array_equal(np.stack([event["data"]["image"] for event in events]), images)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_over_http_even_without_range_requests(multi_frame, http_server, validated, lazy):
+    """Python's http.server answers no range requests: seeking fails, the whole file is read."""
+    path, images, _ = multi_frame
+    url = f"{http_server}/{os.path.basename(path)}"
+    # Blocks smaller than a frame, so that fsspec must seek past the first one.
+    documents = validated(ingest_esrf_edf(url, lazy=lazy, timezone="UTC", storage_options={"block_size": 512}))
+    events = events_of(documents)
+    assert documents[0][1]["num_points"] == N_FRAMES and events[0]["time"] == utc(START)
+    np.testing.assert_array_equal(np.stack([np.asarray(event["data"]["image"]) for event in events]), images)
+
+
+def test_event_arrays_are_read_only(multi_frame):
+    event = events_of(ingest_esrf_edf(multi_frame[0]))[0]
+    with pytest.raises(ValueError, match="read-only"):
+        event["data"]["image"][0, 0] = 1
+
+
+# -- intake, catalogs, the registry -------------------------------------------------------------
+
+
+def test_driver_round_trip(multi_frame):
+    path, images, _ = multi_frame
+    run = intake.registry["bluesky-esrf-edf"](path, timezone="UTC")
+    assert isinstance(run, BlueskyRun)
+    dataset = run.primary.read()
+    np.testing.assert_array_equal(dataset["image"].values, images)
+    np.testing.assert_allclose(dataset["eta"].values, [10.1, 10.2, 10.3, 10.4, 10.5, 10.6])
+    assert run.metadata["start"]["num_points"] == N_FRAMES
+    lazy = EsrfEdfRun(path, lazy=True).primary.to_dask()
+    np.testing.assert_array_equal(lazy["image"].values, images)
+
+
+def test_catalog_groups_a_series_and_keeps_a_multi_frame_file_alone(edf_series, multi_frame, validated):
+    _, _, paths, _ = edf_series
+    folder = os.path.dirname(paths[0])
+    os.rename(multi_frame[0], os.path.join(folder, "eta_scan.edf"))
+    catalog = BlueskyIngestCatalog(os.path.join(folder, "*.edf"), "esrf_edf", group_by=ESRF_EDF.grouping)
+    assert len(catalog) == 2
+    sizes = []
+    for uid in catalog:
+        validated(catalog[uid].canonical(fill="yes"))
+        sizes.append(catalog[uid].primary.read().sizes["time"])
+    assert sorted(sizes) == [4, N_FRAMES]
+
+
+def test_spec_is_registered():
+    assert get_spec("esrf_edf") is ESRF_EDF
+    assert ESRF_EDF.grouping == "prefix"
+    assert ESRF_EDF.matches_name("/data/img_0001.edf") and ESRF_EDF.matches_name("/data/img_0001.edf.gz")
+
+
+def test_sniffer(multi_frame, tmp_path):
+    path, _, _ = multi_frame
+    source = expand(path)[0]
+    assert ESRF_EDF.confidence(read_head(source), source) == 0.9
+    zipped = tmp_path / "scan.edf.gz"
+    zipped.write_bytes(gzip.compress(Path(path).read_bytes()))
+    zipped_source = expand(str(zipped))[0]
+    assert ESRF_EDF.confidence(read_head(zipped_source), zipped_source) == 0.9
+    old = tmp_path / "old.edf"
+    old.write_bytes(handwritten_frame(np.zeros((2, 2), np.int32), {}))
+    assert esrf_edf.sniff_esrf_edf(old.read_bytes()[:4096], expand(str(old))[0]) == 0.9
+    # d*TREK files also start with '{' (fabio tells them apart the same way).
+    assert esrf_edf.sniff_esrf_edf(b"{\nHEADER_BYTES=  512;\nDIM=2;\n}", source) == 0.0
+    assert esrf_edf.sniff_esrf_edf(b"just some text", source) == 0.0
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+
+def test_truncated_file_is_a_partial_run_with_a_warning(multi_frame, validated):
+    path, images, _ = multi_frame
+    contents = Path(path).read_bytes()
+    Path(path).write_bytes(contents[:-100])
+    with pytest.warns(IngestWarning, match="frame 6 is cut short") as record:
+        documents = validated(ingest_esrf_edf(path))
+    assert path in str(record[0].message) and "no RunStop" in str(record[0].message)
+    assert names(documents) == ["start", "descriptor"] + ["event"] * (N_FRAMES - 1)
+    np.testing.assert_array_equal(np.stack([e["data"]["image"] for e in events_of(documents)]), images[:-1])
+    run = BlueskyRun(ingest_esrf_edf(path))
+    with pytest.warns(IngestWarning):
+        assert run.primary.read().sizes["time"] == N_FRAMES - 1
+
+
+def test_truncated_file_in_a_series_ends_the_run_there(edf_series):
+    pattern, _, paths, _ = edf_series
+    contents = Path(paths[1]).read_bytes()
+    Path(paths[1]).write_bytes(contents[:-10])
+    with pytest.warns(IngestWarning, match="2 files after it are left out") as record:
+        documents = list(ingest_esrf_edf(pattern))
+    assert paths[1] in str(record[0].message)
+    assert len(events_of(documents)) == 1 and documents[-1][0] == "event"
+
+
+def test_file_cut_inside_its_first_frame_names_it(multi_frame, tmp_path):
+    path, _, _ = multi_frame
+    single = str(tmp_path / "single.edf")
+    Path(single).write_bytes(Path(path).read_bytes()[:1500])  # header, part of the data
+    with pytest.raises(IngestError, match="no complete EDF frame: frame 1 is cut short") as info:
+        list(ingest_esrf_edf(single))
+    assert info.value.path == single
+
+
+def test_file_cut_inside_its_first_header_names_it(multi_frame):
+    path, _, _ = multi_frame
+    contents = Path(path).read_bytes()
+    Path(path).write_bytes(contents[:200])
+    documents = ingest_esrf_edf(path)
+    assert next(documents)[0] == "start"  # listed all the same, from the file name
+    with pytest.raises(IngestError) as info:
+        list(documents)
+    assert info.value.path == path
+    assert "EDF" in info.value.reason
+
+
+def test_file_that_is_not_edf_names_it(edf_series):
+    pattern, _, paths, _ = edf_series
+    Path(paths[2]).write_bytes(b"this is not an EDF file\n" * 40)
+    with pytest.raises(IngestError, match="not a readable EDF file") as info:
+        list(ingest_esrf_edf(pattern))
+    assert info.value.path == paths[2]
+    assert "Traceback" not in str(info.value)
+
+
+def test_mixed_shapes_name_the_file_and_frame(edf_series):
+    pattern, _, paths, headers = edf_series
+    fabio.edfimage.EdfImage(data=edf_image(0, shape=(8, 24)), header=headers[3]).write(paths[3])
+    for lazy in (False, True):
+        with pytest.raises(IngestError, match=r"\(8, 24\)") as info:
+            list(ingest_esrf_edf(pattern, lazy=lazy))
+        assert info.value.path == paths[3] and str(SHAPE) in info.value.reason
+
+
+def test_counter_names_and_values_that_do_not_pair_up_warn(tmp_path, validated):
+    header = {**spec_header(0), "counter_pos": "1 2 3"}  # four mnemonics, three values
+    path = tmp_path / "short.edf"
+    fabio.edfimage.EdfImage(data=edf_image(0), header=header).write(str(path))
+    with pytest.warns(IngestWarning, match="counter_mne names 4 counters but counter_pos has 3") as record:
+        documents = validated(ingest_esrf_edf(str(path)))
+    assert str(path) in str(record[0].message)
+    assert "roi1" not in documents[1][1]["data_keys"]
+
+
+def test_unpaired_mnemonics_in_every_frame_warn_once(tmp_path):
+    header = {**spec_header(0), "motor_pos": "1 2 3 4 5"}  # four mnemonics, five values
+    edf = fabio.edfimage.EdfImage(data=edf_image(0), header=header)
+    for index in range(1, N_FRAMES):
+        edf.append_frame(data=edf_image(index), header=header)
+    path = tmp_path / "long.edf"
+    edf.write(str(path))
+    with pytest.warns(IngestWarning) as record:
+        list(ingest_esrf_edf(str(path)))
+    assert len(record) == 1
+    assert str(record[0].message) == (
+        f"{path}: frame 1: motor_mne names 4 motors but motor_pos has 5 values; values without a "
+        f"partner are left out (and {N_FRAMES - 1} more frames)"
+    )
+
+
+def test_a_counter_missing_from_some_frames_is_nan_with_a_warning(edf_series):
+    pattern, _, paths, headers = edf_series
+    fewer = spec_header(2, counters=COUNTERS[:3])
+    fabio.edfimage.EdfImage(data=edf_image(12), header=fewer).write(paths[2])
+    with pytest.warns(IngestWarning, match="'roi1'") as record:
+        documents = list(ingest_esrf_edf(pattern))
+    assert paths[2] in str(record[0].message)
+    values = [event["data"]["roi1"] for event in events_of(documents)]
+    assert np.isnan(values[2]) and values[3] == 153
+
+
+def test_missing_file_names_it(tmp_path):
+    path = str(tmp_path / "gone.edf")
+    with pytest.raises(MissingFileError) as info:
+        next(ingest_esrf_edf(path))
+    assert info.value.path == path
+
+
+def test_layout_of_frames(multi_frame):
+    layouts, problem = read_edf_layout(expand(multi_frame[0])[0])
+    assert problem is None and len(layouts) == N_FRAMES
+    header_size = int(layouts[0].header["EDF_HeaderSize"])  # fabio pads to 512-byte blocks
+    assert header_size % 512 == 0 and layouts[0].offset == header_size
+    assert layouts[1].offset == 2 * header_size + SHAPE[0] * SHAPE[1] * 2
+    assert layouts[0].stored_dtype == "<u2"
