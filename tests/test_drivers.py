@@ -69,3 +69,13 @@ def test_unknown_ingestor_names_the_registered_ones():
 
     with pytest.raises(UnknownIngestorError, match="no ingestor named 'nope'; registered ingestors: .*tiff_series"):
         get_ingestor("nope")
+
+
+def test_package_exports_every_ingestor_and_driver_without_importing_them_eagerly():
+    code = (
+        "import sys, intake_ingest.ingestors as i, intake_ingest.drivers as d; "
+        "print(any(m in sys.modules for m in ('fabio', 'h5py', 'silx'))); "
+        "print(all(callable(getattr(i, n)) for n in i.__all__), all(isinstance(getattr(d, n), type) for n in d.__all__))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True", "True"]

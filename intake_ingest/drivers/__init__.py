@@ -2,10 +2,30 @@
 
 Each is a :class:`~intake_ingest.run.BlueskyRun`, so an entry of a YAML catalog gives
 the same run object as the Python API. Arguments are the ingestor's own; constructing
-the source pulls only the RunStart. One module per ingestor module.
+the source pulls only the RunStart. One module per ingestor module; all but the TIFF
+drivers are imported on first use.
 """
+
+import importlib
 
 from .base import IngestedRun
 from .tiff import TiffSeriesDaskRun, TiffSeriesRun, TiffStackRun
 
-__all__ = ["IngestedRun", "TiffSeriesDaskRun", "TiffSeriesRun", "TiffStackRun"]
+_LAZY = {
+    "AreaDetectorTiffRun": "area_detector",
+    "ColumnTextRun": "column_text",
+    "PilatusCbfRun": "dectris",
+    "PilatusTiffRun": "dectris",
+    "EigerHdf5Run": "eiger",
+    "EsrfEdfRun": "esrf_edf",
+    "NexusHdf5Run": "nexus",
+    "SpecRun": "spec",
+}
+
+__all__ = ["IngestedRun", "TiffSeriesDaskRun", "TiffSeriesRun", "TiffStackRun", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,9 +2,33 @@
 
 One module per producing software (or per family of files it writes). Each ingestor
 yields ``(name, doc)`` pairs: a RunStart first, then descriptors, events or event
-pages (and resources/datums where they fit), and a RunStop last.
+pages (and resources/datums where they fit), and a RunStop last. Each module declares
+its :class:`~intake_ingest.registry.IngestorSpec`, registered by entry point.
+
+The TIFF ingestors are imported here; the others on first use, so that importing the
+package does not import fabio, h5py or silx.
 """
+
+import importlib
 
 from .tiff import ingest_tiff_series, ingest_tiff_series_dask, ingest_tiff_stack
 
-__all__ = ["ingest_tiff_series", "ingest_tiff_series_dask", "ingest_tiff_stack"]
+# name -> module, for the ingestors imported on first use
+_LAZY = {
+    "ingest_area_detector_tiff": "area_detector",
+    "ingest_column_text": "column_text",
+    "ingest_pilatus_cbf": "dectris",
+    "ingest_pilatus_tiff": "dectris",
+    "ingest_eiger": "eiger",
+    "ingest_esrf_edf": "esrf_edf",
+    "ingest_nexus": "nexus",
+    "ingest_spec": "spec",
+}
+
+__all__ = ["ingest_tiff_series", "ingest_tiff_series_dask", "ingest_tiff_stack", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

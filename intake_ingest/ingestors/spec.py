@@ -1,0 +1,1176 @@
+"""Ingestor for SPEC data files (Certified Scientific Software's ``spec``): one run per scan.
+
+A SPEC data file holds many scans, each a ``#S`` header block followed by rows of
+numbers, under a file header (``#F``, ``#E``, ``#D``, ``#O`` ...). The control lines are
+those of the standard data-file format (spec manual, "Standard Data-File Format",
+https://certif.com/spec_manual/mac_3_13.html). Files are read with silx's
+:class:`silx.io.specfile.SpecFile`, a maintained C parser; this module maps what silx
+reads onto the event model, and checks the data lines that silx drops or misreads
+without saying so (see :func:`scan_lines`).
+
+See ``docs/formats/spec.md`` for what goes where.
+"""
+
+import collections
+import contextlib
+import dataclasses
+import datetime
+import os
+import re
+import tempfile
+import threading
+import warnings
+import zoneinfo
+
+import event_model
+import numpy as np
+from silx.io.specfile import Scan, SfErrFileOpen, SpecFile
+
+from ..errors import IngestError, IngestWarning, MissingFileError
+from ..files import deterministic_uid, expand, read_bytes, timestamps
+from ..registry import IngestorSpec
+from ._common import array_data_key, source_label
+
+__all__ = [
+    "SCAN_TYPES",
+    "SPEC",
+    "DataLine",
+    "PATTERNS",
+    "ScanHeader",
+    "ScanLines",
+    "ingest_spec",
+    "read_scan_index",
+    "runs_in",
+    "scan_lines",
+    "sniff_spec",
+]
+
+# -- the scan index: every scan's headers, read with silx ---------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanHeader:
+    """What silx reads from the headers of one scan, and where the scan is in the file.
+
+    ``scan``, ``file`` and ``mca`` are silx's header dictionaries (``#S`` -> ``'S'``;
+    repeated control lines joined by newlines); ``file`` is the file header in force for
+    this scan (a file may hold several). ``begin`` and ``end`` are the byte offsets of
+    the scan's block, from its ``#S`` line to the next ``#S`` or ``#F`` line.
+    """
+
+    key: str  # silx's scan key: 'number.order', the order counting repeats of a number
+    index: int  # 0-based position of the scan in the file
+    number: int
+    order: int
+    scan: dict
+    file: dict
+    mca: dict
+    labels: tuple
+    motor_names: tuple
+    motor_positions: tuple
+    begin: int
+    end: int
+    first_line: int  # line number of the '#S' line, from 1
+
+
+def _column_labels(scan):
+    """``#L`` labels, split on single spaces where a writer did not use SPEC's two.
+
+    SPEC separates labels by two spaces, as a label may hold one ('Two Theta'); some
+    macro sets write one, which silx reads as a single label. ``#N`` then tells.
+    """
+    labels = list(scan.labels)
+    try:
+        n_columns = int(scan.scan_header_dict.get("N", "").split()[0])
+    except (IndexError, ValueError):
+        n_columns = None
+    if len(labels) == 1 and n_columns and n_columns > 1 and len(labels[0].split()) == n_columns:
+        labels = labels[0].split()
+    return tuple(labels)
+
+
+def _motors(scan):
+    """``#O`` names and ``#P`` positions, as far as they can be matched one to one.
+
+    Names are split on single spaces where that is what matches the ``#P`` count (some
+    macro sets do not use SPEC's two). A blank name, which silx makes of a '\\r' ending
+    a line written on Windows, goes with its position.
+    """
+    names, positions = list(scan.motor_names), list(scan.motor_positions)
+    if len(names) != len(positions):
+        split = [part for name in names for part in name.split()]
+        if len(split) == len(positions):
+            names = split
+    if len(names) == len(positions):
+        kept = [index for index, name in enumerate(names) if name.strip()]
+        names = [names[index].strip() for index in kept]
+        positions = [positions[index] for index in kept]
+    return tuple(names), tuple(positions)
+
+
+# silx starts a scan at a line beginning '#S' and a file header at one beginning '#F'.
+_SCAN_START = re.compile(rb"^#S", re.M)
+_BLOCK_START = re.compile(rb"^#[SF]", re.M)
+
+
+def _scan_blocks(content):
+    """(begin, end, first line number) of every scan block, in file order."""
+    blocks, line, previous = [], 1, 0
+    for match in _SCAN_START.finditer(content):
+        begin = match.start()
+        line += content.count(b"\n", previous, begin)
+        previous = begin
+        following = _BLOCK_START.search(content, begin + 1)
+        blocks.append((begin, following.start() if following else len(content), line))
+    return blocks
+
+
+def _read_index(source):
+    content = read_bytes(source)
+    blocks = _scan_blocks(content)
+
+    def headers(specfile):
+        scans = [Scan(specfile, index) for index in range(len(specfile))]
+        return scans, specfile.keys()
+
+    scans, keys = _with_specfile(source, headers, content)
+    if len(scans) != len(blocks):
+        raise IngestError(
+            source.url, f"silx found {len(scans)} scans where the file has {len(blocks)} '#S' lines"
+        )
+    return tuple(
+        _scan_header(index, key, scan, block)
+        for index, (scan, key, block) in enumerate(zip(scans, keys, blocks))
+    )
+
+
+def _scan_header(index, key, scan, block):
+    motor_names, motor_positions = _motors(scan)
+    begin, end, first_line = block
+    return ScanHeader(
+        key=key,
+        index=index,
+        number=scan.number,
+        order=scan.order,
+        scan=dict(scan.scan_header_dict),
+        file=dict(scan.file_header_dict),
+        mca=dict(scan.mca_header_dict),
+        labels=_column_labels(scan),
+        motor_names=motor_names,
+        motor_positions=motor_positions,
+        begin=begin,
+        end=end,
+        first_line=first_line,
+    )
+
+
+@contextlib.contextmanager
+def _temporary_copy(content):
+    """A temporary local file holding ``content``; removed afterwards."""
+    descriptor, path = tempfile.mkstemp(prefix="intake-ingest-spec-", suffix=".spec")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+        yield path
+    finally:
+        os.remove(path)
+
+
+def _silx_path(source, content):
+    """A path silx can open: the file itself, or a temporary copy of ``content``.
+
+    silx's C library opens local files by an ASCII name only; files elsewhere
+    (memory://, http://, archives) and non-ASCII names are read from a copy.
+    """
+    if source.is_local and source.path.isascii():
+        return contextlib.nullcontext(source.path)
+    return _temporary_copy(content)
+
+
+def _with_specfile(source, action, content, what=""):
+    """``action(specfile)`` on silx's SpecFile of ``content``, naming the file in errors.
+
+    ``what`` says which part of the file ``content`` is ('scan 3.1: '); without it,
+    ``content`` is the whole file and a local file is opened in place.
+    """
+    opening = _temporary_copy(content) if what else _silx_path(source, content)
+    try:
+        with opening as path:
+            try:
+                specfile = SpecFile(path)
+            except SfErrFileOpen:  # silx's word for both 'no such file' and 'not SPEC'
+                if not os.path.exists(path):
+                    raise MissingFileError(source.url) from None
+                raise IngestError(
+                    source.url,
+                    f"{what}is not SPEC data (no '#F' or '#S' line among the first lines)",
+                ) from None
+            try:
+                return action(specfile)
+            finally:
+                specfile.close()
+    except IngestError:
+        raise
+    except Exception as error:  # the C library reports damage in many ways
+        raise IngestError(
+            source.url, f"{what}is not readable SPEC data ({type(error).__name__}: {error})"
+        ) from None
+
+
+# The scan index of the files read last, by file version. A catalog asks for the scans of
+# a file (runs_in), then for each scan's RunStart: one read of the file serves them all.
+_INDEX_CACHE = collections.OrderedDict()
+_INDEX_CACHE_SIZE = 16
+_INDEX_LOCK = threading.Lock()
+
+
+def read_scan_index(source):
+    """The headers of every scan in a SPEC file, in file order; no data row is converted.
+
+    Parameters
+    ----------
+    source : SourceFile
+
+    Returns
+    -------
+    tuple of ScanHeader
+        Kept for the same file version (path, modification time, size): listing the
+        scans of a file and composing each scan's RunStart read the file once.
+    """
+    version = (source.identity, source.mtime, source.size)
+    cacheable = source.mtime is not None  # without a time, a changed file looks the same
+    if cacheable:
+        with _INDEX_LOCK:
+            if version in _INDEX_CACHE:
+                _INDEX_CACHE.move_to_end(version)
+                return _INDEX_CACHE[version]
+    index = _read_index(source)
+    if cacheable:
+        with _INDEX_LOCK:
+            _INDEX_CACHE[version] = index
+            while len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
+                _INDEX_CACHE.popitem(last=False)
+    return index
+
+
+# -- one scan's data: its block of the file, read by silx and checked line by line ------
+
+
+def _read_block(source, header):
+    """The bytes of one scan's block, checked to be the scan the index says is there."""
+    try:
+        with source.fs.open(source.path, "rb") as file:
+            file.seek(header.begin)
+            block = file.read(header.end - header.begin)
+    except FileNotFoundError:
+        raise MissingFileError(source.url) from None
+    except (OSError, ValueError):  # e.g. an HTTP server that serves no byte ranges
+        block = read_bytes(source)[header.begin : header.end]
+    words = block[:64].split()
+    number = int(words[1]) if len(words) > 1 and words[0] == b"#S" and words[1].isdigit() else None
+    if len(block) != header.end - header.begin or number != header.number:
+        raise IngestError(
+            source.url,
+            f"has changed since its scans were listed (scan {header.key} is no longer at byte "
+            f"{header.begin}); list the file again",
+        )
+    return block
+
+
+def _silx_table(source, header, block):
+    """The scan's rows (rows x columns) and MCA spectra, as silx reads the block."""
+
+    def read(specfile):
+        table = specfile.data(0)
+        return table, [specfile.get_mca(0, n) for n in range(specfile.number_of_mca(0))]
+
+    return _with_specfile(source, read, block, what=f"scan {header.key}: ")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataLine:
+    """One data line of a scan: its line number in the file (from 1), its values as text."""
+
+    number: int
+    values: tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanLines:
+    """The data lines of a scan block, and whether a control line follows the last one."""
+
+    data: list
+    header_after_data: bool
+
+
+def scan_lines(block, first_line=1):
+    """The data lines of one scan block as written: lines that are not control or MCA lines.
+
+    silx skips a row whose number of values differs from the first row's (it prints
+    "Error on scan ..." to the C stdout) and reads 'nan', 'inf' and words as 0 (silx
+    issue #3210); the ingestor checks silx's table against these lines.
+
+    Parameters
+    ----------
+    block : bytes
+        The scan's block, from its ``#S`` line.
+    first_line : int
+        The line number of the ``#S`` line in the file.
+
+    Returns
+    -------
+    ScanLines
+    """
+    data, last_control, in_mca = [], 0, False
+    for number, raw in enumerate(block.decode("latin-1").split("\n"), start=first_line):
+        text = raw.rstrip("\r")
+        if in_mca or text.startswith("@"):
+            in_mca = text.endswith("\\")  # an MCA spectrum continues on lines ending in '\'
+        elif text.startswith("#"):
+            last_control = number
+        elif text.strip():
+            data.append(DataLine(number, tuple(text.split())))
+    return ScanLines(data, bool(data) and last_control > data[-1].number)
+
+
+# What silx converts as written: it keeps only digits, signs, '.', 'e' and 'E'.
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+# Bluesky's SpecWriterCallback writes a missing reading as Python's None.
+_MISSING = "None"
+
+
+def _value(text):
+    return float("nan") if text == _MISSING else float(text)
+
+
+def _line_problem(line, n_columns):
+    """Why a data line cannot be a row of the scan, or None if it can."""
+    if len(line.values) != n_columns:
+        return f"has {len(line.values)} values where #L names {n_columns} columns"
+    for text in line.values:
+        try:
+            _value(text)
+        except ValueError:
+            return f"holds {text!r}, which is not a number"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Rows:
+    kept: list  # the data lines that are rows
+    cut_off: list  # incomplete lines at the end of the scan, left out
+    exact: bool  # every kept value is a number silx reads as written
+
+
+def _sort_rows(source, header, lines):
+    """Keep the well-formed lines; cut off bad lines at the end; refuse bad lines before good ones.
+
+    A scan cut off while it was written (SPEC killed, the file copied mid-write) ends in
+    incomplete lines: the rows before them are its data. A bad line followed by good
+    lines is damage in the middle of the scan.
+    """
+    n_columns = len(header.labels)
+    problems = [_line_problem(line, n_columns) for line in lines]
+    n_kept = len(lines)
+    while n_kept and problems[n_kept - 1] is not None:
+        n_kept -= 1
+    for line, problem in zip(lines[:n_kept], problems[:n_kept]):
+        if problem is not None:
+            raise IngestError(source.url, f"scan {header.key}: line {line.number} {problem}")
+    kept = lines[:n_kept]
+    exact = all(_PLAIN_NUMBER.fullmatch(text) for line in kept for text in line.values)
+    return _Rows(kept, lines[n_kept:], exact)
+
+
+def _checked_table(source, header, table, rows):
+    """The rows to keep: silx's values, or the file's where silx cannot read them.
+
+    silx keeps rows in order, skipping those of another length, so the kept lines are
+    its first rows. Where a kept line holds 'nan', 'inf' or 'None', which silx reads as
+    0 or skips, the values are converted from the lines themselves.
+    """
+    n_columns = len(header.labels)
+    if not rows.kept:
+        table = np.empty((0, n_columns))
+    elif not rows.exact:
+        table = np.array([[_value(text) for text in line.values] for line in rows.kept])
+    elif table.shape[0] < len(rows.kept) or table.shape[1] != n_columns:
+        raise IngestError(
+            source.url,
+            f"scan {header.key}: silx read {table.shape[0]} rows of {table.shape[1]} values "
+            f"where the scan has {len(rows.kept)} lines of {n_columns}",
+        )
+    else:
+        table = table[: len(rows.kept)]
+    table = np.ascontiguousarray(table, dtype=np.float64)
+    table.flags.writeable = False  # documents are records: their arrays are read-only
+    return table
+
+
+# -- header values -------------------------------------------------------------------------
+
+
+def _number_or_none(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _first_line(header_dict, code):
+    value = header_dict.get(code)
+    return value.split("\n")[0].strip() if value is not None else None
+
+
+def _lines(header_dict, code):
+    value = header_dict.get(code)
+    return value.split("\n") if value else []
+
+
+def _numbers(text):
+    """The numbers of a control line ('#Q 1 0 0'), or None if it holds anything else."""
+    numbers = [_number_or_none(word) for word in (text or "").split()]
+    return numbers if numbers and None not in numbers else None
+
+
+def _numbered_codes(header_dict, letter):
+    """'G0', 'G1', ... of a header, in numeric order."""
+    codes = [code for code in header_dict if re.fullmatch(f"{letter}\\d+", code)]
+    return sorted(codes, key=lambda code: int(code[1:]))
+
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1
+    )
+}
+# SPEC's date() is ctime()'s format, 'Wed Nov 03 13:39:34 2010', day possibly space-padded;
+# read here without the locale, which would change what %a and %b match.
+_SPEC_DATE = re.compile(r"\s*\w+\s+(\w{3})\w*\s+(\d{1,2})\s+(\d{1,2}):(\d{2}):(\d{2})\s+(\d{4})\s*")
+
+
+def _naive_date(text):
+    """A ``#D`` date as a naive datetime (SPEC writes local time without a zone), or None."""
+    match = _SPEC_DATE.fullmatch(text or "")
+    if match is None:
+        return None
+    month, day, hour, minute, second, year = match.groups()
+    try:
+        return datetime.datetime(
+            int(year), _MONTHS[month.lower()], int(day), int(hour), int(minute), int(second)
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+def _file_epoch(header):
+    """The file header's ``#E``: the Unix time at which ``newfile`` opened the file."""
+    words = (_first_line(header.file, "E") or "").split()
+    return _number_or_none(words[0]) if words else None
+
+
+def _utc_offset(header):
+    """Seconds by which the SPEC computer's clock was ahead of UTC, or None if unknown.
+
+    ``newfile`` writes ``#E`` (Unix time) and ``#D`` (local time) of the same moment,
+    so their difference is the acquisition computer's UTC offset, to the quarter hour.
+    """
+    epoch = _file_epoch(header)
+    local = _naive_date(_first_line(header.file, "D"))
+    if epoch is None or local is None:
+        return None
+    as_if_utc = local.replace(tzinfo=datetime.timezone.utc).timestamp()
+    offset = round((as_if_utc - epoch) / 900) * 900
+    return offset if abs(offset) <= 14 * 3600 else None
+
+
+def _zone(timezone):
+    """The tzinfo of a ``timezone`` argument (an IANA name or a tzinfo), failing early."""
+    if timezone is None or isinstance(timezone, datetime.tzinfo):
+        return timezone
+    try:
+        return zoneinfo.ZoneInfo(str(timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"timezone {timezone!r} is not a known IANA time zone name") from None
+
+
+def _date_time(text, header, zone):
+    """The Unix time of a ``#D`` value: a number (as Sardana writes it), or a local date.
+
+    A local date is read in ``zone`` if given; else with the UTC offset that the file
+    header's ``#E`` and ``#D`` give; else as local time of the computer that ingests.
+    """
+    number = _number_or_none(text)
+    if number is not None:
+        return number
+    local = _naive_date(text)
+    if local is None:
+        return None
+    if zone is not None:
+        return local.replace(tzinfo=zone).timestamp()
+    utc_offset = _utc_offset(header)
+    if utc_offset is not None:
+        return local.replace(tzinfo=datetime.timezone.utc).timestamp() - utc_offset
+    return local.timestamp()
+
+
+def _start_time(header, source, zone):
+    """When the scan started: its ``#D`` (see :func:`_date_time`), else the file's mtime."""
+    start = _date_time(_first_line(header.scan, "D"), header, zone)
+    if start is None:
+        (start,) = timestamps([source])
+    return start
+
+
+def _row_times(header, table, start):
+    """Unix times of the rows: ``#E`` + the ``Epoch`` column, else an absolute ``Time``.
+
+    The standard macros write ``Epoch`` as seconds since the file's ``#E``; it is used
+    when the first row is then no earlier than the scan's ``#D`` (a column counted from
+    elsewhere, as Bluesky's SpecWriterCallback counts it from the scan start, is not).
+    Some beamline macros write ``Time`` as the Unix time itself. Otherwise every row
+    gets the scan's start time.
+    """
+    slack = 2.0  # #D has whole seconds; old SPEC versions write Epoch as whole seconds
+    if len(table):
+        epoch = _file_epoch(header)
+        if epoch is not None and "Epoch" in header.labels:
+            times = epoch + table[:, header.labels.index("Epoch")]
+            if np.isfinite(times).all() and times[0] >= start - slack:
+                return times.tolist()
+        if "Time" in header.labels:
+            times = table[:, header.labels.index("Time")]
+            if np.isfinite(times).all() and start - slack <= times[0] <= start + 86400:
+                return times.tolist()
+    return [float(start)] * len(table)
+
+
+def _count_mode(header):
+    """``#T`` (count to time) or ``#M`` (count to monitor): mode, preset and counter."""
+    for code, mode in (("T", "time"), ("M", "monitor")):
+        line = _first_line(header.scan, code)
+        if line:
+            preset, _, counter = line.partition(" ")
+            number = _number_or_none(preset)
+            metadata = {"count_mode": mode, "count_preset": preset if number is None else number}
+            if counter.strip().strip("()"):
+                metadata["count_counter"] = counter.strip().strip("()")
+            return metadata
+    return {}
+
+
+# newfile writes '#C <TITLE>  User = <USER>'; Bluesky's writer '#C Bluesky  user = <name> ...'.
+_USER_COMMENT = re.compile(r"(?P<title>.*?)\s+user\s*=\s*(?P<user>\S+)", re.I)
+
+
+def _file_metadata(header):
+    """RunStart keys from the file header: ``#F``, ``#E``, ``#D``, ``#C`` (title, user)."""
+    metadata = {}
+    for code, key in (("F", "spec_file"), ("D", "spec_file_date")):
+        if _first_line(header.file, code):
+            metadata[key] = _first_line(header.file, code)
+    epoch = _file_epoch(header)
+    if epoch is not None:
+        metadata["spec_epoch"] = int(epoch) if epoch.is_integer() else epoch
+    comments = _lines(header.file, "C")
+    if comments:
+        metadata["spec_file_comments"] = comments
+        match = _USER_COMMENT.match(comments[0])
+        if match:
+            metadata["spec_title"] = match["title"].strip()
+            metadata["user"] = match["user"]
+    return metadata
+
+
+# Control lines with a place of their own; the others are kept as text in the RunStart.
+_MAPPED_SCAN_CODES = re.compile(r"[SDTMQCNL]|G\d+|P\d+")
+_MAPPED_FILE_CODES = re.compile(r"[FEDC]|O\d+|o\d+")
+
+
+def _unmapped(header_dict, mapped):
+    """Control lines not mapped elsewhere, as text: ``{'UXML': [...], 'V0': [...]}``."""
+    return {
+        code: value.split("\n") for code, value in header_dict.items() if not mapped.fullmatch(code)
+    }
+
+
+def _motor_mnemonics(header):
+    """Motor mnemonic -> name, from SPEC 6's ``#o`` lines beside ``#O``; {} if absent."""
+    codes = _numbered_codes(header.file, "o")
+    mnemonics = [word for code in codes for word in header.file[code].split()]
+    if len(mnemonics) != len(header.motor_names):
+        return {}
+    return dict(zip(mnemonics, header.motor_names))
+
+
+# -- the scan command ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _ScanType:
+    """The arguments of a standard scan as its usage line names them, and what they imply."""
+
+    arguments: tuple
+    optional: int = 0  # trailing arguments that may be left out
+    motors: object = lambda args: []  # callable(args) -> the motors it moves
+    points: object = lambda args: None  # callable(args) -> the number of points asked for
+
+
+def _points(*interval_arguments):
+    """Points of a scan of ``intervals`` steps (one more), or of a mesh (the product)."""
+
+    def points(args):
+        total = 1
+        for name in interval_arguments:
+            intervals = args.get(name)
+            if not isinstance(intervals, int) or intervals < 0:
+                return None
+            total *= intervals + 1
+        return total
+
+    return points
+
+
+def _motor_scan(n_motors):
+    """ascan motor start finish intervals time; a2scan m1 s1 f1 m2 s2 f2 intervals time ..."""
+    if n_motors == 1:
+        names = ("motor", "start", "finish")
+    else:
+        names = sum(((f"m{i}", f"s{i}", f"f{i}") for i in range(1, n_motors + 1)), ())
+    return _ScanType(
+        names + ("intervals", "time"),
+        motors=lambda args: [args[name] for name in names[0::3]],
+        points=_points("intervals"),
+    )
+
+
+def _fixed(*motors, arguments=("start", "finish", "intervals", "time"), optional=0):
+    """A scan of fixed (pseudo)motors, such as hscan's H."""
+    return _ScanType(arguments, optional, lambda args: list(motors), _points("intervals"))
+
+
+_MESH = _ScanType(
+    ("m1", "s1", "f1", "intervals1", "m2", "s2", "f2", "intervals2", "time"),
+    motors=lambda args: [args["m1"], args["m2"]],
+    points=_points("intervals1", "intervals2"),
+)
+# The circle and radial scans take an optional expression for the third coordinate ('L=2').
+_CIRCLE = ("radius", "start_angle", "finish_angle", "intervals", "time", "expression")
+_RADIAL = ("angle", "start_radius", "finish_radius", "intervals", "time", "expression")
+
+#: The standard scans, from the spec manual (certif.com/spec_manual/mac_3_9_2.html motor
+#: scans; mac_3_9_3.html and mac_3_9_4.html reciprocal space scans; help 'scans'):
+#: their arguments as the usage lines name them.
+SCAN_TYPES = {
+    "ascan": _motor_scan(1),
+    "dscan": _motor_scan(1),
+    "lup": _motor_scan(1),
+    "a2scan": _motor_scan(2),
+    "d2scan": _motor_scan(2),
+    "a3scan": _motor_scan(3),
+    "d3scan": _motor_scan(3),
+    "a4scan": _motor_scan(4),
+    "d4scan": _motor_scan(4),
+    "mesh": _MESH,
+    "dmesh": _MESH,
+    "th2th": _fixed(
+        "tth", "th", arguments=("tth_start_rel", "tth_finish_rel", "intervals", "time")
+    ),
+    "hscan": _fixed("H"),
+    "kscan": _fixed("K"),
+    "lscan": _fixed("L"),
+    "hklscan": _fixed(
+        "H",
+        "K",
+        "L",
+        arguments=(
+            "h_start", "h_finish", "k_start", "k_finish", "l_start", "l_finish", "intervals", "time"
+        ),
+    ),
+    "hklmesh": _ScanType(
+        ("Q1", "s1", "f1", "intervals1", "Q2", "s2", "f2", "intervals2", "time"),
+        motors=lambda args: [args["Q1"], args["Q2"]],
+        points=_points("intervals1", "intervals2"),
+    ),
+    "hkcircle": _fixed("H", "K", arguments=_CIRCLE, optional=1),
+    "hlcircle": _fixed("H", "L", arguments=_CIRCLE, optional=1),
+    "klcircle": _fixed("K", "L", arguments=_CIRCLE, optional=1),
+    "hkradial": _fixed("H", "K", arguments=_RADIAL, optional=1),
+    "hlradial": _fixed("H", "L", arguments=_RADIAL, optional=1),
+    "klradial": _fixed("K", "L", arguments=_RADIAL, optional=1),
+    "Escan": _fixed(),  # energy.mac: moves the monochromator energy, no motor named
+    "timescan": _ScanType(("time", "sleep"), optional=2),
+    "loopscan": _ScanType(
+        ("npts", "time", "sleep"),
+        optional=1,
+        points=lambda args: args["npts"] if isinstance(args["npts"], int) else None,
+    ),
+}
+_TEXT_ARGUMENTS = {"motor", "m1", "m2", "m3", "m4", "Q1", "Q2", "expression"}
+
+
+def _argument_value(name, text):
+    if name not in _TEXT_ARGUMENTS:
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+    return text
+
+
+def _command_metadata(header, mnemonics):
+    """``plan_name``, ``command``, ``plan_args``, ``motors`` and ``num_points`` from ``#S``.
+
+    ``plan_args`` names the arguments of the standard scans as their usage lines do;
+    other commands (site macros) keep their words as ``{'args': [...]}``.
+    """
+    words = (_first_line(header.scan, "S") or "").split()[1:]  # after the scan number
+    if not words:
+        return {}
+    plan_name, args = words[0], words[1:]
+    metadata = {"plan_name": plan_name, "command": " ".join(words), "plan_args": {"args": args}}
+    scan_type = SCAN_TYPES.get(plan_name)
+    if scan_type is None or not (
+        len(scan_type.arguments) - scan_type.optional <= len(args) <= len(scan_type.arguments)
+    ):
+        return metadata
+    plan_args = {name: _argument_value(name, text) for name, text in zip(scan_type.arguments, args)}
+    metadata["plan_args"] = plan_args
+    # As data keys: a mnemonic ('tth') by its name ('Two Theta') where #o gives it.
+    motors = scan_type.motors(plan_args)
+    metadata["motors"] = [_key_name(mnemonics.get(motor, motor)) for motor in motors]
+    points = scan_type.points(plan_args)
+    if points is not None:
+        metadata["num_points"] = points
+    return metadata
+
+
+def _start_metadata(header, label):
+    metadata = {
+        "ingestor": "spec",
+        "source": label,
+        "scan_id": header.number,
+        "scan_key": header.key,
+        **_command_metadata(header, _motor_mnemonics(header)),
+        **_count_mode(header),
+        **_file_metadata(header),
+    }
+    if _first_line(header.scan, "D"):
+        metadata["spec_date"] = _first_line(header.scan, "D")
+    if _lines(header.scan, "C"):
+        metadata["comments"] = _lines(header.scan, "C")
+    if _numbers(_first_line(header.scan, "Q")):
+        metadata["hkl"] = _numbers(_first_line(header.scan, "Q"))
+    keys = _data_key_names(header.labels)
+    if keys:
+        # SPEC plots against the first column; a mesh's first two columns are its motors,
+        # the first the fast one. Bluesky's hints list dimensions slow to fast.
+        mesh = metadata.get("plan_name") in ("mesh", "dmesh", "hklmesh") and len(keys) > 1
+        dimensions = reversed(keys[: 2 if mesh else 1])
+        metadata["hints"] = {"dimensions": [[[key], "primary"] for key in dimensions]}
+    for key, text in (
+        ("spec_header", _unmapped(header.scan, _MAPPED_SCAN_CODES)),
+        ("spec_file_header", _unmapped(header.file, _MAPPED_FILE_CODES)),
+    ):
+        if text:
+            metadata[key] = text
+    return metadata
+
+
+# -- data keys and configuration ----------------------------------------------------------
+
+_RESERVED_KEYS = ("time", "seq_num", "uid")  # the stream Dataset's own variables
+# The units SPEC's conventions fix: 'Epoch' counts seconds since #E, 'Seconds' is the
+# count time of the standard timer. Motor and counter units are set per site, unknown here.
+_CONVENTIONAL_UNITS = {"Epoch": "s", "Seconds": "s"}
+
+
+def _key_name(label):
+    """A label as a data key: event-model keys hold no '.' or '/', and keys name xarray
+    variables, so spaces become '_' too ('Two Theta' -> 'Two_Theta')."""
+    return re.sub(r"[./\s]", "_", label.strip())
+
+
+def _data_key_names(labels, unnamed="column"):
+    """A valid, unique data key per label (see :func:`_key_name`)."""
+    taken, keys = set(_RESERVED_KEYS), []
+    for position, label in enumerate(labels, start=1):
+        base = _key_name(label) or f"{unnamed}_{position}"
+        key, suffix = base, 2
+        while key in taken:
+            key, suffix = f"{base}_{suffix}", suffix + 1
+        taken.add(key)
+        keys.append(key)
+    return keys
+
+
+def _scalar_data_key(label, key, source, units=None):
+    data_key = {"dtype": "number", "dtype_numpy": "<f8", "shape": [], "source": source}
+    if key != label:
+        data_key["spec_label"] = label  # the name as SPEC wrote it
+    if units:
+        data_key["units"] = units
+    return data_key
+
+
+def _motor_positions(source, header, label):
+    """``#O`` names and ``#P`` positions at the scan's start, as data keys and values.
+
+    Where the counts differ, the file header that names the motors is not the one silx
+    sees (a header block starting with ``#E`` rather than ``#F``), so none is matched.
+    """
+    names, positions = header.motor_names, header.motor_positions
+    if len(names) != len(positions):
+        warnings.warn(
+            f"{source.url}: scan {header.key}: #P gives {len(positions)} motor positions for "
+            f"{len(names)} #O motor names; the motor positions are left out",
+            IngestWarning,
+            stacklevel=3,
+        )
+        return {}, {}
+    keys = _data_key_names(names, unnamed="motor")
+    data_keys = {key: _scalar_data_key(name, key, label) for key, name in zip(keys, names)}
+    return data_keys, dict(zip(keys, positions))
+
+
+def _geometry(header, label):
+    """``#G0`` ... ``#G4`` (the arrays G[], U[], UB[], Q[] of the geometry) as arrays."""
+    data_keys, values = {}, {}
+    for code in _numbered_codes(header.scan, "G"):
+        numbers = _numbers(header.scan[code])
+        if numbers:
+            values[code] = np.asarray(numbers)
+            values[code].flags.writeable = False
+            data_key = array_data_key([len(numbers)], np.float64, label)
+            data_keys[code] = {**data_key, "dtype": "array"}
+    return data_keys, values
+
+
+def _configuration(data_keys, values, time):
+    return {"data": values, "timestamps": {key: time for key in values}, "data_keys": data_keys}
+
+
+def _mca_data(source, header, spectra, n_rows, label):
+    """MCA spectra (``@A`` lines) as array keys ``mca_0``, ``mca_1`` ... (one per device).
+
+    silx gives the spectra in file order; with ``k`` per row, spectrum ``j`` is device
+    ``j % k`` of row ``j // k``. Spectra after the last row's are left out.
+    """
+    if not spectra:
+        return {}, {}
+    if n_rows == 0:
+        warnings.warn(
+            f"{source.url}: scan {header.key}: {len(spectra)} MCA spectra and no data rows; "
+            "the spectra are left out",
+            IngestWarning,
+            stacklevel=3,
+        )
+        return {}, {}
+    per_row, extra = divmod(len(spectra), n_rows)
+    by_device = [spectra[device : per_row * n_rows : per_row] for device in range(per_row)]
+    problem = None
+    if per_row == 0:
+        problem = f"{len(spectra)} MCA spectra for {n_rows} rows; they are left out"
+    elif any(len({spectrum.shape for spectrum in device}) > 1 for device in by_device):
+        problem, by_device = "the MCA spectra of one device differ in length; they are left out", []
+    elif extra:
+        problem = f"{len(spectra)} MCA spectra for {n_rows} rows; the last {extra} are left out"
+    if problem:
+        warnings.warn(f"{source.url}: scan {header.key}: {problem}", IngestWarning, stacklevel=3)
+    # '#@CALIB a b c': energy = a + b * channel + c * channel**2; a line per device or for all.
+    calibrations = [_numbers(line) for line in _lines(header.mca, "CALIB")]
+    data_keys, values = {}, {}
+    for device, device_spectra in enumerate(by_device):
+        key = f"mca_{device}"  # as silx's spech5 names them
+        array = np.stack(device_spectra)
+        array.flags.writeable = False
+        dims = [f"{key}_channel"]
+        data_keys[key] = array_data_key(array.shape[1:], array.dtype, label, dims=dims)
+        if calibrations and calibrations[min(device, len(calibrations) - 1)]:
+            data_keys[key]["calibration"] = calibrations[min(device, len(calibrations) - 1)]
+        values[key] = array
+    return data_keys, values
+
+
+def _primary_events(primary, keys, table, arrays, times):
+    """One event per row, composed (and validated) the way that costs least for the content.
+
+    Validating an event page checks every item of every column, which for a table of
+    scalars costs more than validating each event (0.47 against 0.18 ms a row for 30
+    columns). Validating an event with arrays formats each array into a message on the
+    way (1.5 ms per MCA spectrum), which a page does once per key: with arrays, a page.
+    """
+    if not arrays:
+        for row, (values, time) in enumerate(zip(table.tolist(), times)):
+            data = dict(zip(keys, values))
+            yield primary.compose_event(
+                data=data, timestamps=dict.fromkeys(data, time), time=time, seq_num=row + 1
+            )
+        return
+    data = {key: table[:, column] for column, key in enumerate(keys)}
+    data.update(arrays)
+    page = primary.compose_event_page(
+        data=data,
+        timestamps=dict.fromkeys(data, times),
+        time=times,
+        seq_num=list(range(1, len(times) + 1)),
+    )
+    yield from event_model.unpack_event_page(page)
+
+
+# -- how the scan ended ---------------------------------------------------------------------
+
+
+def _abort_comment(header, cut_off):
+    """The comment saying the scan was aborted (the standard 'Scan aborted after N points.')."""
+    for text in _lines(header.scan, "C") + [" ".join(line.values) for line in cut_off]:
+        if re.search(r"\baborted\b", text, re.I):
+            return text.strip()
+    return None
+
+
+def _stop_status(source, header, index, rows, lines, points):
+    """(exit_status, reason) of the RunStop, or None where the data shows no end.
+
+    - an abort comment: 'abort';
+    - incomplete lines at the end: no RunStop, the scan was cut off while written;
+    - fewer rows than the command asks for: 'abort' if SPEC started a new file header
+      next (it was restarted); no RunStop if the scan ends the file with nothing after
+      its last row (still being written, or SPEC stopped); else 'success' with the
+      count as reason (fly scans and site macros record their own number of points).
+    """
+    n_rows = len(rows.kept)
+    aborted = _abort_comment(header, rows.cut_off)
+    if aborted:
+        return "abort", aborted
+    if rows.cut_off:
+        return None
+    if points is None or n_rows >= points:
+        return "success", ""
+    short = f"{n_rows} of the {points} points the command asks for"
+    is_last = header.index == len(index) - 1
+    if is_last and not lines.header_after_data:
+        warnings.warn(
+            f"{source.url}: scan {header.key} holds {short} and ends the file: it is still being "
+            "written or SPEC stopped; the run has no RunStop",
+            IngestWarning,
+            stacklevel=3,
+        )
+        return None
+    if not is_last and index[header.index + 1].begin != header.end:  # a '#F' block between
+        return "abort", f"ended after {short}; the next scan follows a new file header"
+    return "success", f"recorded {short}"
+
+
+# -- the ingestor ----------------------------------------------------------------------------
+
+
+def _scan_number(scan):
+    """The scan number asked for as an int or a string of digits, else None."""
+    if isinstance(scan, (int, np.integer)) and not isinstance(scan, bool):
+        return int(scan)
+    if isinstance(scan, str) and scan.strip().isdigit():
+        return int(scan)
+    return None
+
+
+def _choose_scan(source, index, scan):
+    """The header of the scan asked for: a key 'n.m', a scan number, or the only scan."""
+    keys = [header.key for header in index]
+    listing = ", ".join(f"'{key}'" for key in keys[:5])
+    if len(keys) > 5:
+        listing += f", ... '{keys[-1]}'"
+    number = _scan_number(scan)
+    if not index:
+        raise IngestError(source.url, "holds no scans (no '#S' line)")
+    if scan is None:
+        if len(index) == 1:
+            return index[0]
+        raise IngestError(
+            source.url,
+            f"holds {len(index)} scans ({listing}); choose one with scan='<number>.<order>' "
+            "(the order counts repeats of a scan number) or scan=<number>",
+        )
+    if number is not None:
+        matches = [header for header in index if header.number == number]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise IngestError(source.url, f"has no scan number {number}; its scans are {listing}")
+        repeats = ", ".join(f"'{header.key}'" for header in matches)
+        raise IngestError(
+            source.url,
+            f"holds scan number {number} {len(matches)} times ({repeats}); choose one by key",
+        )
+    if isinstance(scan, str) and scan.strip() in keys:
+        return index[keys.index(scan.strip())]
+    if isinstance(scan, str) and re.fullmatch(r"\d+\.\d+", scan.strip()):
+        raise IngestError(source.url, f"has no scan {scan!r}; its scans are {listing}")
+    raise IngestError(
+        source.url,
+        f"scan={scan!r}: give a scan key such as '3.1' (number.order) or an int scan number",
+    )
+
+
+def ingest_spec(filename, scan=None, *, timezone=None, storage_options=None):
+    """Wrap one scan of a SPEC data file in the event model.
+
+    Parameters
+    ----------
+    filename : str or SourceFile
+        Path or fsspec URL of the SPEC file.
+    scan : str or int, optional
+        Which scan: silx's key ``'3.1'`` (scan number 3, its first occurrence: the
+        order counts repeats of a scan number in the file), or a scan number ``3`` that
+        occurs once. May be left out when the file holds one scan.
+    timezone : str or datetime.tzinfo, optional
+        The zone of the SPEC computer's clock (an IANA name such as
+        ``'America/Chicago'``), in which ``#D`` dates are written. By default the UTC
+        offset is taken from the file header's ``#E`` and ``#D`` (one offset for the
+        file: a daylight-saving change after ``newfile`` is not seen), or, without
+        ``#E``, dates are read as local time of the computer that ingests.
+    storage_options : dict, optional
+        Passed to fsspec.
+
+    Yields
+    ------
+    name, doc : str, dict
+        start; descriptor ``baseline`` and one event (the ``#P`` motor positions at
+        the scan's start) where the file has them; descriptor ``primary`` (a data key
+        per ``#L`` column, ``mca_<n>`` arrays for MCA spectra) and one event per data
+        row; stop, ``exit_status`` 'abort' for an aborted scan. A scan cut off while it
+        was written gives no RunStop (a partial run), with an ``IngestWarning``.
+
+    Raises
+    ------
+    IngestError
+        If the file is not a SPEC file, has no such scan, has several and none was
+        chosen, or has a malformed data line before the last rows of the scan.
+    ValueError
+        If ``timezone`` is not a known time zone.
+
+    Examples
+    --------
+    >>> run = BlueskyRun(ingest_spec("data/sample.spec", "3.1"))  # doctest: +SKIP
+    """
+    zone = _zone(timezone)
+    sources = expand(filename, storage_options)
+    if len(sources) != 1:
+        raise IngestError(
+            str(filename), f"matches {len(sources)} files; a SPEC run is a scan of one file"
+        )
+    (source,) = sources
+    label = source_label(filename)
+    index = read_scan_index(source)
+    header = _choose_scan(source, index, scan)
+    start_time = _start_time(header, source, zone)
+    run_bundle = event_model.compose_run(
+        uid=deterministic_uid([source.identity, header.key]),
+        time=start_time,
+        metadata=_start_metadata(header, label),
+    )
+    yield "start", run_bundle.start_doc
+
+    # The motor positions at the start of the scan, as Bluesky's baseline reading.
+    motor_keys, motor_values = _motor_positions(source, header, label)
+    if motor_values:
+        baseline = run_bundle.compose_descriptor(
+            data_keys=motor_keys, name="baseline", time=start_time
+        )
+        yield "descriptor", baseline.descriptor_doc
+        yield "event", baseline.compose_event(
+            data=motor_values,
+            timestamps=dict.fromkeys(motor_values, start_time),
+            time=start_time,
+            seq_num=1,
+        )
+
+    # From here on the scan's data lines are read, which listing a catalog never does.
+    block = _read_block(source, header)
+    silx_table, spectra = _silx_table(source, header, block)
+    lines = scan_lines(block, header.first_line)
+    if lines.data and not header.labels:
+        raise IngestError(
+            source.url, f"scan {header.key} has data lines but no #L line naming its columns"
+        )
+    rows = _sort_rows(source, header, lines.data)
+    if rows.cut_off:
+        first = rows.cut_off[0]
+        warnings.warn(
+            f"{source.url}: scan {header.key} ends in {len(rows.cut_off)} incomplete line(s) from "
+            f"line {first.number} ({_line_problem(first, len(header.labels))}); they are left out",
+            IngestWarning,
+            stacklevel=2,
+        )
+    table = _checked_table(source, header, silx_table, rows)
+    keys = _data_key_names(header.labels)
+    data_keys = {
+        key: _scalar_data_key(column, key, label, _CONVENTIONAL_UNITS.get(column))
+        for key, column in zip(keys, header.labels)
+    }
+    mca_keys, mca_values = _mca_data(source, header, spectra, len(table), label)
+    data_keys.update(mca_keys)
+
+    configuration = {}
+    if motor_values:
+        configuration["motors"] = _configuration(motor_keys, motor_values, start_time)
+    geometry_keys, geometry_values = _geometry(header, label)
+    if geometry_values:
+        configuration["geometry"] = _configuration(geometry_keys, geometry_values, start_time)
+
+    times = _row_times(header, table, start_time)
+    if data_keys:
+        primary = run_bundle.compose_descriptor(
+            data_keys=data_keys, name="primary", time=start_time, configuration=configuration
+        )
+        yield "descriptor", primary.descriptor_doc
+        for event in _primary_events(primary, keys, table, mca_values, times):
+            yield "event", event
+
+    points = run_bundle.start_doc.get("num_points")
+    status = _stop_status(source, header, index, rows, lines, points)
+    if status is not None:
+        exit_status, reason = status
+        stop_time = times[-1] if times else start_time
+        yield "stop", run_bundle.compose_stop(
+            exit_status=exit_status, reason=reason, time=stop_time
+        )
+
+
+def runs_in(source):
+    """One ``{'scan': key}`` per scan of the file, in file order (reads the headers only)."""
+    return [{"scan": header.key} for header in read_scan_index(source)]
+
+
+# SPEC names its files freely: usual extensions, numbered ones ('sample.001'), and often
+# none at all ('CdOsO', 'CdSe'), which a glob says as "no dot among the last five characters".
+_NO_EXTENSION = ("[!.]", "[!.][!.]", "[!.][!.][!.]", "[!.][!.][!.][!.]", "*[!.][!.][!.][!.][!.]")
+PATTERNS = (
+    ("*.spec", "*.spc", "*.spe", "*.dat", "*.mca", "*.txt")
+    + tuple("*." + "[0-9]" * digits for digits in range(1, 5))
+    + _NO_EXTENSION
+)
+
+
+def sniff_spec(head, source):
+    """A SPEC file starts with its ``#F`` header or has ``#S`` scan lines early on."""
+    if head.startswith((b"#F ", b"#S ")) or b"\n#S " in head:
+        return 0.9
+    if head.startswith(b"#") and (head.startswith(b"#L ") or b"\n#L " in head):
+        return 0.6
+    return 0.0
+
+
+SPEC = IngestorSpec(
+    name="spec",
+    ingest=ingest_spec,
+    software="SPEC (Certified Scientific Software) standard data files, read with silx",
+    patterns=PATTERNS,
+    mimetypes=(),
+    sniff=sniff_spec,
+    grouping="file",
+    description="one run per #S scan of a SPEC data file",
+    runs_in=runs_in,
+)
