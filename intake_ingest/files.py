@@ -103,6 +103,9 @@ def expand(pattern, storage_options=None, allow_empty=False):
     except (ImportError, ValueError, OSError) as error:  # unknown protocol, missing driver
         raise IngestError(pattern, f"cannot be opened ({error})") from None
     chain = pattern.partition("::")[2]
+    if isinstance(fs, LocalFileSystem):
+        # "{{ CATALOG_DIR }}/x" gives "catalogs//x", which fsspec's glob does not match.
+        path = posixpath.normpath(path)
     if _has_magic(path):
         try:
             details = fs.glob(path, detail=True)

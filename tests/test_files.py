@@ -115,3 +115,10 @@ def test_missing_archive_names_the_url(tmp_path):
 def test_unknown_protocol_is_a_clear_error():
     with pytest.raises(IngestError, match="nosuchproto://x/\\*.tif: cannot be opened"):
         next(ingest_tiff_series("nosuchproto://x/*.tif"))
+
+
+def test_doubled_slashes_from_catalog_dir_templates_match(tiff_series):
+    pattern, images, _ = tiff_series
+    folder, name = os.path.split(pattern)
+    doubled = f"{folder}//{name}"
+    assert [s.path for s in expand(doubled)] == [s.path for s in expand(pattern)]
