@@ -6,6 +6,7 @@ same way, and so the errors a user sees always name the file.
 """
 
 import base64
+import contextlib
 import datetime
 import hashlib
 import io
@@ -19,7 +20,15 @@ from fsspec.implementations.local import LocalFileSystem
 
 from .errors import IngestError, MissingFileError
 
-__all__ = ["SourceFile", "expand", "find_files", "deterministic_uid", "read_bytes", "open_local_or_buffer"]
+__all__ = [
+    "SourceFile",
+    "deterministic_uid",
+    "errors_named",
+    "expand",
+    "find_files",
+    "open_local_or_buffer",
+    "read_bytes",
+]
 
 
 @dataclass(frozen=True)
@@ -216,6 +225,30 @@ def deterministic_uid(names):
     for name in names:
         digest.update(name.encode())
     return base64.urlsafe_b64encode(digest.digest()).decode()
+
+
+@contextlib.contextmanager
+def errors_named(source, kind):
+    """Turn any failure of a parser inside the block into an error naming the file.
+
+    Parsers (tifffile, fabio, h5py...) raise many kinds of exceptions, bare assertions
+    included, on damaged files; a user should see which file and why, not their insides.
+
+    Parameters
+    ----------
+    source : SourceFile
+    kind : str
+        What the file should have been, for the message: ``'TIFF'``, ``'EDF'``...
+    """
+    try:
+        yield
+    except IngestError:
+        raise
+    except FileNotFoundError:
+        raise MissingFileError(source.url) from None
+    except Exception as error:
+        detail = str(error) or type(error).__name__
+        raise IngestError(source.url, f"not a readable {kind} file ({detail})") from None
 
 
 def read_bytes(source):

@@ -1,10 +1,9 @@
 """Grouping matched files into runs: each file alone, a folder, or a numbered-file prefix."""
 
-import itertools
 import posixpath
 import re
 
-__all__ = ["GROUPINGS", "group_files", "numbered_name"]
+__all__ = ["GROUPINGS", "group_files", "numbered_name", "numbered_order", "series_key"]
 
 GROUPINGS = ("file", "directory", "prefix")
 
@@ -18,6 +17,25 @@ def numbered_name(name):
     if match is None:
         return None
     return match["prefix"], int(match["number"]), match["suffix"]
+
+
+def series_key(source):
+    """(folder, prefix, extension, number) of a numbered file; an unnumbered file stands alone."""
+    name = posixpath.basename(source.path)
+    parts = numbered_name(name)
+    if parts is None:
+        return posixpath.dirname(source.path), name, "", None
+    prefix, number, suffix = parts
+    return posixpath.dirname(source.path), prefix, suffix, number
+
+
+def numbered_order(sources):
+    """Files by folder, prefix and extension, then in numeric order (``x_9`` before ``x_10``)."""
+    keys = {source.identity: series_key(source) for source in sources}
+    return sorted(
+        sources,
+        key=lambda source: (keys[source.identity][:3], keys[source.identity][3] or 0, source.identity),
+    )
 
 
 def _directory(source):

@@ -9,14 +9,14 @@ data keys, event columns and configuration, the same way for every such format.
 
 import datetime
 import math
-import posixpath
 import re
 import warnings
 import zoneinfo
 from dataclasses import dataclass
 
-from ..errors import IngestError, IngestWarning, MissingFileError
-from ..grouping import numbered_name
+from ..errors import IngestError, IngestWarning
+from ..files import errors_named
+from ..grouping import numbered_order, series_key
 from ._common import source_label
 
 __all__ = [
@@ -229,38 +229,10 @@ def _warn_of_missing_values(frames, lacking, files):
 
 
 def fabio_errors_named(source, action, kind):
-    """Run ``action()``, turning any failure of fabio into an error naming the file.
-
-    fabio raises many kinds of exceptions (and bare assertions) on damaged files.
-    """
-    try:
+    """Run ``action()``, turning any failure of fabio (bare assertions included) into an
+    error naming the file."""
+    with errors_named(source, kind):
         return action()
-    except IngestError:
-        raise
-    except FileNotFoundError:
-        raise MissingFileError(source.url) from None
-    except Exception as error:
-        detail = str(error) or type(error).__name__
-        raise IngestError(source.url, f"not a readable {kind} file ({detail})") from None
-
-
-def _series_key(source):
-    """(folder, prefix, extension, number) of a numbered file; an unnumbered file stands alone."""
-    name = posixpath.basename(source.path)
-    parts = numbered_name(name)
-    if parts is None:
-        return posixpath.dirname(source.path), name, "", None
-    prefix, number, suffix = parts
-    return posixpath.dirname(source.path), prefix, suffix, number
-
-
-def numbered_order(sources):
-    """Files by folder, prefix and extension, then in numeric order (``x_9`` before ``x_10``)."""
-    keys = {source.identity: _series_key(source) for source in sources}
-    return sorted(
-        sources,
-        key=lambda source: (keys[source.identity][:3], keys[source.identity][3] or 0, source.identity),
-    )
 
 
 def one_numbered_series(pattern, sources, software):
@@ -271,7 +243,7 @@ def one_numbered_series(pattern, sources, software):
     IngestError
         Naming the series, if the files belong to more than one.
     """
-    keys = {_series_key(source)[:3] for source in sources}
+    keys = {series_key(source)[:3] for source in sources}
     if len(keys) > 1:
         names = sorted(prefix + "*" + suffix for _, prefix, suffix in keys)
         raise IngestError(

@@ -10,8 +10,6 @@ time stamps, and every NDAttribute that changes from file to file; NDAttributes 
 stay the same over the series are descriptor configuration.
 """
 
-import contextlib
-import posixpath
 import warnings
 from dataclasses import dataclass, field
 
@@ -19,13 +17,13 @@ import event_model
 import numpy as np
 import tifffile
 
-from ..errors import IngestError, IngestWarning, MissingFileError
-from ..files import deterministic_uid, expand, open_local_or_buffer, timestamps
-from ..grouping import numbered_name
+from ..errors import IngestError, IngestWarning
+from ..files import deterministic_uid, expand, timestamps
+from ..grouping import series_key
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
 from ._common import array_data_key, source_label
-from .tiff import PAGE_BYTES, TIFF_MAGIC, check_series, file_version, read_tiff, tiff_header
+from .tiff import PAGE_BYTES, TIFF_MAGIC, check_series, file_version, read_tiff, read_tiff_with, tiff_header
 
 __all__ = [
     "AREA_DETECTOR_TIFF",
@@ -135,34 +133,6 @@ def _tags_of(source, page):
     return result
 
 
-@contextlib.contextmanager
-def _header_file(source):
-    """The file opened for reading its tags only (a seek to the IFD, not the whole file)."""
-    if source.is_local:
-        yield source.path
-    else:
-        with source.fs.open(source.path, "rb") as file:
-            yield file
-
-
-@contextlib.contextmanager
-def _whole_file(source):
-    yield open_local_or_buffer(source)
-
-
-def _errors_named(source, opener, action):
-    """Run ``action(TiffFile)`` on the file, turning any parser failure into an error naming it."""
-    try:
-        with opener(source) as file, tifffile.TiffFile(file) as tif:
-            return action(tif)
-    except IngestError:
-        raise
-    except FileNotFoundError:
-        raise MissingFileError(source.url) from None
-    except Exception as error:  # tifffile raises many kinds on damaged files
-        raise IngestError(source.url, f"not a readable TIFF file ({error})") from None
-
-
 def read_ndfile_tags(source):
     """The NDFileTIFF tags of one file, and the shape and dtype of its image; no pixels read.
 
@@ -181,7 +151,7 @@ def read_ndfile_tags(source):
         series = tif.series[0]
         return _tags_of(source, tif.pages[0]), tuple(series.shape), np.dtype(series.dtype)
 
-    return _errors_named(source, _header_file, header)
+    return read_tiff_with(source, header, header_only=True)
 
 
 def _read_tags_and_image(source, row_for):
@@ -192,22 +162,12 @@ def _read_tags_and_image(source, row_for):
         series.asarray(out=row_for(series))
         return _tags_of(source, tif.pages[0])
 
-    return _errors_named(source, _whole_file, read)
-
-
-def _series_key(source):
-    """(folder, prefix, extension) of a numbered file; an unnumbered file is a series of its own."""
-    name = posixpath.basename(source.path)
-    parts = numbered_name(name)
-    if parts is None:
-        return posixpath.dirname(source.path), name, "", None
-    prefix, number, suffix = parts
-    return posixpath.dirname(source.path), prefix, suffix, number
+    return read_tiff_with(source, read)
 
 
 def _one_series(pattern, sources):
     """The files in FileNumber order, checked to be one numbered series."""
-    keys = {source.identity: _series_key(source) for source in sources}
+    keys = {source.identity: series_key(source) for source in sources}
     series_names = sorted({key[1] + "*" + key[2] for key in keys.values()})
     if len({key[:3] for key in keys.values()}) > 1:
         raise IngestError(
@@ -221,17 +181,17 @@ def _one_series(pattern, sources):
     return ordered, keys[ordered[0].identity]
 
 
-def _start_metadata(pattern, series, series_key):
+def _start_metadata(pattern, series, first_key):
     """What the RunStart records: from the file names only, so listing reads no file."""
     metadata = {
         "ingestor": "area_detector_tiff",
         "source": source_label(pattern),
         "num_points": len(series),
     }
-    _, prefix, _, first_number = series_key
+    _, prefix, _, first_number = first_key
     if first_number is not None:
         metadata["file_prefix"] = prefix
-        metadata["file_number_range"] = [first_number, _series_key(series[-1])[3]]
+        metadata["file_number_range"] = [first_number, series_key(series[-1])[3]]
     return metadata
 
 
@@ -445,10 +405,10 @@ def ingest_area_detector_tiff(pattern, *, lazy=False, storage_options=None):
     sources = expand(pattern, storage_options)
     # Same files give the same uid, however they were matched or listed.
     uid = deterministic_uid(source.identity for source in sources)
-    series, series_key = _one_series(pattern, sources)
+    series, first_key = _one_series(pattern, sources)
     mtimes = timestamps(series)
     run_bundle = event_model.compose_run(
-        uid=uid, time=mtimes[0], metadata=_start_metadata(pattern, series, series_key)
+        uid=uid, time=mtimes[0], metadata=_start_metadata(pattern, series, first_key)
     )
     yield "start", run_bundle.start_doc
 

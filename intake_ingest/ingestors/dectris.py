@@ -22,7 +22,6 @@ line is split at spaces and the space-like characters ``#=:,()``. So
 """
 
 import base64
-import contextlib
 import dataclasses
 import hashlib
 import io
@@ -34,7 +33,7 @@ import numpy as np
 import tifffile
 
 from ..errors import IngestError, MissingFileError
-from ..files import deterministic_uid, expand, open_local_or_buffer, read_bytes, timestamps
+from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
 from ._common import array_data_key, source_label
@@ -50,7 +49,7 @@ from ._fabio import (
     parse_number,
     parse_time,
 )
-from .tiff import PAGE_BYTES, TIFF_MAGIC, check_series, file_version, tiff_header
+from .tiff import PAGE_BYTES, TIFF_MAGIC, check_series, file_version, read_tiff_with, tiff_header
 
 __all__ = [
     "PILATUS_CBF",
@@ -383,33 +382,6 @@ def _read_cbf_into(source, row_for, timezone):
 IMAGE_DESCRIPTION = 270  # TIFF tag; camserver writes the PILATUS header there
 
 
-@contextlib.contextmanager
-def _header_file(source):
-    """The file, opened to read its first IFD only (not the whole file, on remote filesystems)."""
-    if source.is_local:
-        yield source.path
-    else:
-        with source.fs.open(source.path, "rb") as file:
-            yield file
-
-
-@contextlib.contextmanager
-def _whole_file(source):
-    yield open_local_or_buffer(source)
-
-
-def _tiff_errors_named(source, opener, action):
-    try:
-        with opener(source) as file, tifffile.TiffFile(file) as tif:
-            return action(tif)
-    except IngestError:
-        raise
-    except FileNotFoundError:
-        raise MissingFileError(source.url) from None
-    except Exception as error:  # tifffile raises many kinds on damaged files
-        raise IngestError(source.url, f"not a readable TIFF file ({error})") from None
-
-
 def _description(tif):
     tag = tif.pages[0].tags.get(IMAGE_DESCRIPTION)
     value = tag.value if tag is not None else ""
@@ -431,7 +403,7 @@ def read_pilatus_tiff_header(source, timezone=None):
         return _description(tif), tuple(series.shape), np.dtype(series.dtype)
 
     try:
-        text, shape, dtype = _tiff_errors_named(source, _header_file, header)
+        text, shape, dtype = read_tiff_with(source, header, header_only=True)
     except MissingFileError:
         raise
     except IngestError:
@@ -439,7 +411,7 @@ def read_pilatus_tiff_header(source, timezone=None):
             raise
         # Seeking a remote file failed (an HTTP server without range requests, say):
         # the whole file, in memory, once more.
-        text, shape, dtype = _tiff_errors_named(source, _whole_file, header)
+        text, shape, dtype = read_tiff_with(source, header)
     return parse_pilatus_header(text, timezone), shape, dtype
 
 
@@ -451,7 +423,7 @@ def read_pilatus_tiff_image(source, shape=None, dtype=None):
         check_series(source, series, shape, dtype)
         return series.asarray()
 
-    return _tiff_errors_named(source, _whole_file, read)
+    return read_tiff_with(source, read)
 
 
 def _read_tiff_into(source, row_for, timezone):
@@ -460,7 +432,7 @@ def _read_tiff_into(source, row_for, timezone):
         series.asarray(out=row_for(source, tuple(series.shape), np.dtype(series.dtype)))
         return _description(tif)
 
-    return parse_pilatus_header(_tiff_errors_named(source, _whole_file, read), timezone)
+    return parse_pilatus_header(read_tiff_with(source, read), timezone)
 
 
 # -- the run ---------------------------------------------------------------------------

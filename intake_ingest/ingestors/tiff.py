@@ -5,6 +5,7 @@ ingestors for particular producing programs (areaDetector's NDFileTIFF, ...)
 build on the readers here and add what those programs put in names and headers.
 """
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,8 +15,8 @@ import event_model
 import numpy as np
 import tifffile
 
-from ..errors import IngestError, IngestWarning, MissingFileError
-from ..files import deterministic_uid, expand, open_local_or_buffer, timestamps
+from ..errors import IngestError, IngestWarning
+from ..files import deterministic_uid, errors_named, expand, open_local_or_buffer, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
 from ._common import array_data_key, source_label
@@ -27,6 +28,9 @@ __all__ = [
     "ingest_tiff_series",
     "ingest_tiff_series_dask",
     "ingest_tiff_stack",
+    "read_tiff_with",
+    "tiff_file",
+    "tiff_header",
 ]
 
 # A series is read a page of files at a time, up to this many bytes of pixels per page.
@@ -35,14 +39,30 @@ PAGE_BYTES = 64 * 2**20
 
 def _tiff_errors_named(source, action):
     """Run ``action(file_like)``, turning any parser failure into an error naming the file."""
-    try:
+    with errors_named(source, "TIFF"):
         return action(open_local_or_buffer(source))
-    except IngestError:
-        raise
-    except FileNotFoundError:
-        raise MissingFileError(source.url) from None
-    except Exception as error:  # tifffile raises many kinds on damaged files
-        raise IngestError(source.url, f"not a readable TIFF file ({error})") from None
+
+
+def read_tiff_with(source, action, header_only=False):
+    """``action(tiff_file)`` on the file, any failure naming the file (see :func:`tiff_file`)."""
+    with tiff_file(source, header_only) as tif:
+        return action(tif)
+
+
+@contextlib.contextmanager
+def tiff_file(source, header_only=False):
+    """The file as a ``tifffile.TiffFile``, errors inside the block naming the file.
+
+    ``header_only`` opens a remote file for seeking (only the image headers are fetched)
+    instead of fetching it whole, for reading tags without pixels.
+    """
+    with errors_named(source, "TIFF"):
+        if header_only and not source.is_local:
+            with source.fs.open(source.path, "rb") as file, tifffile.TiffFile(file) as tif:
+                yield tif
+        else:
+            with tifffile.TiffFile(open_local_or_buffer(source)) as tif:
+                yield tif
 
 
 def check_series(source, series, shape, dtype):
