@@ -24,3 +24,17 @@ def source_label(pattern):
     if isinstance(pattern, (list, tuple)):
         return [source_label(item) for item in pattern]
     return getattr(pattern, "url", None) or str(pattern)
+
+
+#: Frames are composed into event pages of up to this many bytes of pixels: one schema
+#: validation per page instead of per event (each costs about as much as reading a
+#: small image), without holding a whole large series in one page.
+PAGE_BYTES = 64 * 2**20
+
+
+def page_slices(n_rows, frame_shape, dtype):
+    """``(begin, end)`` row ranges of pages of frames, each up to :data:`PAGE_BYTES`."""
+    frame_nbytes = max(1, int(np.prod(frame_shape)) * np.dtype(dtype).itemsize)
+    rows_per_page = max(1, PAGE_BYTES // frame_nbytes)
+    for begin in range(0, n_rows, rows_per_page):
+        yield begin, min(begin + rows_per_page, n_rows)

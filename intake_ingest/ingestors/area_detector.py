@@ -22,8 +22,8 @@ from ..files import deterministic_uid, expand, timestamps
 from ..grouping import series_key
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, source_label
-from .tiff import PAGE_BYTES, TIFF_MAGIC, check_series, file_version, read_tiff, read_tiff_with, tiff_header
+from ._common import array_data_key, page_slices, source_label
+from .tiff import TIFF_MAGIC, check_series, file_version, read_tiff, read_tiff_with, tiff_header
 
 __all__ = [
     "AREA_DETECTOR_TIFF",
@@ -426,10 +426,7 @@ def ingest_area_detector_tiff(pattern, *, lazy=False, storage_options=None):
     )
     yield "descriptor", stream_bundle.descriptor_doc
 
-    frame_nbytes = max(1, int(np.prod(shape)) * np.dtype(dtype).itemsize)
-    rows_per_page = max(1, PAGE_BYTES // frame_nbytes)
-    for begin in range(0, len(series), rows_per_page):
-        end = min(begin + rows_per_page, len(series))
+    for begin, end in page_slices(len(series), shape, dtype):
         if lazy:
             images = [
                 lazy_array(read_tiff, (source, shape, dtype), shape, dtype, file_version(source))

@@ -36,7 +36,7 @@ from ..errors import IngestError, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, source_label
+from ._common import array_data_key, page_slices, source_label
 from ._fabio import (
     OBJECT_NAME,
     HeaderValue,
@@ -49,7 +49,7 @@ from ._fabio import (
     parse_number,
     parse_time,
 )
-from .tiff import PAGE_BYTES, TIFF_MAGIC, check_series, file_version, read_tiff_with, tiff_header
+from .tiff import TIFF_MAGIC, check_series, file_version, read_tiff_with, tiff_header
 
 __all__ = [
     "PILATUS_CBF",
@@ -548,10 +548,7 @@ def _ingest(file_format, pattern, lazy, timezone, storage_options):
     )
     yield "descriptor", stream_bundle.descriptor_doc
 
-    frame_nbytes = max(1, int(np.prod(shape)) * np.dtype(dtype).itemsize)
-    rows_per_page = max(1, PAGE_BYTES // frame_nbytes)
-    for begin in range(0, len(series), rows_per_page):
-        end = min(begin + rows_per_page, len(series))
+    for begin, end in page_slices(len(series), shape, dtype):
         if lazy:
             images = [
                 lazy_array(file_format.read_image, (source, shape, dtype), shape, dtype, file_version(source))

@@ -33,7 +33,7 @@ from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, source_label
+from ._common import array_data_key, page_slices, source_label
 from ._fabio import (
     OBJECT_NAME,
     HeaderValue,
@@ -46,7 +46,7 @@ from ._fabio import (
     parse_number,
     parse_time,
 )
-from .tiff import PAGE_BYTES, file_version
+from .tiff import file_version
 
 __all__ = [
     "ESRF_EDF",
@@ -536,10 +536,7 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
     yield "descriptor", stream_bundle.descriptor_doc
 
     images = _images(frames, shape, dtype, lazy)
-    frame_nbytes = max(1, int(np.prod(shape)) * np.dtype(dtype).itemsize)
-    rows_per_page = max(1, PAGE_BYTES // frame_nbytes)
-    for begin in range(0, frames.count, rows_per_page):
-        end = min(begin + rows_per_page, frames.count)
+    for begin, end in page_slices(frames.count, shape, dtype):
         page_times = times[begin:end]
         # Composed as a page (one validation for many rows), yielded as one event per frame.
         page = stream_bundle.compose_event_page(

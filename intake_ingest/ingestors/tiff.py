@@ -19,7 +19,7 @@ from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, errors_named, expand, open_local_or_buffer, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, source_label
+from ._common import array_data_key, page_slices, source_label
 
 __all__ = [
     "TIFF_SERIES",
@@ -33,8 +33,6 @@ __all__ = [
     "tiff_header",
 ]
 
-# A series is read a page of files at a time, up to this many bytes of pixels per page.
-PAGE_BYTES = 64 * 2**20
 
 
 def _tiff_errors_named(source, action):
@@ -211,14 +209,11 @@ def ingest_tiff_series(pattern, *, lazy=False, storage_options=None):
     )
     yield "descriptor", stream_bundle.descriptor_doc
 
-    frame_nbytes = max(1, int(np.prod(shape)) * dtype.itemsize)
-    rows_per_page = max(1, PAGE_BYTES // frame_nbytes)
     if not lazy:
         # One buffer for the whole series: each file is read straight into its slot, and
         # the stream's Dataset can use the buffer as it is (see run.to_xarray).
         buffer = np.empty((len(sources),) + tuple(shape), dtype)
-    for begin in range(0, len(sources), rows_per_page):
-        end = min(begin + rows_per_page, len(sources))
+    for begin, end in page_slices(len(sources), shape, dtype):
         if lazy:
             images = [
                 lazy_array(read_tiff, (source, shape, dtype), shape, dtype, file_version(source))

@@ -426,7 +426,9 @@ def test_event_arrays_are_read_only(ad_series):
 
 def test_several_pages_still_give_one_event_per_file(ad_series, monkeypatch, validated):
     pattern, images, _, _ = ad_series
-    monkeypatch.setattr(area_detector, "PAGE_BYTES", 2 * images[0].nbytes)
+    from intake_ingest.ingestors import _common
+
+    monkeypatch.setattr(_common, "PAGE_BYTES", 2 * images[0].nbytes)
     documents = validated(ingest_area_detector_tiff(pattern))
     events = events_of(documents)
     assert [event["seq_num"] for event in events] == list(range(1, N_FILES + 1))

@@ -188,10 +188,10 @@ def test_dask_series_reads_only_the_first_header_while_generating(
 
 
 def test_series_in_several_pages_still_gives_one_event_per_file(tiff_series, monkeypatch, validated):
-    from intake_ingest.ingestors import tiff
+    from intake_ingest.ingestors import _common
 
     pattern, images, _ = tiff_series
-    monkeypatch.setattr(tiff, "PAGE_BYTES", 3 * images[0].nbytes)  # pages of 3 files
+    monkeypatch.setattr(_common, "PAGE_BYTES", 3 * images[0].nbytes)  # pages of 3 files
     documents = validated(ingest_tiff_series(pattern))
     events = [doc for name, doc in documents if name == "event"]
     assert [event["seq_num"] for event in events] == list(range(1, 11))
