@@ -56,6 +56,12 @@ def _parser():
     show_parser = commands.add_parser("show", help="summary of one run (uid or its first characters)")
     show_parser.add_argument("catalog")
     show_parser.add_argument("uid")
+
+    gui_parser = commands.add_parser("gui", help="the web app (panel) on 127.0.0.1: select files, ingest, browse")
+    gui_parser.add_argument("path_or_catalog", nargs="?", metavar="PATH_OR_CATALOG",
+                            help="files or a folder to select, or a catalog (YAML, msgpack folder) to browse")
+    gui_parser.add_argument("--port", type=int, default=5006, help="0 picks a free port (default 5006)")
+    gui_parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     return parser
 
 
@@ -82,6 +88,10 @@ def _run(args):
         return search_runs(args.catalog, args.query)
     if args.command == "show":
         return show_run(args.catalog, args.uid)
+    if args.command == "gui":
+        from ..gui import serve_app
+
+        return serve_app(args.path_or_catalog, port=args.port, show=not args.no_browser)
     raise UserError(f"unknown command {args.command!r}")
 
 

@@ -195,7 +195,7 @@ def ingest_tiff_series(pattern, *, lazy=False, storage_options=None):
         uid=uid,
         time=times[0],
         metadata={
-            "ingestor": "tiff_series",
+            "ingestor": "tiff_series_dask" if lazy else "tiff_series",
             "source": source_label(pattern),
             "num_points": len(sources),
         },

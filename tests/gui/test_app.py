@@ -1,0 +1,252 @@
+"""The panel app, built and driven in Python: widget values set, callbacks called, no browser."""
+
+import os
+import time
+import urllib.request
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pn = pytest.importorskip("panel")
+
+from intake_ingest.gui import App  # noqa: E402
+
+from .conftest import group_of  # noqa: E402
+
+
+def edit(table, row, column, value):
+    """What a Tabulator cell edit does: the value changes, then on_edit callbacks run."""
+    frame = table.value.copy()
+    frame.loc[frame.index[row], column] = value
+    table.value = frame
+    return SimpleNamespace(row=row, column=column, value=value, old=None)
+
+
+@pytest.fixture
+def app(beamtime):
+    app = App(beamtime.folder)
+    yield app
+    app.selection.close()
+
+
+def test_the_app_has_three_tabs_and_shows_the_plan(app):
+    assert [tab.name for tab in app.tabs] == ["Select", "Ingest", "Browse"]
+    assert app.tabs.active == 0
+    table = app.select_view.plan_table.value
+    rows = app.selection.rows()
+    assert len(table) == len(rows) > 3
+    assert list(table.columns) == app.select_view.PLAN_COLUMNS
+    assert list(table["ingestor"]) == [row["ingestor"] for row in rows]
+    assert list(app.select_view.left_out.value["file"]) == [row["file"] for row in app.selection.unrecognised_rows()]
+    assert "1 file(s) unrecognised" in app.select_view.summary.object
+    # The whole app renders to bokeh models (what a browser would be sent).
+    assert app.__panel__().get_root() is not None
+
+
+def test_editing_the_plan_table_changes_the_model(app, beamtime):
+    view = app.select_view
+    frame = view.plan_table.value
+    row = int(frame.index[frame["first"] == beamtime.stack][0])
+    view.on_plan_edit(edit(view.plan_table, row, "include", False))
+    assert app.selection.group(int(frame.loc[row, "group"])).include is False
+    assert beamtime.stack not in {run.files[0].path for run in app.selection.selected_plan().runs}
+
+    spec_row = int(frame.index[frame["kwargs"] == "scan=1.1"][0])
+    view.on_plan_edit(edit(view.plan_table, spec_row, "ingestor", "tiff_series"))
+    assert view.plan_table.value.loc[spec_row, "ingestor"] == "tiff_series"
+    assert view.plan_table.value.loc[spec_row, "reason"].startswith("chosen by the user")
+
+    view.on_plan_edit(edit(view.plan_table, spec_row, "ingestor", "nonsense"))
+    assert view.status.alert_type == "danger" and "nonsense" in view.status.object
+    assert view.plan_table.value.loc[spec_row, "ingestor"] == "tiff_series"  # the table shows the model again
+
+
+def test_typed_and_dropped_files(beamtime):
+    app = App()
+    view = app.select_view
+    assert len(view.plan_table.value) == 0
+    view.paths_input.value = beamtime.stack
+    view.on_add()
+    assert view.selected.options == [beamtime.stack]
+    with open(beamtime.series[0], "rb") as file:
+        view.dropper.value = {"dropped_0001.tiff": file.read()}  # the watcher saves it
+    assert len(app.selection.paths) == 2 and app.selection.paths[1].startswith(app.selection.scratch_dir)
+    view.on_detect()
+    assert sorted(view.plan_table.value["ingestor"]) == ["tiff_series", "tiff_stack"]
+    view.selected.value = [beamtime.stack]
+    view.on_remove()
+    assert view.selected.options == app.selection.paths and beamtime.stack not in app.selection.paths
+    view.on_clear()
+    assert view.selected.options == [] and len(view.plan_table.value) == 0
+    view.on_detect()
+    assert view.status.alert_type == "danger" and "nothing is selected" in view.status.object
+    app.selection.close()
+
+
+def test_left_out_files_can_be_added_as_runs(app, beamtime):
+    view = app.select_view
+    view.left_out.selection = [0]
+    view.left_out_ingestor.value = "column_text"
+    view.on_left_out()
+    assert len(view.left_out.value) == 0
+    assert view.plan_table.value.iloc[-1]["first"] == beamtime.junk
+
+
+def test_save_catalog_button(app, tmp_path):
+    view = app.select_view
+    view.catalog_path.value = str(tmp_path / "beamline.yml")
+    view.on_save()
+    assert os.path.exists(tmp_path / "beamline.yml")
+    assert view.status.alert_type == "success"
+    view.catalog_path.value = str(tmp_path / "no" / "such" / "folder.yml")
+    view.on_save()
+    assert view.status.alert_type == "danger"
+
+
+def test_ingest_tab_reports_each_run_and_browses_the_result(app, beamtime):
+    app.selection.set_ingestor(group_of(app.selection, "setup.dat", "scan=1.1"), "tiff_series")
+    ingest = app.ingest_view
+    seen = []
+    ingest.progress.param.watch(lambda event: seen.append(event.new), "value")
+    ingest.on_ingest()
+    results = ingest.results.value
+    assert len(results) == len(app.selection.selected_plan().runs)
+    assert list(results["status"]).count("error") == 1
+    error = results[results["status"] == "error"].iloc[0]
+    assert error["first"] == beamtime.spec and error["message"].startswith(beamtime.spec)
+    assert ingest.progress.value == 100 and seen[-1] == 100 and len(seen) > 2
+    assert "1 failed" in ingest.summary.object and not ingest.browse_button.disabled
+
+    ingest.on_browse()
+    assert app.tabs.active == 2
+    assert len(app.browse_view.runs.value) == len(results) - 1
+
+
+def test_ingest_to_msgpack_from_the_app(app, tmp_path):
+    ingest = app.ingest_view
+    ingest.target.value = "msgpack"
+    ingest.on_ingest()
+    assert "Not ingested" in ingest.summary.object  # no folder given
+    ingest.folder.value = str(tmp_path / "copies")
+    ingest.on_ingest()
+    written = os.listdir(tmp_path / "copies")
+    assert len(written) == len(app.selection.selected_plan().runs)
+    ingest.on_browse()
+    assert app.browse_view.catalog_input.value == str(tmp_path / "copies")
+    assert len(app.browse_view.runs.value) == len(written)
+
+
+def test_browse_tab_search_select_image_and_lines(app, beamtime):
+    app.ingest_view.on_ingest()
+    app.ingest_view.on_browse()
+    browse = app.browse_view
+    browse.search_input.value = "ingestor=tiff_stack"
+    assert len(browse.runs.value) == 1 and browse.status.object == f"1 of {len(browse.model.runs)} run(s) match"
+    browse.runs.selection = [0]
+    assert browse.details.object["start"]["ingestor"] == "tiff_stack"
+    assert browse.stream.value == "primary" and browse.image_key.value == "image"
+    assert list(browse.data_keys.value["key"]) == ["image"]
+    assert browse.frame.end == 4
+    np.testing.assert_array_equal(browse.frame_data, beamtime.stack_images[0])
+    browse.frame.value = 3
+    np.testing.assert_array_equal(browse.frame_data, beamtime.stack_images[3])
+    image = browse.image.object
+    # holoviews keeps y ascending: the first row shown at the top is its last
+    np.testing.assert_array_equal(np.flipud(image.dimension_values(2, flat=False)), beamtime.stack_images[3])
+    # The colour scale spans the first frame, and is kept from frame to frame...
+    first, fourth = beamtime.stack_images[0], beamtime.stack_images[3]
+    assert browse.clim.value == (first.min(), first.max())
+    assert (browse.clim.start, browse.clim.end) == (min(first.min(), fourth.min()), max(first.max(), fourth.max()))
+    browse.clim.value = (100.0, 200.0)
+    browse.cmap.value = "viridis"
+    options = browse.image.object.opts.get().kwargs
+    assert options["clim"] == (100.0, 200.0) and options["cmap"] == "viridis"
+
+    # ...until another image is shown.
+    browse.runs.selection = []
+    browse.runs.selection = [0]
+    assert browse.frame.value == 0 and browse.clim.value == (first.min(), first.max())
+
+    browse.search_input.value = '{"scan_id": 1}'
+    browse.runs.selection = [0]
+    assert browse.image_key.options == [] and browse.image.object is None and browse.frame_data is None
+    assert browse.x_column.value == "seq_num" and browse.y_columns.value
+    browse.y_columns.value = ["I0", "mr"]
+    curves = browse.lines.object
+    assert sorted(curves.keys()) == ["I0", "mr"]
+    browse.stream.value = "baseline"
+    assert "mr" in list(browse.data_keys.value["key"])
+
+    browse.search_input.value = "plan_name"
+    assert browse.status.alert_type == "danger"
+
+
+def test_app_opens_a_catalog_in_the_browse_tab(example_catalogs):
+    app = App(str(example_catalogs / "beamline.yml"))
+    assert app.tabs.active == 2
+    assert "scan_0001" in list(app.browse_view.runs.value["entry"])
+    app.browse_view.catalog_input.value = str(example_catalogs / "missing.yml")
+    assert app.browse_view.status.alert_type == "danger"
+
+
+def test_serve_on_localhost(beamtime):
+    app = App(beamtime.stack)
+    server = app.serve(port=0, show=False)
+    try:
+        for _ in range(100):
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/", timeout=10).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not answer")
+        assert "<title>intake-ingest</title>" in page
+    finally:
+        server.stop()
+
+
+def test_served_apps_ingest_in_a_thread(app):
+    ingest = app.ingest_view
+    ingest.background = True
+    ingest.on_ingest()
+    for _ in range(300):
+        if not ingest.ingest_button.disabled:
+            break
+        time.sleep(0.05)
+    assert not ingest.ingest_button.disabled and not ingest.progress.active
+    assert ingest.progress.value == 100
+    assert len(ingest.results.value) == len(app.selection.selected_plan().runs)
+
+
+def test_serve_app_blocks_until_interrupted(beamtime):
+    """What ``intake-ingest gui PATH --port N --no-browser`` runs: serves, and exits 0 on Ctrl-C."""
+    import signal
+    import subprocess
+    import sys
+
+    from intake_ingest.gui.app import _free_port
+
+    port = _free_port()
+    code = f"import sys; from intake_ingest.gui import serve_app; sys.exit(serve_app({beamtime.stack!r}, {port}, False))"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
+                break
+            except OSError:
+                assert process.poll() is None, process.communicate()
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not answer")
+        assert "<title>intake-ingest</title>" in page
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert f"127.0.0.1:{port}" in out

@@ -1,0 +1,100 @@
+"""End to end in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+``intake-ingest gui FOLDER`` is served on 127.0.0.1; the page must show the detection plan
+of the folder's files. Screenshots go to the test's tmp dir and must not be blank.
+Skipped, with the reason, only where Chromium cannot be started at all.
+"""
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tifffile
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+    if CHROMIUM is None:
+        pytest.skip("no chromium executable on PATH (.ci/run installs Debian's chromium)")
+    with playwright_api.sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        except Exception as error:  # only an unstartable browser skips, with its reason
+            pytest.skip(f"chromium at {CHROMIUM} cannot start: {error}")
+        yield browser
+        browser.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def served_folder(tmp_path):
+    folder = tmp_path / "beamtime"
+    folder.mkdir()
+    rng = np.random.default_rng(7)
+    for number in [1, 2, 3]:
+        tifffile.imwrite(folder / f"scan_{number:04d}.tif", rng.integers(0, 999, (32, 32), dtype=np.uint16))
+    tifffile.imwrite(folder / "stack.tif", rng.integers(0, 999, (4, 32, 32), dtype=np.uint16), photometric="minisblack")
+    (folder / "notes.md").write_text("not data\n")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "intake_ingest.cli", "gui", str(folder), "--port", str(port), "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"the gui exited: {server.stdout.read().decode()}")
+            time.sleep(0.3)
+    yield folder, f"http://127.0.0.1:{port}/"
+    server.terminate()
+    server.wait(timeout=20)
+
+
+def not_blank(path):
+    from PIL import Image
+
+    image = np.asarray(Image.open(path).convert("L"))
+    return image.std() > 5  # a blank page is one flat colour
+
+
+def test_the_page_shows_the_detection_plan(browser, served_folder, tmp_path):
+    folder, url = served_folder
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(url)
+    page.wait_for_selector("text=intake-ingest", timeout=60_000)
+    page.wait_for_selector("text=tiff_series", timeout=60_000)
+    # panel renders into shadow roots: Playwright's locators look inside them.
+    assert page.get_by_text("tiff_stack").count() >= 1
+    assert page.get_by_text("notes.md").count() >= 1  # reported as unrecognised
+    shot = tmp_path / "select.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert not_blank(shot)
+    shutil.copy(shot, "/tmp/intake-ingest-select.png")
+    page.close()
