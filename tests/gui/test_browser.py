@@ -96,5 +96,4 @@ def test_the_page_shows_the_detection_plan(browser, served_folder, tmp_path):
     shot = tmp_path / "select.png"
     page.screenshot(path=str(shot), full_page=True)
     assert not_blank(shot)
-    shutil.copy(shot, "/tmp/intake-ingest-select.png")
     page.close()
