@@ -5,6 +5,7 @@ of the folder's files. Screenshots go to the test's tmp dir and must not be blan
 Skipped, with the reason, only where Chromium cannot be started at all.
 """
 
+import os
 import shutil
 import socket
 import subprocess
@@ -77,6 +78,18 @@ def served_folder(tmp_path):
     server.wait(timeout=20)
 
 
+def save_screenshot(page, path):
+    """A full-page screenshot, checked not blank; also kept for the docs when asked.
+
+    With ``INTAKE_INGEST_SCREENSHOTS=docs/images`` the docs' GUI page gets fresh pictures.
+    """
+    page.screenshot(path=str(path), full_page=True)
+    assert not_blank(path), f"{path.name} is blank"
+    keep = os.environ.get("INTAKE_INGEST_SCREENSHOTS")
+    if keep:
+        shutil.copy(path, os.path.join(keep, f"gui-{path.name}"))
+
+
 def not_blank(path):
     from PIL import Image
 
@@ -93,7 +106,41 @@ def test_the_page_shows_the_detection_plan(browser, served_folder, tmp_path):
     # panel renders into shadow roots: Playwright's locators look inside them.
     assert page.get_by_text("tiff_stack").count() >= 1
     assert page.get_by_text("notes.md").count() >= 1  # reported as unrecognised
-    shot = tmp_path / "select.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert not_blank(shot)
+    save_screenshot(page, tmp_path / "select.png")
+    page.close()
+
+
+def test_ingest_search_and_view_a_run_in_the_browser(browser, served_folder, tmp_path):
+    folder, url = served_folder
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("text=tiff_stack", timeout=60_000)
+
+    page.locator(".bk-tab", has_text="Ingest").click()
+    page.get_by_role("button", name="Ingest", exact=True).click()
+    browse = page.get_by_role("button", name="Browse the result")
+    browse.wait_for(timeout=60_000)
+    for _ in range(120):  # ingesting runs in a thread; the button is enabled when it is done
+        if browse.is_enabled():
+            break
+        page.wait_for_timeout(500)
+    assert browse.is_enabled(), "ingest did not finish"
+    save_screenshot(page, tmp_path / "ingest.png")
+
+    browse.click()
+    page.wait_for_selector("text=tiff_series", timeout=60_000)
+    search = page.get_by_placeholder('plan_name=ascan scan_id>=10   or   {"ingestor": "tiff_stack"}')
+    search.fill('{"ingestor": "tiff_stack"}')
+    search.press("Enter")
+    page.wait_for_timeout(1500)
+    # The runs table's rows are the ones with a start time (the plan's rows have none).
+    rows = page.locator(".tabulator-row", has_text="+00:00").filter(has_text="tiff_stack")
+    rows.first.wait_for(timeout=30_000)
+    page.get_by_text("1 of 2 run(s) match").wait_for(timeout=30_000)
+    rows.first.click()
+    # The run view: its metadata, data keys, and the first frame in the image viewer.
+    page.get_by_text("(32, 32)").first.wait_for(timeout=60_000)  # the image data key's shape
+    page.locator("canvas").first.wait_for(timeout=60_000)  # the image plot (bokeh draws on a canvas)
+    page.wait_for_timeout(1000)
+    save_screenshot(page, tmp_path / "browse.png")
     page.close()
