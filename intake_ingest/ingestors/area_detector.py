@@ -22,7 +22,7 @@ from ..files import deterministic_uid, expand, timestamps
 from ..grouping import series_key
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_slices, source_label
+from ._common import array_data_key, page_as_events, page_slices, source_label
 from .tiff import TIFF_MAGIC, check_series, file_version, read_tiff, read_tiff_with, tiff_header
 
 __all__ = [
@@ -434,17 +434,8 @@ def ingest_area_detector_tiff(pattern, *, lazy=False, storage_options=None):
             ]
         else:
             images = buffer[begin:end]
-        page_times = times[begin:end]
-        # Composed as a page (one validation for many rows), yielded as one event per file.
         page_data = {key: values[begin:end] for key, values in event_data.items()}
-        page = stream_bundle.compose_event_page(
-            data={"image": images, **page_data},
-            timestamps={key: page_times for key in data_keys},
-            time=page_times,
-            seq_num=list(range(begin + 1, end + 1)),
-        )
-        for event in event_model.unpack_event_page(page):
-            yield "event", event
+        yield from page_as_events(stream_bundle, {"image": images, **page_data}, times[begin:end], begin)
 
     yield "stop", run_bundle.compose_stop(time=max(mtimes[-1], times[-1]))
 

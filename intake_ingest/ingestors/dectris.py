@@ -36,7 +36,7 @@ from ..errors import IngestError, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_slices, source_label
+from ._common import array_data_key, page_as_events, page_slices, source_label
 from ._fabio import (
     OBJECT_NAME,
     HeaderValue,
@@ -556,16 +556,8 @@ def _ingest(file_format, pattern, lazy, timezone, storage_options):
             ]
         else:
             images = buffer[begin:end]
-        page_times = times[begin:end]
-        # Composed as a page (one validation for many rows), yielded as one event per file.
-        page = stream_bundle.compose_event_page(
-            data={"image": images, **{key: values[begin:end] for key, values in event_data.items()}},
-            timestamps={key: page_times for key in data_keys},
-            time=page_times,
-            seq_num=list(range(begin + 1, end + 1)),
-        )
-        for event in event_model.unpack_event_page(page):
-            yield "event", event
+        page_data = {key: values[begin:end] for key, values in event_data.items()}
+        yield from page_as_events(stream_bundle, {"image": images, **page_data}, times[begin:end], begin)
 
     yield "stop", run_bundle.compose_stop(time=max(mtimes[-1], times[-1]))
 

@@ -33,7 +33,7 @@ from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_slices, source_label
+from ._common import array_data_key, page_as_events, page_slices, source_label
 from ._fabio import (
     OBJECT_NAME,
     HeaderValue,
@@ -537,16 +537,8 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
 
     images = _images(frames, shape, dtype, lazy)
     for begin, end in page_slices(frames.count, shape, dtype):
-        page_times = times[begin:end]
-        # Composed as a page (one validation for many rows), yielded as one event per frame.
-        page = stream_bundle.compose_event_page(
-            data={"image": images[begin:end], **{key: column[begin:end] for key, column in event_data.items()}},
-            timestamps={key: page_times for key in data_keys},
-            time=page_times,
-            seq_num=list(range(begin + 1, end + 1)),
-        )
-        for event in event_model.unpack_event_page(page):
-            yield "event", event
+        page_data = {key: column[begin:end] for key, column in event_data.items()}
+        yield from page_as_events(stream_bundle, {"image": images[begin:end], **page_data}, times[begin:end], begin)
 
     if frames.problem is not None:
         # An interrupted acquisition: what was written is the run, which has no end.

@@ -19,7 +19,7 @@ from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, errors_named, expand, open_local_or_buffer, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_slices, source_label
+from ._common import array_data_key, page_as_events, page_slices, source_label
 
 __all__ = [
     "TIFF_SERIES",
@@ -224,17 +224,7 @@ def ingest_tiff_series(pattern, *, lazy=False, storage_options=None):
             for row, source in zip(images, sources[begin:end]):
                 read_tiff(source, shape, dtype, out=row)
             images.flags.writeable = False  # documents are records: their arrays are read-only
-        # Composed as a page (one schema validation for many rows, where validating
-        # each event costs as much as reading a small image), then yielded as one
-        # event per file, as a RunEngine emits them.
-        page = stream_bundle.compose_event_page(
-            data={"image": images},
-            timestamps={"image": times[begin:end]},
-            time=times[begin:end],
-            seq_num=list(range(begin + 1, end + 1)),
-        )
-        for event in event_model.unpack_event_page(page):
-            yield "event", event
+        yield from page_as_events(stream_bundle, {"image": images}, times[begin:end], begin)
     if not lazy:
         buffer.flags.writeable = False
 
