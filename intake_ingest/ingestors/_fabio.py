@@ -24,6 +24,7 @@ __all__ = [
     "HeaderValue",
     "as_column",
     "check_timezone",
+    "compose_image_descriptor",
     "data_key_name",
     "describe_header_values",
     "fabio_errors_named",
@@ -261,3 +262,20 @@ def object_keys(data_keys):
     for key, data_key in data_keys.items():
         objects.setdefault(data_key.get("object_name", OBJECT_NAME), []).append(key)
     return objects
+
+
+def compose_image_descriptor(run_bundle, image_key, header_keys, configuration, time):
+    """The ``primary`` descriptor of detector images with their per-frame header values.
+
+    Every key is listed under its ``object_name`` (the detector, or a counter or motor),
+    and the image is the hinted field.
+    """
+    data_keys = {"image": image_key, **header_keys}
+    return run_bundle.compose_descriptor(
+        data_keys=data_keys,
+        name="primary",
+        time=time,
+        configuration=configuration,
+        object_keys=object_keys(data_keys),
+        hints={OBJECT_NAME: {"fields": ["image"]}},
+    )

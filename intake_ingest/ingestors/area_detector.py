@@ -20,10 +20,9 @@ import tifffile
 from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, expand, timestamps
 from ..grouping import series_key
-from ..lazy import lazy_array
 from ..registry import IngestorSpec
 from ._common import array_data_key, page_as_events, page_slices, source_label
-from .tiff import TIFF_MAGIC, check_series, file_version, read_tiff, read_tiff_with, tiff_header
+from .tiff import TIFF_MAGIC, check_series, lazy_images, read_tiff, read_tiff_with, tiff_header
 
 __all__ = [
     "AREA_DETECTOR_TIFF",
@@ -428,10 +427,7 @@ def ingest_area_detector_tiff(pattern, *, lazy=False, storage_options=None):
 
     for begin, end in page_slices(len(series), shape, dtype):
         if lazy:
-            images = [
-                lazy_array(read_tiff, (source, shape, dtype), shape, dtype, file_version(source))
-                for source in series[begin:end]
-            ]
+            images = lazy_images(read_tiff, series[begin:end], shape, dtype)
         else:
             images = buffer[begin:end]
         page_data = {key: values[begin:end] for key, values in event_data.items()}

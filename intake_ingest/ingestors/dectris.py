@@ -30,26 +30,24 @@ import re
 import event_model
 import fabio.cbfimage
 import numpy as np
-import tifffile
 
 from ..errors import IngestError, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
-from ..lazy import lazy_array
 from ..registry import IngestorSpec
 from ._common import array_data_key, page_as_events, page_slices, source_label
 from ._fabio import (
     OBJECT_NAME,
     HeaderValue,
     check_timezone,
+    compose_image_descriptor,
     data_key_name,
     describe_header_values,
     fabio_errors_named,
-    object_keys,
     one_numbered_series,
     parse_number,
     parse_time,
 )
-from .tiff import TIFF_MAGIC, check_series, file_version, read_tiff_with, tiff_header
+from .tiff import TIFF_MAGIC, check_series, lazy_images, read_tiff_with, tiff_header
 
 __all__ = [
     "PILATUS_CBF",
@@ -537,23 +535,12 @@ def _ingest(file_format, pattern, lazy, timezone, storage_options):
         [header.values for header in headers], sources_of_keys, time=times[0], files=series
     )
     image_key = array_data_key(shape, dtype, source_label(pattern), object_name=OBJECT_NAME)
-    data_keys = {"image": image_key, **header_keys}
-    stream_bundle = run_bundle.compose_descriptor(
-        data_keys=data_keys,
-        name="primary",
-        time=times[0],
-        configuration=configuration,
-        object_keys=object_keys(data_keys),
-        hints={OBJECT_NAME: {"fields": ["image"]}},
-    )
+    stream_bundle = compose_image_descriptor(run_bundle, image_key, header_keys, configuration, times[0])
     yield "descriptor", stream_bundle.descriptor_doc
 
     for begin, end in page_slices(len(series), shape, dtype):
         if lazy:
-            images = [
-                lazy_array(file_format.read_image, (source, shape, dtype), shape, dtype, file_version(source))
-                for source in series[begin:end]
-            ]
+            images = lazy_images(file_format.read_image, series[begin:end], shape, dtype)
         else:
             images = buffer[begin:end]
         page_data = {key: values[begin:end] for key, values in event_data.items()}

@@ -38,11 +38,11 @@ from ._fabio import (
     OBJECT_NAME,
     HeaderValue,
     check_timezone,
+    compose_image_descriptor,
     data_key_name,
     describe_header_values,
     fabio_errors_named,
     numbered_order,
-    object_keys,
     parse_number,
     parse_time,
 )
@@ -524,15 +524,7 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
         files=files,
     )
     image_key = array_data_key(shape, dtype, source_label(pattern), object_name=OBJECT_NAME)
-    data_keys = {"image": image_key, **header_keys}
-    stream_bundle = run_bundle.compose_descriptor(
-        data_keys=data_keys,
-        name="primary",
-        time=times[0],
-        configuration=configuration,
-        object_keys=object_keys(data_keys),
-        hints={OBJECT_NAME: {"fields": ["image"]}},
-    )
+    stream_bundle = compose_image_descriptor(run_bundle, image_key, header_keys, configuration, times[0])
     yield "descriptor", stream_bundle.descriptor_doc
 
     images = _images(frames, shape, dtype, lazy)

@@ -28,6 +28,7 @@ __all__ = [
     "ingest_tiff_series",
     "ingest_tiff_series_dask",
     "ingest_tiff_stack",
+    "lazy_images",
     "read_tiff_with",
     "tiff_file",
     "tiff_header",
@@ -159,6 +160,11 @@ def file_version(source, part=""):
     return f"{source.url}|{source.mtime}|{source.size}|{part}"
 
 
+def lazy_images(read, sources, shape, dtype):
+    """One dask array per file, computed by ``read(source, shape, dtype)``; nothing read now."""
+    return [lazy_array(read, (source, shape, dtype), shape, dtype, file_version(source)) for source in sources]
+
+
 def ingest_tiff_series(pattern, *, lazy=False, storage_options=None):
     """Wrap a series of single-image TIFF files, one file per event, in the event model.
 
@@ -215,10 +221,7 @@ def ingest_tiff_series(pattern, *, lazy=False, storage_options=None):
         buffer = np.empty((len(sources),) + tuple(shape), dtype)
     for begin, end in page_slices(len(sources), shape, dtype):
         if lazy:
-            images = [
-                lazy_array(read_tiff, (source, shape, dtype), shape, dtype, file_version(source))
-                for source in sources[begin:end]
-            ]
+            images = lazy_images(read_tiff, sources[begin:end], shape, dtype)
         else:
             images = buffer[begin:end]
             for row, source in zip(images, sources[begin:end]):
