@@ -1,4 +1,4 @@
-"""intake driver for the Dectris Eiger ingestor of :mod:`intake_ingest.ingestors.eiger`."""
+"""intake driver for the Dectris Eiger ingestor of :mod:`intake_ingest.ingestors.hdf5.eiger`."""
 
 from .base import IngestedRun
 
@@ -6,7 +6,7 @@ __all__ = ["EigerHdf5Run"]
 
 
 class EigerHdf5Run(IngestedRun):
-    """An Eiger series (master file + data files) as one run (:func:`~intake_ingest.ingestors.eiger.ingest_eiger`).
+    """An Eiger series (master file + data files) as one run (:func:`~intake_ingest.ingestors.hdf5.eiger.ingest_eiger`).
 
     Frames stay in the data files until the run is read (Resource/Datum documents,
     filled by the ``HDF5_FRAMES`` handler).

@@ -1,4 +1,4 @@
-"""intake driver for the NeXus ingestor of :mod:`intake_ingest.ingestors.nexus`."""
+"""intake driver for the NeXus ingestor of :mod:`intake_ingest.ingestors.hdf5.nexus`."""
 
 from .base import IngestedRun
 
@@ -6,7 +6,7 @@ __all__ = ["NexusHdf5Run"]
 
 
 class NexusHdf5Run(IngestedRun):
-    """One NXentry of a NeXus HDF5 file as one run (:func:`~intake_ingest.ingestors.nexus.ingest_nexus`).
+    """One NXentry of a NeXus HDF5 file as one run (:func:`~intake_ingest.ingestors.hdf5.nexus.ingest_nexus`).
 
     Without ``entry``, the file's default entry (its ``@default`` attribute, else the
     first NXentry) is read.

@@ -19,9 +19,9 @@ _LAZY = {
     "ingest_column_text": "column_text",
     "ingest_pilatus_cbf": "dectris",
     "ingest_pilatus_tiff": "dectris",
-    "ingest_eiger": "eiger",
+    "ingest_eiger": "hdf5.eiger",
     "ingest_esrf_edf": "esrf_edf",
-    "ingest_nexus": "nexus",
+    "ingest_nexus": "hdf5.nexus",
     "ingest_spec": "spec",
 }
 

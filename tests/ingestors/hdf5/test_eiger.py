@@ -24,8 +24,8 @@ from intake_ingest import (
 from intake_ingest.drivers.eiger import EigerHdf5Run
 from intake_ingest.files import deterministic_uid, expand
 from intake_ingest.handlers.hdf5 import HDF5Frames
-from intake_ingest.ingestors import eiger
-from intake_ingest.ingestors.eiger import ingest_eiger
+from intake_ingest.ingestors.hdf5 import eiger
+from intake_ingest.ingestors.hdf5.eiger import ingest_eiger
 from intake_ingest.msgpack import export
 from intake_ingest.registry import get_spec, read_head
 from intake_ingest.run import filling

@@ -15,29 +15,35 @@ event per point. Per-point scalars are embedded in the events; per-point arrays 
 detector frame per point) stay in the file and are referenced by Resource and Datum
 documents (spec ``HDF5_FRAMES``), read when the run is read.
 
-Also here: helpers for HDF5 metadata shared with the Eiger ingestor
-(:mod:`intake_ingest.ingestors.eiger`), whose master files are "nearly NeXus".
+The HDF5 reading it shares with the other HDF5 ingestors is in
+:mod:`~intake_ingest.ingestors.hdf5.tree` and :mod:`~intake_ingest.ingestors.hdf5.values`.
 """
 
-import datetime
-import posixpath
 import re
 
 import event_model
 import h5py
 import numpy as np
 
-from ..errors import IngestError
-from ..files import SourceFile, deterministic_uid, expand, timestamps
-from ..handlers.hdf5 import open_hdf5
-from ..registry import IngestorSpec
-from ._common import array_data_key, source_label
+from ...errors import IngestError
+from ...files import deterministic_uid, expand, timestamps
+from ...registry import IngestorSpec
+from .._common import array_data_key, source_label
+from .tree import (
+    HDF5_ERRORS,
+    HDF5_FRAMES,
+    HDF5_MAGIC,
+    frame_resource,
+    linked_file,
+    member,
+    nx_class,
+    open_source,
+    read_named,
+)
+from .values import natural_key, parse_time, plain, read_scalar, scalar_data_key, text, texts, units_of
 
 __all__ = ["NEXUS_HDF5", "ingest_nexus", "nexus_runs", "sniff_nexus"]
 
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-#: The resource spec (and handler) of frames kept in HDF5 datasets.
-HDF5_FRAMES = "HDF5_FRAMES"
 #: Events are composed (and validated) this many rows at a time, then yielded one by one.
 PAGE_ROWS = 10_000
 #: NXentry fields copied to the RunStart under the same name (NeXus base class NXentry).
@@ -55,177 +61,6 @@ ENTRY_FIELDS = (
     "duration",
     "collection_time",
 )
-
-
-# -- HDF5 values and attributes (shared with the Eiger ingestor) ------------------------
-
-
-def text(value):
-    """An attribute or string value as ``str``; None for None.
-
-    HDF5 writers store strings as fixed-length bytes, variable-length strings, or
-    one-element arrays of either (IGOR, canSAS writers); all read as ``str`` here.
-    """
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray):
-        if value.size != 1:
-            return None
-        value = value.reshape(-1)[0]
-    if isinstance(value, (bytes, np.bytes_)):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def texts(value):
-    """A list of strings from an attribute that is an array of strings, or one string.
-
-    One string may list several names separated by ``:`` or ``,`` (the NeXus 1 and
-    canSAS conventions for ``axes``: ``'x:y'``, ``'Q,Q'``).
-    """
-    if value is None:
-        return []
-    if isinstance(value, np.ndarray) and value.size > 1:
-        return [text(item) for item in value.reshape(-1)]
-    single = text(value)
-    if not single:
-        return []
-    return [part.strip() for part in re.split(r"[:,]", single) if part.strip()]
-
-
-def plain(value):
-    """A value read from HDF5 as a plain Python value (for documents and msgpack)."""
-    if isinstance(value, np.ndarray):
-        if value.size == 1:
-            value = value.reshape(-1)[0]
-        else:
-            return [plain(item) for item in value.tolist()]
-    if isinstance(value, (bytes, np.bytes_)):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def units_of(dataset):
-    """The ``@units`` attribute of a dataset (``@unit`` as some writers spell it), or None."""
-    for name in ("units", "unit"):
-        if name in dataset.attrs:
-            return text(dataset.attrs[name])
-    return None
-
-
-def read_scalar(dataset):
-    """The value of a scalar (or one-element) dataset as a plain value; None for arrays."""
-    if not isinstance(dataset, h5py.Dataset) or dataset.size != 1 or dataset.dtype.names:
-        return None
-    try:
-        return plain(dataset[()])
-    except (OSError, TypeError, ValueError):  # unreadable datatype: leave it out
-        return None
-
-
-def scalar_data_key(value, source, dtype=None, units=None):
-    """A descriptor data key for a scalar value (a reading or a configuration value)."""
-    if isinstance(value, bool):
-        key = {"dtype": "boolean", "dtype_numpy": "|b1"}
-    elif isinstance(value, int):
-        key = {"dtype": "integer", "dtype_numpy": np.dtype(dtype or np.int64).str}
-    elif isinstance(value, float):
-        key = {"dtype": "number", "dtype_numpy": np.dtype(dtype or np.float64).str}
-    else:
-        key = {"dtype": "string"}
-    key.update(shape=[], source=str(source))
-    if units:
-        key["units"] = units
-    return key
-
-
-def parse_time(value):
-    """Seconds since the epoch of an ISO 8601 date, or None if it is not one.
-
-    A date without a time zone is read as local time, as the writing program's clock
-    most likely kept it.
-    """
-    value = text(value)
-    if not value:
-        return None
-    value = value.strip().replace(" ", "T", 1)
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    try:
-        return datetime.datetime.fromisoformat(value).timestamp()
-    except ValueError:
-        return None
-
-
-def linked_file(source, filename):
-    """The file an HDF5 external link names, as a SourceFile on the same filesystem.
-
-    HDF5 resolves a relative link target against the folder of the file holding the
-    link; doing the same here through fsspec makes links work in ``memory://``, zip
-    archives and over HTTP, where HDF5 itself cannot follow them. An absolute target
-    that does not exist (the acquisition computer's path) is looked for beside the file.
-    """
-    folder = posixpath.dirname(source.path)
-    if filename.startswith("/"):
-        if source.fs.exists(filename):
-            path = filename
-        else:
-            path = f"{folder}/{posixpath.basename(filename)}"
-    else:
-        path = f"{folder}/{filename[2:] if filename.startswith('./') else filename}"
-    if source.is_local:
-        path = posixpath.normpath(path)
-    return SourceFile(source.fs, path, None, None, source.chain)
-
-
-def open_source(source):
-    """Open a SourceFile with h5py (see :func:`intake_ingest.handlers.hdf5.open_hdf5`)."""
-    return open_hdf5(source.fs, source.path, source.url)
-
-
-#: What h5py raises on a damaged file once it is open (a truncated object, a bad link).
-HDF5_ERRORS = (OSError, KeyError, RuntimeError, ValueError)
-
-
-def read_named(source, action, what):
-    """``action(h5)`` on the open file; any HDF5 failure an IngestError naming the file."""
-    with open_source(source) as file:
-        try:
-            return action(file.h5)
-        except IngestError:
-            raise
-        except HDF5_ERRORS as error:
-            raise IngestError(source.url, f"cannot be read as {what} ({error})") from None
-
-
-def natural_key(name):
-    """Sort ``S2`` before ``S10``: digits compare as numbers."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
-def nx_class(obj):
-    return text(obj.attrs.get("NX_class"))
-
-
-def member(group, name):
-    """A member of a group, or None where it is absent or a dangling link."""
-    try:
-        return group.get(name)
-    except (KeyError, OSError, ValueError):
-        return None
-
-
-def frame_resource(run_bundle, run_uid, key, target, dataset_path):
-    """The Resource of one dataset of frames, with a uid that is the same on every ingest."""
-    return run_bundle.compose_resource(
-        spec=HDF5_FRAMES,
-        root="",
-        resource_path=target.url,
-        resource_kwargs={"dataset": dataset_path},
-        uid=deterministic_uid([run_uid, key, target.identity, dataset_path]),
-    )
 
 
 # -- NeXus structure ----------------------------------------------------------------------

@@ -29,21 +29,12 @@ import event_model
 import h5py
 import numpy as np
 
-from ..errors import IngestError, IngestWarning, MissingFileError
-from ..files import deterministic_uid, expand, timestamps
-from ..registry import IngestorSpec
-from ._common import array_data_key, source_label
-from .nexus import (
-    HDF5_MAGIC,
-    frame_resource,
-    linked_file,
-    member,
-    parse_time,
-    read_named,
-    read_scalar,
-    scalar_data_key,
-    units_of,
-)
+from ...errors import IngestError, IngestWarning, MissingFileError
+from ...files import deterministic_uid, expand, timestamps
+from ...registry import IngestorSpec
+from .._common import array_data_key, source_label
+from .tree import HDF5_MAGIC, frame_resource, linked_file, member, read_named
+from .values import parse_time, read_scalar, scalar_data_key, units_of
 
 __all__ = ["EIGER_HDF5", "eiger_data_files", "ingest_eiger", "sniff_eiger"]
 

@@ -19,8 +19,8 @@ from intake_ingest import (
 )
 from intake_ingest.drivers.nexus import NexusHdf5Run
 from intake_ingest.files import deterministic_uid, expand
-from intake_ingest.ingestors import nexus
-from intake_ingest.ingestors.nexus import ingest_nexus, nexus_runs
+from intake_ingest.ingestors.hdf5 import nexus
+from intake_ingest.ingestors.hdf5.nexus import ingest_nexus, nexus_runs
 from intake_ingest.msgpack import export
 from intake_ingest.registry import get_spec, read_head
 from intake_ingest.run import filling
