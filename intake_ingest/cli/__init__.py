@@ -1,7 +1,8 @@
 """The ``intake-ingest`` command line (argparse, from the standard library).
 
 Exit status: 0 when all went well, 1 for bad input (with a one-line message naming what
-is wrong, never a traceback), 2 for a command line argparse cannot parse.
+is wrong, never a traceback) or, for ``ingest``, when any run failed (each named in the
+summary; every other run is written), 2 for a command line argparse cannot parse.
 """
 
 import argparse
@@ -39,6 +40,9 @@ def _parser():
     selection(ingest_parser)
     ingest_parser.add_argument("--to", required=True, metavar="DIR", help="folder or fsspec URL for the msgpack files")
     ingest_parser.add_argument("--overwrite", action="store_true", help="write runs whose file exists again")
+    ingest_parser.add_argument(
+        "--fail-fast", action="store_true", help="stop at the first run that fails (default: report it, go on)"
+    )
 
     catalog_parser = commands.add_parser(
         "catalog",
@@ -73,7 +77,7 @@ def _run(args):
     if args.command == "detect":
         return detect_command(args.paths, args.ingestor, args.json, args.quiet)
     if args.command == "ingest":
-        return ingest_command(args.paths, args.to, args.ingestor, args.overwrite, args.quiet)
+        return ingest_command(args.paths, args.to, args.ingestor, args.overwrite, args.quiet, args.fail_fast)
     if args.command == "catalog":
         if args.paths[0] == "check" and args.output is None:
             if len(args.paths) != 2:

@@ -40,21 +40,34 @@ def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None):
     return 0
 
 
-def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, out=None):
-    """``ingest PATHS --to DIR``: detect, then write each run to ``DIR/<uid>.msgpack``."""
+def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_fast=False, out=None):
+    """``ingest PATHS --to DIR``: detect, then write each run to ``DIR/<uid>.msgpack``.
+
+    Every run is attempted; the summary names each run that failed (its file and the
+    reason) and each file left out. Exit status 1 if any run failed, else 0; the good
+    runs are written either way. With ``fail_fast``, the first failure stops the ingest.
+    """
     from ..detect import detect, ingest
 
     out = out or sys.stdout
     progress = False if quiet else None
     plan = detect(paths, ingestor=ingestor, progress=progress)
-    result = ingest(plan, to=to, overwrite=overwrite, progress=progress)
-    print(
-        f"{len(result['written'])} run(s) written to {to}, {len(result['skipped'])} already there"
-        f"{' (skipped)' if result['skipped'] else ''}; "
-        f"{len(plan.unrecognised)} file(s) unrecognised, {len(plan.ambiguous)} ambiguous",
-        file=out,
-    )
-    return 0
+    result = ingest(plan, to=to, overwrite=overwrite, progress=progress, fail_fast=fail_fast)
+    counts = result.counts()
+    line = f"{counts['ok']} run(s) written to {to}, {counts['skipped']} already there"
+    if counts["skipped"]:
+        line += " (skipped)"
+    if counts["error"]:
+        line += f", {counts['error']} failed"
+    print(f"{line}; {len(plan.unrecognised)} file(s) unrecognised, {len(plan.ambiguous)} ambiguous", file=out)
+    for failed in result.errors:
+        print(f"  failed: {failed.message}", file=out)
+    for item in plan.ambiguous:
+        names = ", ".join(name for name, _ in item.candidates)
+        print(f"  ambiguous: {item.url} ({names}); choose one with --ingestor", file=out)
+    for item in plan.unrecognised:
+        print(f"  unrecognised: {item.url} ({item.reason})", file=out)
+    return 0 if result.ok else 1
 
 
 def write_catalog_command(paths, output, ingestor=None, quiet=False, out=None):

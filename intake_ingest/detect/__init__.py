@@ -3,11 +3,22 @@
 :func:`detect` sniffs every file (its first bytes, in threads), picks the ingestor most
 confident it can read it, groups files into runs the way that ingestor's producing
 software writes them, and reports what it could not place; :func:`ingest` makes the
-runs, into a catalog or straight to msgpack files.
+runs, into a catalog or straight to msgpack files, every run attempted and each
+failure reported with its file (one bad file never stops the others).
 """
 
 from .detection import detect, sniff_file
-from .ingesting import ingest
+from .ingesting import IngestResult, RunResult, ingest
 from .plan import Ambiguous, Plan, PlannedRun, Unrecognised
 
-__all__ = ["Ambiguous", "Plan", "PlannedRun", "Unrecognised", "detect", "ingest", "sniff_file"]
+__all__ = [
+    "Ambiguous",
+    "IngestResult",
+    "Plan",
+    "PlannedRun",
+    "RunResult",
+    "Unrecognised",
+    "detect",
+    "ingest",
+    "sniff_file",
+]

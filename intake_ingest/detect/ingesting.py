@@ -1,18 +1,185 @@
-"""Making the runs of a plan: into an in-memory catalog, or straight to msgpack files."""
+"""Making the runs of a plan, run by run: one failure is reported and the next run is made.
+
+:func:`ingest` is what the command line, the GUI and Python share: every planned run is
+attempted, each gets a :class:`RunResult` (``ok``, ``skipped`` or ``error`` with the file
+and the reason), and the :class:`IngestResult` lists them, so a folder with one broken
+file still gives every other run. ``fail_fast=True`` restores "stop at the first error".
+"""
 
 import sys
+from dataclasses import dataclass, field
 
 from fsspec.core import url_to_fs
 
-from ..catalog import BlueskyInMemoryCatalog
-from ..msgpack import export
+from ..errors import IngestError
 from ..registry import get_ingestor
 from ..run import RunDocuments
 
-__all__ = ["ingest"]
+__all__ = ["IngestResult", "RunResult", "TARGETS", "ingest"]
+
+#: Where runs can go: an in-memory catalog (lazy) or msgpack files in a folder.
+TARGETS = ("memory", "msgpack")
+
+EVENT_NAMES = ("event", "event_page")
+
+#: Statuses of a run, in the order summaries list them.
+STATUSES = ("ok", "skipped", "error")
 
 
-def _progress(total, progress, description):
+@dataclass
+class RunResult:
+    """What happened to one planned run.
+
+    Attributes
+    ----------
+    index : int
+        Position of the run in the plan.
+    ingestor : str
+    first : str
+        The run's first file (URL or local path).
+    kwargs : dict
+        Its extra arguments (``{'scan': '3.1'}``).
+    status : str
+        ``'ok'``, ``'skipped'`` (its msgpack file was there already) or ``'error'``.
+    uid : str or None
+        The run's uid, once its RunStart was read.
+    message : str
+        For an error: what went wrong, naming the file; otherwise where the run went.
+    written : list of str
+        The msgpack files written for this run.
+    """
+
+    index: int
+    ingestor: str
+    first: str
+    kwargs: dict
+    status: str
+    uid: str | None = None
+    message: str = ""
+    written: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return self.status != "error"
+
+    @property
+    def where(self):
+        """The run's first file and its arguments, as a user would name the run."""
+        extra = "".join(f" {key}={value}" for key, value in self.kwargs.items())
+        return f"{self.first}{extra}"
+
+    def to_dict(self):
+        return {
+            "run": self.index,
+            "status": self.status,
+            "ingestor": self.ingestor,
+            "first": self.first,
+            "kwargs": " ".join(f"{key}={value}" for key, value in self.kwargs.items()),
+            "uid": self.uid or "",
+            "message": self.message,
+        }
+
+
+@dataclass
+class IngestResult:
+    """What :func:`ingest` did with every run of a plan.
+
+    Attributes
+    ----------
+    results : list of RunResult
+        One per planned run attempted, in plan order.
+    target : str
+        ``'memory'`` or ``'msgpack'``.
+    catalog : BlueskyInMemoryCatalog or None
+        With ``target='memory'``: the catalog holding the runs that could be read.
+    folder : str or None
+        With ``target='msgpack'``: where the files went.
+    stopped : bool
+        True if ``fail_fast`` stopped the ingest at an error (later runs not attempted).
+    """
+
+    results: list = field(default_factory=list)
+    target: str = "memory"
+    catalog: object = None
+    folder: str | None = None
+    stopped: bool = False
+
+    def _with(self, status):
+        return [result for result in self.results if result.status == status]
+
+    @property
+    def ok(self):
+        """True when no run failed."""
+        return not self.errors
+
+    @property
+    def errors(self):
+        """The runs that failed, each naming its file and what is wrong."""
+        return self._with("error")
+
+    @property
+    def written(self):
+        """The msgpack files written (empty for an in-memory ingest)."""
+        return [path for result in self.results for path in result.written]
+
+    @property
+    def skipped(self):
+        """uids of the runs whose msgpack file was there already."""
+        return [result.uid for result in self._with("skipped")]
+
+    @property
+    def uids(self):
+        """uids of the runs made or found (not of the failed ones)."""
+        return [result.uid for result in self.results if result.ok]
+
+    def counts(self):
+        """``{'ok': n, 'skipped': n, 'error': n}``."""
+        return {status: len(self._with(status)) for status in STATUSES}
+
+    def summary(self):
+        """One line of counts, then one line per failed run: its file and the reason."""
+        counts = self.counts()
+        where = "into memory" if self.target == "memory" else f"to {self.folder}"
+        verb = "ingested" if self.target == "memory" else "written"
+        lines = [f"{counts['ok']} run(s) {verb} {where}"]
+        if counts["skipped"]:
+            lines[0] += f", {counts['skipped']} already there (skipped)"
+        if counts["error"]:
+            lines[0] += f", {counts['error']} failed"
+        if self.stopped:
+            lines[0] += " (stopped at the first failure: --fail-fast)"
+        lines.extend(f"  failed: {result.message}" for result in self.errors)
+        return "\n".join(lines)
+
+    def to_dict(self):
+        """Plain data (for ``--json`` and the GUI table)."""
+        return {"counts": self.counts(), "runs": [result.to_dict() for result in self.results]}
+
+
+def _message(error, run):
+    """An error as a user reads it: naming the file, never a bare exception."""
+    if isinstance(error, IngestError):
+        text = str(error)  # "<file>: <what is wrong>"
+        first = run.files[0].url
+        # A run of several files may fail on any of them: name the run too.
+        return text if text.startswith(first) or len(run.files) == 1 else f"{first} (run of {len(run.files)} files): {text}"
+    detail = str(error) or type(error).__name__
+    return f"{run.files[0].url}: {run.ingestor} failed ({type(error).__name__}: {detail})"
+
+
+def _check(documents):
+    """Pull documents up to the first event (or the end): enough to see the files can be read."""
+    for name, _ in documents:
+        if name in EVENT_NAMES:
+            return
+
+
+def _replay(documents):
+    """Generator function for ``upsert``: the documents already pulled, then the rest."""
+    yield from documents
+
+
+def _progress_bar(total, progress, description):
     from tqdm.auto import tqdm
 
     if progress is None:
@@ -20,8 +187,21 @@ def _progress(total, progress, description):
     return tqdm(total=total, disable=not progress, desc=description, unit="run", leave=False)
 
 
-def ingest(plan, *, to=None, overwrite=False, storage_options=None, progress=None):
-    """Make the runs a :func:`~intake_ingest.detect.detect` plan lists.
+def ingest(
+    plan,
+    *,
+    to=None,
+    catalog=None,
+    overwrite=False,
+    check=False,
+    fail_fast=False,
+    storage_options=None,
+    progress=None,
+):
+    """Make every run a :func:`~intake_ingest.detect.detect` plan lists.
+
+    Every run is attempted: a run that cannot be read is recorded as an error naming
+    its file and the reason, and the next run is made (unless ``fail_fast``).
 
     Parameters
     ----------
@@ -29,38 +209,95 @@ def ingest(plan, *, to=None, overwrite=False, storage_options=None, progress=Non
     to : str, optional
         A folder or fsspec URL: write each run to ``<uid>.msgpack`` there. Without it,
         the runs go into an in-memory catalog, lazily (only RunStarts are read now).
+    catalog : BlueskyInMemoryCatalog, optional
+        In memory: add the runs to this catalog (default: a new one).
     overwrite : bool
         With ``to``: write runs whose file exists again; by default they are skipped,
         so ingesting the same files twice writes nothing new.
+    check : bool
+        In memory: read each run up to its first event now, so that a run whose files
+        cannot be read is reported now rather than when it is read (by default only its
+        RunStart is read: failures beyond it surface when the run is read). Runs written
+        to msgpack are always read whole.
+    fail_fast : bool
+        Raise the first run's error instead of going on with the next run.
     storage_options : dict, optional
         For ``to``.
-    progress : bool, optional
-        Show a tqdm progress bar; default: when stderr is a terminal.
+    progress : bool or callable, optional
+        True/False: show a tqdm progress bar or not (default: when stderr is a terminal);
+        a callable is called with the fraction done (0 to 1) before the first run and
+        after each, for a GUI's progress bar.
 
     Returns
     -------
-    BlueskyInMemoryCatalog or dict
-        The catalog; or, with ``to``, ``{'written': [paths], 'skipped': [uids]}``.
+    IngestResult
+        One :class:`RunResult` per run; ``.catalog`` (in memory) or ``.written``,
+        ``.skipped`` (msgpack); ``.errors`` lists the runs that failed.
+
+    Raises
+    ------
+    IngestError
+        With ``fail_fast``: the first run's error, naming its file.
     """
     if to is None:
-        catalog = BlueskyInMemoryCatalog()
-        with _progress(len(plan.runs), progress, "listing runs") as bar:
-            for run in plan.runs:
-                catalog.upsert(get_ingestor(run.ingestor), (run.argument,), run.kwargs)
-                bar.update()
-        return catalog
+        from ..catalog import BlueskyInMemoryCatalog
 
-    fs, root = url_to_fs(str(to), **(storage_options or {}))
-    written, skipped = [], []
-    with _progress(len(plan.runs), progress, "ingesting") as bar:
-        for run in plan.runs:
-            documents = RunDocuments(
-                get_ingestor(run.ingestor)(run.argument, **run.kwargs), label=run.files[0].url
-            )
-            uid = documents.uid
-            if not overwrite and fs.exists(f"{root.rstrip('/')}/{uid}.msgpack"):
-                skipped.append(uid)
-            else:
-                written.extend(export(documents, str(to), storage_options=storage_options, overwrite=overwrite))
+        result = IngestResult(target="memory", catalog=catalog if catalog is not None else BlueskyInMemoryCatalog())
+        fs = root = None
+    else:
+        result = IngestResult(target="msgpack", folder=str(to))
+        fs, root = url_to_fs(str(to), **(storage_options or {}))
+    runs = list(plan.runs)
+    callback = progress if callable(progress) else None
+    with _progress_bar(len(runs), None if callback else progress, "ingesting") as bar:
+        if callback:
+            callback(0.0)
+        for index, run in enumerate(runs):
+            outcome = RunResult(index, run.ingestor, run.files[0].url, dict(run.kwargs), "ok")
+            result.results.append(outcome)
+            try:
+                if to is None:
+                    _to_memory(run, outcome, result.catalog, check)
+                else:
+                    _to_msgpack(run, outcome, fs, root, str(to), overwrite, storage_options)
+            except Exception as error:  # one run's failure must not stop the others
+                outcome.status, outcome.message = "error", _message(error, run)
+                if fail_fast:
+                    result.stopped = True
+                    if isinstance(error, IngestError):
+                        raise
+                    # Whatever broke deep in a parser, the user is told which file it was.
+                    raise IngestError(run.files[0].url, outcome.message.split(": ", 1)[-1]) from error
             bar.update()
-    return {"written": written, "skipped": skipped}
+            if callback:
+                callback((index + 1) / len(runs))
+    return result
+
+
+def _documents(run):
+    return RunDocuments(get_ingestor(run.ingestor)(run.argument, **run.kwargs), label=run.files[0].url)
+
+
+def _to_memory(run, outcome, catalog, check):
+    if check:
+        documents = _documents(run)
+        outcome.uid = documents.uid
+        _check(documents)
+        catalog.upsert(_replay, (documents,), {})
+    else:
+        # The ingestor itself is what the catalog keeps: the run is re-creatable and
+        # only its RunStart is read now.
+        outcome.uid = catalog.upsert(get_ingestor(run.ingestor), (run.argument,), run.kwargs)
+    outcome.message = "in memory"
+
+
+def _to_msgpack(run, outcome, fs, root, folder, overwrite, storage_options):
+    from ..msgpack import export
+
+    documents = _documents(run)
+    outcome.uid = documents.uid
+    if not overwrite and fs.exists(f"{root.rstrip('/')}/{outcome.uid}.msgpack"):
+        outcome.status, outcome.message = "skipped", "already written"
+        return
+    outcome.written = export(documents, folder, storage_options=storage_options, overwrite=overwrite)
+    outcome.message = ", ".join(outcome.written)

@@ -77,15 +77,17 @@ def test_plan_json_round_trips(mixed_folder):
 
 def test_ingest_into_a_catalog_lazily_and_into_msgpack_idempotently(mixed_folder, tmp_path):
     plan = detect(str(mixed_folder), progress=False)
-    catalog = ingest(plan, progress=False)
-    assert isinstance(catalog, BlueskyInMemoryCatalog) and len(catalog) == 4
+    result = ingest(plan, progress=False)
+    catalog = result.catalog
+    assert result.ok and result.counts() == {"ok": 4, "skipped": 0, "error": 0}
+    assert isinstance(catalog, BlueskyInMemoryCatalog) and len(catalog) == 4 and sorted(result.uids) == sorted(catalog)
     stack = catalog.search({"ingestor": "tiff_stack"})
     np.testing.assert_array_equal(stack[0].primary.read()["image"].values, tifffile.imread(mixed_folder / "stack.tif"))
 
     first = ingest(plan, to=str(tmp_path / "copies"), progress=False)
-    assert len(first["written"]) == 4 and first["skipped"] == []
+    assert len(first.written) == 4 and first.skipped == []
     again = ingest(plan, to=str(tmp_path / "copies"), progress=False)
-    assert again["written"] == [] and sorted(again["skipped"]) == sorted(catalog)
+    assert again.written == [] and sorted(again.skipped) == sorted(catalog)
     assert sorted(BlueskyMsgpackCatalog(str(tmp_path / "copies" / "*.msgpack"))) == sorted(catalog)
 
 

@@ -46,7 +46,7 @@ def test_same_runs_from_python_cli_and_a_generated_yaml_catalog(beamtime, tmp_pa
     assert {os.path.basename(item.url) for item in plan.unrecognised} == {"photo.jpg", "README.md"}
     assert plan.ambiguous == []
 
-    python_uids = set(ingest(plan, progress=False))
+    python_uids = set(ingest(plan, progress=False).catalog)
 
     assert main(["detect", str(beamtime), "--json", "--quiet"]) == 0
     as_json = json.loads(capsys.readouterr().out)

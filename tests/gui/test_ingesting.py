@@ -7,7 +7,7 @@ import pytest
 
 from intake_ingest import BlueskyMsgpackCatalog
 from intake_ingest.gui import IngestModel, SelectionModel
-from intake_ingest.gui import ingesting
+
 
 from .conftest import group_of
 
@@ -75,12 +75,12 @@ def test_to_msgpack_one_failing_run_and_the_others_written(plan_with_a_wrong_ing
     files = sorted(glob.glob(os.path.join(folder, "*.msgpack")))
     assert files == sorted(os.path.join(folder, f"{result.uid}.msgpack") for result in ok)  # no partial file
     assert set(BlueskyMsgpackCatalog(os.path.join(folder, "*.msgpack"))) == {result.uid for result in ok}
-    assert model.summary() == f"{len(ok)} run(s) ingested to {folder}, 1 failed"
+    assert model.summary() == f"{len(ok)} run(s) written to {folder}, 1 failed"
     assert model.browse_target() == folder
 
     again = model.ingest(plan, to="msgpack", folder=folder)
     assert [result.status for result in again].count("skipped") == len(ok)
-    assert model.summary() == f"0 run(s) ingested to {folder}, {len(ok)} already there (skipped), 1 failed"
+    assert model.summary() == f"0 run(s) written to {folder}, {len(ok)} already there (skipped), 1 failed"
     overwritten = model.ingest(plan, to="msgpack", folder=folder, overwrite=True)
     assert [result.status for result in overwritten].count("ok") == len(ok)
 
@@ -89,13 +89,15 @@ def test_any_exception_is_reported_naming_the_file(beamtime, monkeypatch):
     model = SelectionModel([beamtime.folder])
     model.detect()
     plan = model.selected_plan()
-    real = ingesting.get_ingestor
+    from intake_ingest.detect import ingesting as shared_ingesting
+
+    real = shared_ingesting.get_ingestor
 
     def broken_stack_reader(*args, **kwargs):
         raise RuntimeError("disk on fire")
         yield
 
-    monkeypatch.setattr(ingesting, "get_ingestor", lambda name: broken_stack_reader if name == "tiff_stack" else real(name))
+    monkeypatch.setattr(shared_ingesting, "get_ingestor", lambda name: broken_stack_reader if name == "tiff_stack" else real(name))
     results = IngestModel().ingest(plan)
     failed = [result for result in results if not result.ok]
     assert [result.message for result in failed] == [f"{beamtime.stack}: tiff_stack failed (RuntimeError: disk on fire)"]
