@@ -68,6 +68,7 @@ class ScanHeader:
     labels: tuple
     motor_names: tuple
     motor_positions: tuple
+    unmatched_motors: tuple  # '#P1 gives 3 motor positions for 4 #O1 motor names', ...
     begin: int
     end: int
     first_line: int  # line number of the '#S' line, from 1
@@ -89,23 +90,89 @@ def _column_labels(scan):
     return tuple(labels)
 
 
-def _motors(scan):
-    """``#O`` names and ``#P`` positions, as far as they can be matched one to one.
+# SPEC separates motor names on '#O' lines by two spaces or more (a name may hold one).
+_NAME_SEPARATOR = re.compile(r"\s{2,}")
 
-    Names are split on single spaces where that is what matches the ``#P`` count (some
-    macro sets do not use SPEC's two). A blank name, which silx makes of a '\\r' ending
-    a line written on Windows, goes with its position.
+
+def _motor_names_of_line(text, n_positions):
+    """The names of one ``#O`` line: split at two spaces or more, or at every space where
+    that is what matches its ``#P`` line's count (some macro sets write one space)."""
+    names = [name for name in _NAME_SEPARATOR.split(text.strip()) if name]
+    if len(names) != n_positions:
+        words = text.split()
+        if len(words) == n_positions:
+            return words
+    return names
+
+
+def _motors(scan, motor_lines):
+    """``#O`` names and ``#P`` positions, line by line: ``#O0`` pairs with ``#P0``, and so on.
+
+    Read from the lines' text rather than silx's ``motor_names`` and ``motor_positions``:
+    silx counts a position too many when a ``#P`` line ends in spaces (then no name
+    matches its position), and takes the ``#O`` lines of the file's first header block
+    even where a later one (starting with ``#E``) renamed the motors.
+
+    Parameters
+    ----------
+    scan : silx.io.specfile.Scan
+    motor_lines : dict
+        ``{0: text of #O0, 1: ...}``: the ``#O`` lines in force for the scan.
+
+    Returns
+    -------
+    names, positions : tuple
+        The motors whose line pairs up, in file order.
+    unmatched : tuple of str
+        One description per ``#O``/``#P`` line pair whose counts differ.
     """
-    names, positions = list(scan.motor_names), list(scan.motor_positions)
-    if len(names) != len(positions):
-        split = [part for name in names for part in name.split()]
-        if len(split) == len(positions):
-            names = split
-    if len(names) == len(positions):
-        kept = [index for index, name in enumerate(names) if name.strip()]
-        names = [names[index].strip() for index in kept]
-        positions = [positions[index] for index in kept]
-    return tuple(names), tuple(positions)
+    scan_header = scan.scan_header_dict
+    codes = _numbered_codes(scan_header, "P")
+    if codes and not motor_lines:
+        count = sum(len(scan_header[code].split()) for code in codes)
+        return (), (), (f"#P gives {count} motor positions but no #O line names them",)
+    names, positions, unmatched = [], [], []
+    for code in codes:
+        words = scan_header[code].split()
+        line_positions = [_number_or_none(word) for word in words]
+        line_names = _motor_names_of_line(motor_lines.get(int(code[1:]), ""), len(words))
+        if None in line_positions or len(line_names) != len(line_positions):
+            what = "a word that is not a number" if None in line_positions else f"{len(words)} motor positions"
+            unmatched.append(f"#{code} gives {what} for {len(line_names)} #O{code[1:]} motor names")
+            continue
+        names += line_names
+        positions += line_positions
+    return tuple(names), tuple(positions), tuple(unmatched)
+
+
+# '#O0 name  name ...': motor names; a '#F' or '#E' line starts a new file header.
+_MOTOR_LINE = re.compile(rb"^#O(\d+)[ \t]?([^\n]*)$|^#[FE]\b", re.M)
+_POSITION_LINE = re.compile(rb"^#P\d", re.M)
+
+
+def _motor_lines_in_force(content, blocks):
+    """For each scan block, the ``#O`` lines in force at its first ``#P`` line.
+
+    A file header (``#F`` or ``#E``) or a new ``#O0`` line starts a new set of names;
+    Sardana's spock writes the ``#O`` lines inside each scan, SPEC in the file header.
+    """
+    events = [
+        (match.start(), None if match.group(1) is None else int(match.group(1)), match.group(2))
+        for match in _MOTOR_LINE.finditer(content)
+    ]
+    in_force, lines, position = [], {}, 0
+    for begin, end, _ in blocks:
+        first_position = _POSITION_LINE.search(content, begin, end)
+        until = first_position.start() if first_position else begin
+        while position < len(events) and events[position][0] < until:
+            _, number, text = events[position]
+            if number is None or number == 0:
+                lines = {}
+            if number is not None:
+                lines[number] = text.decode("utf-8", "replace").rstrip("\r")
+            position += 1
+        in_force.append(dict(lines))
+    return in_force
 
 
 # silx starts a scan at a line beginning '#S' and a file header at one beginning '#F'.
@@ -134,18 +201,19 @@ def _read_index(source):
         return scans, specfile.keys()
 
     scans, keys = _with_specfile(source, headers, content)
+    motor_lines = _motor_lines_in_force(content, blocks)
     if len(scans) != len(blocks):
         raise IngestError(
             source.url, f"silx found {len(scans)} scans where the file has {len(blocks)} '#S' lines"
         )
     return tuple(
-        _scan_header(index, key, scan, block)
-        for index, (scan, key, block) in enumerate(zip(scans, keys, blocks))
+        _scan_header(index, key, scan, block, lines)
+        for index, (scan, key, block, lines) in enumerate(zip(scans, keys, blocks, motor_lines))
     )
 
 
-def _scan_header(index, key, scan, block):
-    motor_names, motor_positions = _motors(scan)
+def _scan_header(index, key, scan, block, motor_lines):
+    motor_names, motor_positions, unmatched_motors = _motors(scan, motor_lines)
     begin, end, first_line = block
     return ScanHeader(
         key=key,
@@ -158,6 +226,7 @@ def _scan_header(index, key, scan, block):
         labels=_column_labels(scan),
         motor_names=motor_names,
         motor_positions=motor_positions,
+        unmatched_motors=unmatched_motors,
         begin=begin,
         end=end,
         first_line=first_line,
@@ -818,18 +887,19 @@ def _scalar_data_key(label, key, source, units=None):
 def _motor_positions(source, header, label):
     """``#O`` names and ``#P`` positions at the scan's start, as data keys and values.
 
-    Where the counts differ, the file header that names the motors is not the one silx
-    sees (a header block starting with ``#E`` rather than ``#F``), so none is matched.
+    A ``#P`` line whose count differs from its ``#O`` line's is left out with a warning
+    (the other lines are kept): pairing its values by order could name them wrongly. No
+    ``#O`` line at all means the file header that names the motors is not the one silx
+    sees (a header block starting with ``#E`` rather than ``#F``).
     """
-    names, positions = header.motor_names, header.motor_positions
-    if len(names) != len(positions):
+    if header.unmatched_motors:
         warnings.warn(
-            f"{source.url}: scan {header.key}: #P gives {len(positions)} motor positions for "
-            f"{len(names)} #O motor names; the motor positions are left out",
+            f"{source.url}: scan {header.key}: {'; '.join(header.unmatched_motors)}; "
+            f"{'those positions are' if header.motor_names else 'the motor positions are'} left out",
             IngestWarning,
             stacklevel=3,
         )
-        return {}, {}
+    names, positions = header.motor_names, header.motor_positions
     keys = _data_key_names(names, unnamed="motor")
     data_keys = {key: _scalar_data_key(name, key, label) for key, name in zip(keys, names)}
     return data_keys, dict(zip(keys, positions))

@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import os
 import pathlib
+import re
 
 import intake
 import numpy as np
@@ -559,11 +560,96 @@ def test_single_space_labels_are_split_when_n_says_so(tmp_path):
 def test_motor_positions_not_matching_the_names_are_left_out_with_a_warning(tmp_path, validated):
     block = scan_block(1, "ct 1", ["1 2 3"]).replace("#P0 1 2 3 4", "#P0 1 2 3")
     path = write_spec(tmp_path / "motors.spec", block)
-    expected = r"scan 1\.1: #P gives 3 motor positions for 4 #O motor names"
+    expected = r"scan 1\.1: #P0 gives 3 motor positions for 4 #O0 motor names; the motor positions are left out"
     with pytest.warns(IngestWarning, match=expected):
         documents = validated(ingest_spec(path))
     assert [doc["name"] for name, doc in documents if name == "descriptor"] == ["primary"]
     assert "motors" not in stream(documents, "primary")[0]["configuration"]
+
+
+def baseline_positions(documents):
+    """(SPEC motor name, position) of the baseline event, in data key order."""
+    baseline, (event,) = stream(documents, "baseline")
+    return [
+        (data_key.get("spec_label", key), event["data"][key]) for key, data_key in baseline["data_keys"].items()
+    ]
+
+
+def plain_motor_lines(path, code, scan_line):
+    """The text of the ``#<code>N`` lines last written before line ``scan_line`` (from 1)
+    of a file: plain text reading, independent of silx and of the ingestor."""
+    lines = pathlib.Path(path).read_text(errors="replace").splitlines()[: scan_line - 1]
+    found = {}
+    for line in lines:
+        if line.startswith(f"#{code}") and line[2:3].isdigit():
+            number, _, text = line[2:].partition(" ")
+            if number == "0":
+                found = {}
+            found[int(number)] = text
+    return [found[number] for number in sorted(found)]
+
+
+def test_indented_motor_position_lines_keep_all_seventy_motors(tmp_path, validated):
+    # As a beamline's SPEC writes them (an APS 33-ID-style header): 70 motors over 9 '#O'
+    # lines of 8, names two or more spaces apart (one holds a space), and '#P' lines
+    # padded with spaces before and after the numbers; silx counts a position too many
+    # for each '#P' line that ends in spaces.
+    names = ["Two Theta"] + [f"m{index}" for index in range(1, 70)]
+    positions = [round(0.25 * index - 3, 4) for index in range(70)]
+    o_lines = [f"#O{n} " + "  ".join(names[8 * n : 8 * n + 8]) for n in range(9)]
+    p_lines = [f"#P{n}    " + " ".join(f"{value:g}" for value in positions[8 * n : 8 * n + 8]) + "   " for n in range(9)]
+    header = FILE_HEADER.replace("#O0 Two Theta  Theta  Chi  Phi\n#o0 tth th chi phi\n", "\n".join(o_lines) + "\n")
+    block = scan_block(1, "ascan  m1 0 1 2 1", ["0 1 2", "0.5 2 3", "1 3 4"], labels="m1  Epoch  Detector")
+    block = block.replace("#P0 1 2 3 4", "\n".join(p_lines))
+    path = write_spec(tmp_path / "seventy.spec", block, header=header)
+    silx_scan = SpecFile(path)["1.1"]
+    assert len(silx_scan.motor_positions) > len(silx_scan.motor_names) == 70  # what silx gets wrong
+    documents = validated(ingest_spec(path))
+    assert baseline_positions(documents) == list(zip(names, positions))
+
+
+def test_real_file_with_a_second_file_header_names_motors_by_the_header_in_force(validated):
+    # lmn40.spe (APS 1-BM/POLAR, 1999): from scan 8 on, the scans are under a second file
+    # header ('#E', no '#F') whose '#O' lines rename and add motors (13 then 17); silx
+    # pairs scan 7's positions with the later names and scan 8's with the earlier ones.
+    path = str(SPEC2NEXUS_DATA / "lmn40.spe")
+    for scan, scan_line, next_scan_line in (("7.1", 324, 386), ("8.1", 398, 450)):
+        silx_scan = SpecFile(path)[scan]
+        assert len(silx_scan.motor_positions) != len(silx_scan.motor_names)
+        documents = validated(ingest_spec(path, scan))
+        expected_names = [
+            name for text in plain_motor_lines(path, "O", scan_line) for name in re.split(r"\s{2,}", text.strip()) if name
+        ]
+        expected_positions = [
+            float(word) for text in plain_motor_lines(path, "P", next_scan_line) for word in text.split()
+        ]
+        assert baseline_positions(documents) == list(zip(expected_names, expected_positions))
+        assert len(expected_names) == len(expected_positions) == {"7.1": 13, "8.1": 17}[scan]
+    assert expected_names[0] == "Two Theta" and expected_positions[0] == 22.118501
+
+
+def test_real_files_with_single_space_and_in_scan_motor_names(validated):
+    # user6idd.dat (APS 6-ID-D) writes '#O' names one space apart, each line as long as
+    # its '#P' line; spec_from_spock.spc (Sardana's spock) writes the '#O' lines in each scan.
+    documents = validated(ingest_spec(str(SPEC2NEXUS_DATA / "user6idd.dat"), "1.1"))
+    positions = baseline_positions(documents)
+    assert len(positions) == 59
+    assert positions[:3] == [("Delta", 0.0), ("Eta", 0.0), ("Chi", 90.0)]
+    assert positions[-3:] == [("aux_th", 0.0), ("aux_x", 21.74875), ("x_detector", 0.0)]
+    path = str(SPEC2NEXUS_DATA / "spec_from_spock.spc")
+    silx_scan = SpecFile(path)["2.1"]
+    documents = validated(ingest_spec(path, "2.1"))
+    assert baseline_positions(documents) == list(zip(silx_scan.motor_names, silx_scan.motor_positions))
+    assert len(silx_scan.motor_names) == 155
+
+
+def test_a_motor_line_that_does_not_match_its_names_is_left_out_alone(tmp_path, validated):
+    header = FILE_HEADER + "#O1 Sample X  Sample Y\n"
+    block = scan_block(1, "ct 1", ["1 2 3"]).replace("#P0 1 2 3 4", "#P0 1 2 3\n#P1 7.5 -2")
+    path = write_spec(tmp_path / "motors.spec", block, header=header)
+    with pytest.warns(IngestWarning, match=r"#P0 gives 3 motor positions for 4 #O0 motor names; those positions"):
+        documents = validated(ingest_spec(path))
+    assert baseline_positions(documents) == [("Sample X", 7.5), ("Sample Y", -2.0)]
 
 
 def test_unmapped_header_lines_are_kept_as_text(tmp_path):
