@@ -94,7 +94,13 @@ class IngestorSpec:
 
     def confidence(self, head, source):
         """The sniffer's confidence, 0 where the name does not fit or there is no sniffer."""
-        if self.sniff is None or not self.matches_name(source.path):
+        if not self.matches_name(source.path):
+            return 0.0
+        return self.content_confidence(head, source)
+
+    def content_confidence(self, head, source):
+        """The sniffer's confidence from the content alone, whatever the file's name."""
+        if self.sniff is None:
             return 0.0
         try:
             return float(self.sniff(head, source))

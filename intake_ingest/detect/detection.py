@@ -15,6 +15,10 @@ __all__ = ["AMBIGUITY_MARGIN", "MIN_CONFIDENCE", "detect", "sniff_file"]
 MIN_CONFIDENCE = 0.1
 #: Two ingestors closer than this are a tie: the file is reported as ambiguous.
 AMBIGUITY_MARGIN = 0.05
+#: A file that no ingestor expecting its name recognises is sniffed by the others on its
+#: content alone, their confidence scaled by this (the name is evidence too, and here it
+#: says nothing).
+CONTENT_ONLY_FACTOR = 0.8
 #: Sniffing is I/O bound (a header per file): threads overlap the waiting.
 DEFAULT_WORKERS = 8
 
@@ -42,16 +46,26 @@ def sniff_file(source, specs):
         Why there are none, when there are none.
     """
     named = [spec for spec in specs if spec.matches_name(source.path)]
-    if not named:
-        return [], "no ingestor reads files with this name"
     try:
         head = read_head(source)
     except OSError as error:
         return [], f"cannot be read ({error})"
     scores = [(spec.name, spec.confidence(head, source)) for spec in named]
+    if max((score for _, score in scores), default=0.0) < MIN_CONFIDENCE:
+        # No ingestor that expects this name reads it (a TIFF saved without extension,
+        # XDI data in ``.txt``): let the content speak to the others, a little less
+        # sure than when the name agrees. Only then, so that the common case costs
+        # one sniffer per expected format.
+        scores += [
+            (spec.name, CONTENT_ONLY_FACTOR * spec.content_confidence(head, source))
+            for spec in specs
+            if spec not in named
+        ]
     candidates = sorted(((name, score) for name, score in scores if score > 0), key=lambda c: -c[1])
     if not candidates:
-        return [], f"not recognised by {', '.join(spec.name for spec in named)}"
+        if not named:
+            return [], "no ingestor reads files with this name or recognises its content"
+        return [], f"not recognised by {', '.join(spec.name for spec in named)}; no other ingestor recognises its content"
     return candidates, ""
 
 
@@ -117,9 +131,20 @@ def _plan_runs(spec, sources, confidence, reason, companions_of, split_gaps):
         per_run = [{}]
         if spec.runs_in is not None and len(group) == 1:
             try:
-                per_run = spec.runs_in(group[0])
+                per_run = list(spec.runs_in(group[0]))
             except IngestError as error:
                 failed.append(Unrecognised(group[0].url, f"{spec.name} cannot list its runs: {error.reason}"))
+                continue
+            except Exception as error:  # a damaged file must not stop the detection of others
+                detail = str(error) or type(error).__name__
+                failed.append(
+                    Unrecognised(group[0].url, f"{spec.name} cannot list its runs ({type(error).__name__}: {detail})")
+                )
+                continue
+            if not per_run:
+                # A file the sniffer liked but that holds nothing to read (an HDF5 file
+                # with no scan in it): reported, never dropped.
+                failed.append(Unrecognised(group[0].url, f"{spec.name} finds no run in it"))
                 continue
         runs.extend(PlannedRun(spec.name, group, dict(kwargs), score, reason, companions) for kwargs in per_run)
     return runs, failed
@@ -203,7 +228,28 @@ def detect(
         plan.runs.extend(runs)
         plan.unrecognised.extend(failed)
     plan.runs.sort(key=lambda run: (run.files[0].identity, str(run.kwargs)))
+    _report_unplaced(plan, sources, claimed)
     return plan
+
+
+def _report_unplaced(plan, sources, claimed):
+    """Every file ends up somewhere: a file in no run and not reported is reported now.
+
+    A companion whose main file makes no run (a data file of an unreadable master) is
+    named with that file; anything else unplaced is a gap in detection, reported rather
+    than dropped.
+    """
+    places = plan.places()
+    by_identity = {source.identity: source for source in sources}
+    for source in sources:
+        if places.get(source.url):
+            continue
+        owner = by_identity.get(claimed.get(source.identity))
+        if owner is not None:
+            reason = f"read with {owner.url}, which makes no run"
+        else:
+            reason = "no run was planned for it"
+        plan.unrecognised.append(Unrecognised(source.url, reason))
 
 
 def _claimed_url(url, sources, claimed):

@@ -84,6 +84,28 @@ class Plan:
     #: Every file detection looked at (SourceFile), placed or not.
     files: list = field(default_factory=list, repr=False)
 
+    def places(self):
+        """Where each file ended up: ``{url: [place, ...]}``, a place being ``'run'``,
+        ``'companion'``, ``'unrecognised'`` or ``'ambiguous'``.
+
+        Detection puts every file it finds in exactly one place (a file holding several
+        runs, such as a SPEC file of many scans, is in each of them as ``'run'``); a
+        file with none or two different places is a bug.
+        """
+        places = {source.url: [] for source in self.files}
+        for run in self.runs:
+            for source in run.files:
+                if "run" not in places.setdefault(source.url, []):
+                    places[source.url].append("run")
+            for source in run.companions:
+                if "companion" not in places.setdefault(source.url, []):
+                    places[source.url].append("companion")
+        for item in self.unrecognised:
+            places.setdefault(item.url, []).append("unrecognised")
+        for item in self.ambiguous:
+            places.setdefault(item.url, []).append("ambiguous")
+        return places
+
     def to_dict(self):
         """Plain data (for ``--json``): ``{'runs': [...], 'unrecognised': [...], 'ambiguous': [...]}``."""
         return {

@@ -102,3 +102,88 @@ def test_sniffing_with_dask_gives_the_same_plan(mixed_folder):
     with_threads = detect(str(mixed_folder), progress=False)
     with_dask = detect(str(mixed_folder), progress=False, use_dask=True)
     assert with_dask.to_dict() == with_threads.to_dict()
+
+
+def assert_every_file_in_one_place(plan):
+    """The property detection keeps: each file found is in runs, a companion, unrecognised or ambiguous, once."""
+    places = plan.places()
+    assert set(places) >= {source.url for source in plan.files}
+    wrong = {url: where for url, where in places.items() if len(where) != 1}
+    assert wrong == {}
+
+
+def test_every_file_found_is_placed_exactly_once(mixed_folder):
+    plan = detect(str(mixed_folder), progress=False)
+    assert_every_file_in_one_place(plan)
+    assert len(plan.files) == 10
+
+
+def sniff_tiff(head, source):
+    return 0.9 if head[:4] in (b"II*\x00", b"MM\x00*") else 0.0
+
+
+def test_a_file_whose_runs_cannot_be_listed_is_reported_not_dropped(mixed_folder, monkeypatch):
+    """A sniffer says yes, then listing the file's runs fails or finds none: the file is reported."""
+    from intake_ingest.detect import detection
+    from intake_ingest.registry import IngestorSpec, get_spec
+
+    def runs_in(source):
+        if "0001" in source.path:
+            return []
+        if "0002" in source.path:
+            raise KeyError("unable to open object (bad symbol table)")
+        return [{}]
+
+    per_file = IngestorSpec(
+        name="per_file_tiff", ingest=get_spec("tiff_stack").ingest, patterns=("*.tif",), sniff=sniff_tiff, runs_in=runs_in
+    )
+    monkeypatch.setattr(detection, "_detectable_specs", lambda: [per_file])
+    monkeypatch.setattr(detection, "get_spec", lambda name: per_file if name == "per_file_tiff" else get_spec(name))
+    plan = detect(str(mixed_folder), progress=False)
+    assert_every_file_in_one_place(plan)
+    reasons = {item.url.rsplit("/", 1)[1]: item.reason for item in plan.unrecognised}
+    assert reasons["scan_0001.tif"] == "per_file_tiff finds no run in it"
+    assert reasons["dark_0001.tif"] == "per_file_tiff finds no run in it"
+    assert reasons["scan_0002.tif"] == "per_file_tiff cannot list its runs (KeyError: 'unable to open object (bad symbol table)')"
+    assert len(plan.runs) == 4  # scan_0003, 0007, 0008, stack
+
+
+def test_a_companion_whose_main_file_makes_no_run_is_reported(mixed_folder, monkeypatch):
+    from intake_ingest.detect import detection
+    from intake_ingest.registry import IngestorSpec, get_spec
+
+    def companions(source, candidates):
+        return [c for c in candidates if c.path.endswith("scan_0002.tif")] if source.path.endswith("scan_0001.tif") else []
+
+    master = IngestorSpec(
+        name="master_tiff",
+        ingest=get_spec("tiff_stack").ingest,
+        patterns=("*.tif",),
+        sniff=sniff_tiff,
+        runs_in=lambda source: [] if source.path.endswith("scan_0001.tif") else [{}],
+        companions=companions,
+    )
+    monkeypatch.setattr(detection, "_detectable_specs", lambda: [master])
+    monkeypatch.setattr(detection, "get_spec", lambda name: master if name == "master_tiff" else get_spec(name))
+    plan = detect(str(mixed_folder), progress=False)
+    assert_every_file_in_one_place(plan)
+    reasons = {item.url.rsplit("/", 1)[1]: item.reason for item in plan.unrecognised}
+    assert reasons["scan_0002.tif"] == f"read with {mixed_folder / 'scan_0001.tif'}, which makes no run"
+
+
+def test_a_tiff_without_an_extension_is_recognised_by_its_content(tmp_path):
+    folder = tmp_path / "unnamed"
+    folder.mkdir()
+    image = np.arange(30, dtype=np.uint16).reshape(6, 5)
+    tifffile.imwrite(folder / "frame", image)
+    (folder / "LOG").write_text("operator: nobody\nbeam: off\n")
+    plan = detect(str(folder), progress=False)
+    assert_every_file_in_one_place(plan)
+    (run,) = plan.runs
+    assert run.ingestor in ("tiff_series", "tiff_stack") and run.files[0].path.endswith("frame")
+    assert run.confidence < 1
+    catalog = ingest(plan, progress=False).catalog
+    np.testing.assert_array_equal(catalog[list(catalog)[0]].primary.read()["image"].values[0], image)
+    (left_out,) = plan.unrecognised
+    assert left_out.url.endswith("LOG")
+    assert left_out.reason == "not recognised by spec; no other ingestor recognises its content"

@@ -39,7 +39,7 @@ def test_plan_rows_show_each_group_with_its_candidates(model, beamtime):
     assert len(rows) == len(spec_rows) + 2
     assert sorted(row["group"] for row in rows) == list(range(len(rows)))
 
-    assert model.unrecognised_rows() == [{"file": beamtime.junk, "reason": "no ingestor reads files with this name"}]
+    assert model.unrecognised_rows() == [{"file": beamtime.junk, "reason": "no ingestor reads files with this name or recognises its content"}]
     assert model.ambiguous_rows() == []
     assert model.summary() == f"{len(rows)} of {len(rows)} run(s) included; 1 file(s) unrecognised, 0 ambiguous"
 
