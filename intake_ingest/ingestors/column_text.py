@@ -41,6 +41,7 @@ __all__ = [
     "COLUMN_TEXT",
     "ColumnTable",
     "TextHeader",
+    "data_key_name",
     "ingest_column_text",
     "read_column_text",
     "row_times",
@@ -224,20 +225,22 @@ def _fit2d_chi_header(first_lines):
     fit2d (and GSAS-II's Fit2D "chi" export, ``G2export_FIT2D.py``) writes a title, the
     x-axis label (``2-Theta Angle (Degrees)``), the y-axis label (``Intensity``), and the
     number of points (``       2048``, sometimes followed by the number of data sets),
-    then one ``x y`` row per point.
+    then one ``x y`` row per point. Dioptas writes the same layout with a blank y-axis
+    label line: a blank title or label is allowed as long as one label has text, and no
+    label is a comment or a row of data.
     """
     if len(first_lines) < 4:
         return None
     stripped = [line.strip() for line in first_lines[:4]]
-    if any(not text or _is_comment(text) for text in stripped[:3]):
+    if not any(stripped[1:3]) or any(_is_comment(text) for text in stripped[:3]):
         return None
-    if any(_looks_like_data(text) for text in stripped[1:3]):
+    if any(text and _looks_like_data(text) for text in stripped[1:3]):
         return None
     counts = stripped[3].split()
     if not 1 <= len(counts) <= 2 or not all(_INTEGER.match(count) for count in counts):
         return None
     return TextHeader(
-        title=stripped[0],
+        title=stripped[0] or None,
         declared_points=int(counts[0]),
         names_line=(None, [stripped[1], stripped[2]], True),
     )
@@ -301,7 +304,7 @@ def scan_header(lines, delimiter=None):
                     candidate = (index, body, False)
         elif (pair := _key_value(stripped)) is not None and _add_key_value(header, *pair):
             keep_earlier_text_row()
-        elif _looks_like_data(stripped, delimiter):
+        elif _looks_like_data(stripped, delimiter) or _row_under_header_row(candidate, stripped, delimiter):
             header.data_start = index
             header.names_line = candidate
             return header
@@ -311,6 +314,29 @@ def scan_header(lines, delimiter=None):
     if candidate is not None and candidate[2]:
         header.names_line = candidate  # a header row with no data after it
     return header
+
+
+def _row_under_header_row(candidate, stripped, delimiter=None):
+    """True for a row of mostly text under a CSV header row: the first row of a table.
+
+    A CSV's rows may hold more text than numbers (sample names, status words); such a row
+    is data when the line before it is a header row without numbers, both lines cut into
+    the same number (two or more) of fields on the same delimiter (';', tab or ','), and
+    the row has at least one number, date or clock time.
+    """
+    if candidate is None or not candidate[2] or isinstance(candidate[1], list):
+        return False
+    header_row = candidate[1]
+    for separator in (delimiter,) if delimiter not in (None, " ") else DELIMITERS:
+        if separator not in header_row or separator not in stripped:
+            continue
+        names, fields = _split(header_row, separator), _split(stripped, separator)
+        if len(names) != len(fields) or len(fields) < 2:
+            continue
+        if any(_is_data_token(name) for name in names if name):
+            return False
+        return any(_is_data_token(field) for field in fields if field)
+    return False
 
 
 def _header_comment(header, body):
@@ -394,7 +420,10 @@ def _columns(count):
     return f"{count} column" if count == 1 else f"{count} columns"
 
 
-def _data_key_name(name, index, taken):
+def data_key_name(name, index, taken):
+    """A column's data key: ``col_<index>`` if unnamed, ``_column`` after an event field's name
+    (``time``, ``seq_num``, ``uid``), ``_2``, ``_3``... after a name already ``taken`` (a set,
+    updated); ``.`` and ``/`` become ``_``."""
     name = re.sub(r"[./]+", "_", name).strip("_ ") or f"col_{index}"
     if name in EVENT_FIELD_NAMES:
         name += "_column"
@@ -429,7 +458,7 @@ def _column_names(source, header, delimiter, n_columns, first_data_line):
     taken, names, units = set(), [], []
     for index, text in enumerate(fields):
         name, unit = _parse_name(text) if text else ("", None)
-        names.append(_data_key_name(name, index, taken))
+        names.append(data_key_name(name, index, taken))
         units.append(unit)
     return names, units
 
@@ -542,7 +571,7 @@ def _empty_table(source, header, delimiter):
         taken = set()
         for index, field_text in enumerate(fields):
             name, unit = _parse_name(field_text)
-            names.append(_data_key_name(name, index, taken))
+            names.append(data_key_name(name, index, taken))
             units.append(unit)
     columns = [np.empty(0, dtype=np.float64) for _ in names]
     return ColumnTable(header, names, units, columns, [], delimiter)
