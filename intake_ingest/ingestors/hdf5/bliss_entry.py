@@ -1,0 +1,255 @@
+"""What one scan entry of a BLISS HDF5 file holds, read with h5py as plain values.
+
+The layout, as BLISS's writers lay it out (the ``nexus_writer_service`` of BLISS 1.x,
+``blisswriter`` from the h5 maps BLISS 2 publishes; see the real files in
+``tests/data/real/bliss/``)::
+
+    /                         @NX_class=NXroot @creator @creator_version @publisher
+                              @publisher_version @file_name @file_time @default
+    /<N>.<M>                  NXentry, one per scan: N the scan number, M the subscan
+        title                 the command: 'ascan sy 0 1 10 0.1'
+        start_time, end_time  ISO 8601 with the zone
+        end_reason            SUCCESS, FAILURE, USER_ABORT or DELETION (BLISS 2)
+        writer/status         SUCCEEDED, FAILED, RUNNING, ... (the writer's own state)
+        sample/name
+        instrument/name       @short_name: the beamline
+        instrument/<channel>/data or /value    one value (or frame, spectrum) per point
+        instrument/positioners                 every motor: scanned ones per point
+        instrument/positioners_start, _end     every motor at the scan's start and end
+        measurement/<channel> soft links to the per-point datasets (lima images: to
+                              datasets in the detector's own files, by external link)
+        plotselect            NXdata: @signal, @axes of the default plot
+
+This module reads the header (before the RunStart) and the channels; :mod:`.bliss`
+composes the documents.
+"""
+
+import dataclasses
+import re
+
+import h5py
+import numpy as np
+
+from ...errors import IngestError, MissingFileError
+from .bliss_command import command_metadata
+from .tree import follow_links, member
+from .values import natural_key, parse_time, read_scalar, text, texts, units_of
+
+__all__ = [
+    "SCAN_KEY",
+    "Channel",
+    "choose_scan",
+    "data_policy",
+    "key_name",
+    "measurement_channels",
+    "motor_positions",
+    "scan_header",
+    "scan_keys",
+]
+
+#: Scan entries are named '<scan number>.<subscan>': '1.1', '12.2'.
+SCAN_KEY = re.compile(r"^(\d+)\.(\d+)$")
+
+# The ESRF data policy's folders: /data/visitor/<proposal>/<beamline>/<session>/RAW_DATA/
+# <collection>/<collection>_<dataset>/<collection>_<dataset>.h5 (also under /data/<beamline>/inhouse).
+_DATA_POLICY = re.compile(
+    r"/(?P<proposal>[^/]+)/(?P<beamline>[^/]+)/(?P<session>\d{8})/RAW_DATA/"
+    r"(?P<collection>[^/]+)/(?P=collection)_(?P<dataset>[^/]+)/(?P=collection)_(?P=dataset)\.h5$"
+)
+_RESERVED_KEYS = ("time", "seq_num", "uid")  # the stream Dataset's own variables
+
+
+def scan_keys(h5):
+    """Names of the scan entries at the top of the file ('1.1', '2.1', ...), in natural order."""
+    return sorted(
+        (name for name in h5 if SCAN_KEY.match(name) and isinstance(member(h5, name), h5py.Group)),
+        key=natural_key,
+    )
+
+
+def choose_scan(h5, scan, url):
+    """The key of the scan asked for: a key '3.1', a scan number 3 (one subscan), or the only one."""
+    keys = scan_keys(h5)
+    listing = ", ".join(f"'{key}'" for key in keys[:5]) + (f", ... '{keys[-1]}'" if len(keys) > 5 else "")
+    if not keys:
+        raise IngestError(url, "holds no BLISS scan (no entry named like '1.1' at the top level)")
+    if scan is None:
+        if len(keys) == 1:
+            return keys[0]
+        raise IngestError(url, f"holds {len(keys)} scans ({listing}); choose one with scan='<number>.<subscan>'")
+    if isinstance(scan, (int, np.integer)) and not isinstance(scan, bool):
+        matches = [key for key in keys if SCAN_KEY.match(key)[1] == str(int(scan))]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise IngestError(url, f"scan {scan} has subscans {matches}; choose one by key")
+        raise IngestError(url, f"has no scan number {scan}; its scans are {listing}")
+    if str(scan) in keys:
+        return str(scan)
+    raise IngestError(url, f"has no scan {scan!r}; its scans are {listing}")
+
+
+def key_name(name, taken=()):
+    """A channel name as a data key: no '.', '/' or spaces (event-model and xarray names)."""
+    base = re.sub(r"[./\s]", "_", name.strip()) or "channel"
+    key, suffix = base, 2
+    while key in taken or key in _RESERVED_KEYS:
+        key, suffix = f"{base}_{suffix}", suffix + 1
+    return key
+
+
+def data_policy(file_name):
+    """proposal, beamline, session, collection and dataset from an ESRF data-policy path."""
+    match = _DATA_POLICY.search(file_name or "")
+    return match.groupdict() if match else {}
+
+
+def _entry_text(entry, name):
+    value = read_scalar(member(entry, name))
+    return text(value) if value is not None else None
+
+
+def _root_metadata(h5):
+    """Who wrote the file: BLISS (the publisher) and the writer (the creator)."""
+    attrs = h5.attrs
+    metadata = {}
+    creator, publisher = text(attrs.get("creator")), text(attrs.get("publisher"))
+    # blissdata 1.x spells the creator's version 'create_version'.
+    creator_version = text(attrs.get("creator_version", attrs.get("create_version")))
+    if creator:
+        metadata["writer"] = creator
+    if creator_version:
+        metadata["writer_version"] = creator_version
+    program = publisher or creator
+    if program:
+        metadata["program_name"] = program
+        version = text(attrs.get("publisher_version")) if publisher else creator_version
+        if version:
+            metadata["program_version"] = version
+    file_name = text(attrs.get("file_name"))
+    if file_name:
+        metadata["file_name"] = file_name
+        metadata.update(data_policy(file_name))
+    return metadata
+
+
+def _plot_hints(entry):
+    """Data keys of the default plot (the entry's @default NXdata): signal and axes."""
+    plot = member(entry, text(entry.attrs.get("default")) or "plotselect")
+    if not isinstance(plot, h5py.Group):
+        return None, []
+    signal = text(plot.attrs.get("signal"))
+    return signal, [axis for axis in texts(plot.attrs.get("axes")) if axis != "."]
+
+
+def scan_header(h5, key):
+    """RunStart metadata of one scan, from attributes and small datasets only.
+
+    Returns
+    -------
+    metadata : dict
+    times : dict
+        ``start`` and ``end`` as Unix times where the file gives them.
+    """
+    entry = h5[key]
+    number, subscan = (int(part) for part in SCAN_KEY.match(key).groups())
+    metadata = {"scan": key, "scan_id": number, "subscan": subscan}
+    metadata.update(_root_metadata(h5))
+    title = _entry_text(entry, "title")
+    if title is not None:
+        metadata["title"] = title
+        metadata.update(command_metadata(title))
+    for field in ("start_time", "end_time", "end_reason"):
+        value = _entry_text(entry, field)
+        if value:
+            metadata[field] = value
+    writer_status = _entry_text(entry, "writer/status")
+    if writer_status:
+        metadata["writer_status"] = writer_status
+    sample = _entry_text(entry, "sample/name")
+    if sample:
+        metadata["sample"] = sample
+    instrument = member(entry, "instrument/name")
+    if isinstance(instrument, h5py.Dataset):
+        metadata["instrument"] = text(read_scalar(instrument))
+        short_name = text(instrument.attrs.get("short_name"))
+        if short_name and "beamline" not in metadata:
+            metadata["beamline"] = short_name
+    signal, axes = _plot_hints(entry)
+    dimensions = axes or [motor for motor in metadata.get("motors", []) if motor in entry.get("measurement", {})]
+    if dimensions:
+        metadata["hints"] = {"dimensions": [[[key_name(axis)], "primary"] for axis in dimensions]}
+    if signal:
+        metadata["plot_signal"] = key_name(signal)
+    times = {"start": parse_time(metadata.get("start_time")), "end": parse_time(metadata.get("end_time"))}
+    return metadata, times
+
+
+@dataclasses.dataclass
+class Channel:
+    """One ``measurement/`` channel: where its data really is, and its layout."""
+
+    name: str
+    key: str
+    source: object  # SourceFile holding the dataset
+    dataset: h5py.Dataset
+    path: str  # the dataset's path in that file
+    units: str | None
+
+    @property
+    def length(self):
+        return self.dataset.shape[0]
+
+    @property
+    def point_shape(self):
+        return tuple(self.dataset.shape[1:])
+
+
+def _units(dataset):
+    units = units_of(dataset)
+    return units.strip() if units and units.strip() else None  # BLISS writes '' or ' ' for none
+
+
+def measurement_channels(h5, key, source, open_linked):
+    """The channels of ``measurement/``, followed through their links, in natural order.
+
+    Returns
+    -------
+    channels : list of Channel
+        Numeric datasets with a first (point) dimension.
+    left_out : dict
+        Channel name -> why it is not read (a dangling link, a string or scalar dataset).
+    """
+    group = member(h5[key], "measurement")
+    if not isinstance(group, h5py.Group):
+        raise IngestError(source.url, f"scan {key} has no measurement group")
+    channels, left_out, taken = [], {}, set()
+    for name in sorted(group, key=natural_key):
+        try:
+            found = follow_links(source, h5, f"{group.name}/{name}", open_linked)
+        except MissingFileError as error:  # a detector's file not copied with the dataset
+            left_out[name] = f"links to {error.path}, which does not exist"
+            continue
+        dataset = member(found[1], found[2]) if found else None
+        if not isinstance(dataset, h5py.Dataset):
+            left_out[name] = "its link leads to no dataset"
+        elif dataset.dtype.kind not in "iufb" or dataset.ndim == 0:
+            left_out[name] = f"is a {'scalar' if dataset.ndim == 0 else dataset.dtype} dataset, not numbers per point"
+        else:
+            channel_key = key_name(name, taken)
+            taken.add(channel_key)
+            channels.append(Channel(name, channel_key, found[0], dataset, found[2], _units(dataset)))
+    return channels, left_out
+
+
+def motor_positions(group):
+    """The numeric scalars of a positioners group: name -> (value, units, numpy dtype)."""
+    positions = {}
+    if not isinstance(group, h5py.Group):
+        return positions
+    for name in sorted(group, key=natural_key):
+        dataset = member(group, name)
+        value = read_scalar(dataset) if isinstance(dataset, h5py.Dataset) and dataset.ndim == 0 else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            positions[name] = (value, _units(dataset), dataset.dtype)
+    return positions
