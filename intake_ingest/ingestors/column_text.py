@@ -98,6 +98,10 @@ _UNIT = re.compile(r"[^\d\s.,+-]\S{0,15}$")
 # A key: a letter first, then words (no ',', ';' or tabs, so a data row with a clock time is
 # not one), at most five of them; the value must not be the rest of a URL.
 _KEY_VALUE = re.compile(r"(?P<key>[A-Za-z][\w .()\[\]-]{0,39}?)\s*[:=]\s*(?P<value>(?!//)\S.*)$")
+# A line of several 'Key: "value"' pairs, as some lab diffractometers export their scan
+# settings ('Id: "" Operator: "Lab Manager" Anode: "Mo"'), maybe after a BASIC-style "'".
+_QUOTED_PAIR = re.compile(r'\s*(?P<key>[A-Za-z]\w*)\s*[:=]\s*"(?P<value>[^"]*)"')
+_QUOTED_PAIRS = re.compile(r"'?(\s*[A-Za-z]\w*\s*[:=]\s*\"[^\"]*\"){2,}\s*$")
 _NAME_UNIT = (
     re.compile(r"(?P<name>.*?\S)\s*\((?P<unit>[^()]+)\)$"),
     re.compile(r"(?P<name>.*?\S)\s*\[(?P<unit>[^\[\]]+)\]$"),
@@ -226,15 +230,16 @@ def _fit2d_chi_header(first_lines):
     x-axis label (``2-Theta Angle (Degrees)``), the y-axis label (``Intensity``), and the
     number of points (``       2048``, sometimes followed by the number of data sets),
     then one ``x y`` row per point. Dioptas writes the same layout with a blank y-axis
-    label line: a blank title or label is allowed as long as one label has text, and no
-    label is a comment or a row of data.
+    label line: a blank title or label is allowed as long as one of the three has text,
+    none is a comment and no label is a row of data (nor the title, if both labels are blank).
     """
     if len(first_lines) < 4:
         return None
     stripped = [line.strip() for line in first_lines[:4]]
-    if not any(stripped[1:3]) or any(_is_comment(text) for text in stripped[:3]):
+    if not any(stripped[:3]) or any(_is_comment(text) for text in stripped[:3]):
         return None
-    if any(text and _looks_like_data(text) for text in stripped[1:3]):
+    checked = stripped[1:3] if any(stripped[1:3]) else stripped[:1]
+    if any(text and _looks_like_data(text) for text in checked):
         return None
     counts = stripped[3].split()
     if not 1 <= len(counts) <= 2 or not all(_INTEGER.match(count) for count in counts):
@@ -302,6 +307,8 @@ def scan_header(lines, delimiter=None):
                 keep_earlier_text_row()
                 if not _header_comment(header, body):
                     candidate = (index, body, False)
+        elif _quoted_pairs(header, stripped):
+            keep_earlier_text_row()
         elif (pair := _key_value(stripped)) is not None and _add_key_value(header, *pair):
             keep_earlier_text_row()
         elif _looks_like_data(stripped, delimiter) or _row_under_header_row(candidate, stripped, delimiter):
@@ -339,8 +346,19 @@ def _row_under_header_row(candidate, stripped, delimiter=None):
     return False
 
 
+def _quoted_pairs(header, text):
+    """Put a line of 'Key: "value"' pairs into the metadata (True), if it is one."""
+    if not _QUOTED_PAIRS.match(text):
+        return False
+    for match in _QUOTED_PAIR.finditer(text.removeprefix("'")):
+        _add_key_value(header, match["key"], match["value"])
+    return True
+
+
 def _header_comment(header, body):
     """File a comment: key-value metadata (True) or a comment kept as text (False)."""
+    if _quoted_pairs(header, body):
+        return True
     pair = _key_value(body)
     if pair is not None and _add_key_value(header, *pair):
         return True

@@ -703,3 +703,156 @@ def test_detection_over_a_folder_gives_spec_files_to_spec(pyfai_xy, lab_csv, tmp
     assert set(chosen.values()) == {"column_text", "spec"}  # the SPEC file's scans go to spec
     assert [item.url for item in plan.unrecognised] == [str(tmp_path / "README.txt")]
     assert plan.ambiguous == []
+
+
+# ------------------------------------------------------------------ real files (tests/data/real/column_text)
+
+REAL = pathlib.Path(__file__).parent.parent / "data" / "real" / "column_text"
+
+#: Each real file: data rows (counted with ``grep -c`` of the rows), lines before them.
+REAL_FILES = {
+    "CeO2_635um_zscan_200umSlit_chanClose_exported.xy": (151, 1),
+    "CeO2_635um_accum_0.xy": (5631, 0),
+    "CeO2_mean_q.chi": (3000, 1),
+}
+
+
+@pytest.mark.parametrize("file_name", sorted(REAL_FILES))
+def test_real_files_equal_a_plain_text_read(file_name, validated):
+    path = REAL / file_name
+    n_rows, n_header_lines = REAL_FILES[file_name]
+    expected = np.loadtxt(path, skiprows=n_header_lines)
+    assert expected.shape == (n_rows, 2)
+    documents = validated(ingest_column_text(str(path)))
+    assert names(documents) == ["start", "descriptor", "event_page", "stop"]
+    data = page(documents)["data"]
+    assert len(data) == 2
+    for key, values in zip(data, expected.T):
+        np.testing.assert_array_equal(data[key], values)
+    assert documents[-1][1]["num_events"] == {"primary": n_rows}
+    (source,) = expand(str(path))
+    assert sniff_column_text(path.read_bytes()[:HEAD_BYTES], source) == 0.5
+
+
+def test_real_lab_diffractometer_export_settings_line(validated):
+    path = REAL / "CeO2_635um_zscan_200umSlit_chanClose_exported.xy"
+    start = validated(ingest_column_text(str(path)))[0][1]
+    # 'Id: "" Comment: "" Operator: "Lab Manager" Anode: "Mo" Scantype: "Z" TimePerStep: "0.1"
+    assert start["operator"] == "Lab Manager" and start["anode"] == "Mo" and start["scantype"] == "Z"
+    assert start["timeperstep"] == 0.1 and start["id"] == "" and start["comment"] == ""
+    assert "comments" not in start
+
+
+def test_real_integrated_chi_names_its_columns(validated):
+    documents = validated(ingest_column_text(str(REAL / "CeO2_mean_q.chi")))
+    assert list(documents[1][1]["data_keys"]) == ["chi_Q", "chi_I"]
+
+
+# ------------------------------------------------------------------ Dioptas .chi, text columns (written here)
+
+
+@pytest.fixture
+def dioptas_chi(tmp_path):
+    """A pattern as Dioptas saves it to ``.chi``: fit2d's layout with a blank y-label line.
+
+    Line 1 is the image path and the x unit (``<image>: 2-theta``), line 2 the x label,
+    line 3 blank, line 4 the number of points, then ``%.7E`` pairs (as Dioptas's own test
+    file ``dioptas/tests/data/pattern_001.chi`` has them; GPL-3, so not copied here).
+    """
+    path = tmp_path / "LaB6_p49_001.chi"
+    lines = ["C:\\data\\LaB6_p49_001.tif: 2-theta", "2-Theta Angle (Degrees)", "", f"{len(TWO_THETA):>11d}"]
+    lines += [f"{x: .7E}  {y: .7E}" for x, y in zip(TWO_THETA, INTENSITY)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_dioptas_chi_with_a_blank_label_line(dioptas_chi, validated):
+    documents = validated(ingest_column_text(str(dioptas_chi)))
+    start, descriptor = documents[0][1], documents[1][1]
+    assert start["title"] == "C:\\data\\LaB6_p49_001.tif: 2-theta"
+    assert start["num_points"] == len(TWO_THETA)
+    assert list(descriptor["data_keys"]) == ["2-Theta Angle", "col_1"]
+    assert descriptor["data_keys"]["2-Theta Angle"]["units"] == "Degrees"
+    expected = np.loadtxt(dioptas_chi, skiprows=4)
+    np.testing.assert_array_equal(column(documents, "2-Theta Angle"), expected[:, 0])
+    np.testing.assert_array_equal(column(documents, "col_1"), expected[:, 1])
+    (source,) = expand(str(dioptas_chi))
+    assert sniff_column_text(dioptas_chi.read_bytes()[:HEAD_BYTES], source) == 0.5
+
+
+def test_fit2d_chi_with_a_blank_title(tmp_path, validated):
+    path = tmp_path / "untitled.chi"
+    path.write_text("\n2-Theta Angle (Degrees)\nIntensity\n       2\n 1.0 5.0\n 2.0 6.0\n")
+    start, descriptor = (doc for _, doc in validated(ingest_column_text(str(path)))[:2])
+    assert "title" not in start and start["num_points"] == 2
+    assert list(descriptor["data_keys"]) == ["2-Theta Angle", "Intensity"]
+
+
+def test_chi_header_with_both_labels_blank_and_rows_that_only_look_like_one(tmp_path, validated):
+    path = tmp_path / "unlabelled.chi"
+    path.write_text("LaB6_0001.tif\n\n\n       2\n 1.0 5.0\n 2.0 6.0\n")
+    start, descriptor = (doc for _, doc in validated(ingest_column_text(str(path)))[:2])
+    assert start["title"] == "LaB6_0001.tif" and start["num_points"] == 2
+    assert list(descriptor["data_keys"]) == ["col_0", "col_1"]
+
+    path = tmp_path / "numbers.dat"  # a row of numbers, two blank lines, a count: data, not a title
+    path.write_text("1.0 5.0\n\n\n       2\n 1.0 5.0\n")
+    with pytest.raises(IngestError, match="line 4 has 1 column, not 2 as line 1"):
+        list(ingest_column_text(str(path)))
+
+
+@pytest.fixture
+def sample_log_csv(tmp_path):
+    """A sample changer's log as Python's csv module writes it: more text columns than numbers."""
+    path = tmp_path / "changer.csv"
+    rows = [
+        ("A1", "LaB6", "NIST 660c", "ok", "295.1", "2024-05-01T10:00:00"),
+        ("A2", "CeO2", "", "failed", "n/a", "2024-05-01T10:05:00"),
+        ("A3", "Si", "NIST 640f", "ok", "296", "2024-05-01T10:10:00"),
+    ]
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["position", "sample", "standard", "status", "temperature (K)", "timestamp"])
+        writer.writerows(rows)
+    return path, rows
+
+
+def test_csv_of_mostly_text_rows_is_read_with_string_data_keys(sample_log_csv, validated):
+    path, rows = sample_log_csv
+    documents = validated(ingest_column_text(str(path)))
+    assert names(documents) == ["start", "descriptor", "event_page", "stop"]
+    data_keys = documents[1][1]["data_keys"]
+    assert list(data_keys) == ["position", "sample", "standard", "status", "temperature", "timestamp"]
+    assert {key: data_key["dtype"] for key, data_key in data_keys.items()} == dict.fromkeys(data_keys, "string")
+    assert data_keys["temperature"]["units"] == "K"
+    data = page(documents)["data"]
+    for index, key in enumerate(data_keys):
+        assert data[key].tolist() == [row[index] for row in rows]  # 'n/a' keeps the column text
+    expected_times = [datetime.datetime.fromisoformat(row[5]).timestamp() for row in rows]
+    assert page(documents)["time"] == expected_times
+    assert BlueskyRun(ingest_column_text(str(path))).primary.read()["status"].values.tolist() == [
+        "ok", "failed", "ok"
+    ]
+
+
+def test_mixed_columns_are_numbers_only_where_every_value_is_one(tmp_path, validated):
+    path = tmp_path / "mixed.csv"
+    path.write_text("name,count,value,flag\nx,1,1.5,1\ny,2,,yes\nz,3,2.5e3,0\n")
+    documents = validated(ingest_column_text(str(path)))
+    data_keys = documents[1][1]["data_keys"]
+    assert {key: data_key["dtype_numpy"] for key, data_key in data_keys.items()} == {
+        "name": "<U1", "count": "<i8", "value": "<f8", "flag": "<U3"
+    }
+    data = page(documents)["data"]
+    np.testing.assert_array_equal(data["value"], [1.5, np.nan, 2500.0])
+    assert data["flag"].tolist() == ["1", "yes", "0"]
+
+
+def test_text_lines_without_numbers_above_a_header_row_stay_comments(tmp_path, validated):
+    # a line of words under another with as many commas is not a data row: it has no number
+    path = tmp_path / "titled.csv"
+    path.write_text("run twelve, LaB6, room temperature\noperator, J. Doe, beamline\nx,y,z\n1,2,3\n4,5,6\n")
+    documents = validated(ingest_column_text(str(path)))
+    assert documents[0][1]["comments"] == ["run twelve, LaB6, room temperature", "operator, J. Doe, beamline"]
+    assert list(documents[1][1]["data_keys"]) == ["x", "y", "z"]
+    np.testing.assert_array_equal(column(documents, "z"), [3, 6])
