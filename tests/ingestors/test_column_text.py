@@ -714,6 +714,7 @@ REAL_FILES = {
     "CeO2_635um_zscan_200umSlit_chanClose_exported.xy": (151, 1),
     "CeO2_635um_accum_0.xy": (5631, 0),
     "CeO2_mean_q.chi": (3000, 1),
+    "zro2_mo_proc.chi": (5630, 0),
 }
 
 
