@@ -175,6 +175,20 @@ def test_aborted_scan_and_scan_choice(tmp_path):
     assert stop["exit_status"] == "abort" and stop["reason"] == "scan status 'Aborted'"
 
 
+def test_scans_of_several_measurements_are_numbered_over_the_file(tmp_path):
+    path = tmp_path / "two_measurements.xrdml"
+    one = xrdml([(LISTED, "Completed")])
+    measurement = one[one.index("<xrdMeasurement ") : one.index("</xrdMeasurements>")]
+    second = measurement.replace('measurementType="Scan"', 'measurementType="Repeated scan"')
+    second = second.replace("10 12 40 22", "1 2 3 4")
+    path.write_text(one.replace("</xrdMeasurements>", second + "</xrdMeasurements>"))
+    (source,) = expand(str(path))
+    assert runs_in(source) == [{"scan": 1}, {"scan": 2}]
+    documents = list(ingest_xrdml(str(path), scan=2))
+    assert documents[0][1]["measurement_type"] == "Repeated scan"
+    np.testing.assert_array_equal(column(documents, "counts"), [1, 2, 3, 4])
+
+
 def test_entity_expansion_is_refused(tmp_path):
     path = tmp_path / "bomb.xrdml"
     prolog = '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>\n'
