@@ -21,6 +21,7 @@ not. Images are read with fabio.
 import bz2
 import contextlib
 import dataclasses
+import typing
 import warnings
 import zlib
 
@@ -34,6 +35,7 @@ from ..files import deterministic_uid, expand, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
 from ._common import array_data_key, page_as_events, page_slices, source_label
+from ._edf_blocks import is_error_block, pair_error_blocks
 from ._fabio import (
     OBJECT_NAME,
     HeaderValue,
@@ -50,6 +52,7 @@ from .tiff import file_version
 
 __all__ = [
     "ESRF_EDF",
+    "EdfFileLayout",
     "EdfFrameLayout",
     "EdfHeader",
     "ingest_esrf_edf",
@@ -69,6 +72,12 @@ _LAYOUT_KEYS = {
 EVENT_GROUPS = ("counter", "motor")
 # SPEC writes ``time`` with date(): "Tue Nov 26 16:02:05 2013"; others write ISO 8601.
 TIME_FORMATS = ("%a %b %d %H:%M:%S %Y", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%d-%b-%Y %H:%M:%S")
+#: Header keys that say when a frame was taken, compared in lower case, in order of
+#: preference: Unix times first (``epoch``; ``time_of_day``, which LIMA writes from
+#: gettimeofday()), then dates (``time``, as SPEC writes it; ``Date``), which are local
+#: time unless they carry a zone.
+UNIX_TIME_KEYS = ("epoch", "time_of_day")
+DATE_KEYS = ("time", "date")
 # A value "<number> <unit>" is read with its unit only for units a header would write
 # (Boesecke's "Double Float Value with Unit"); anything else after a number is text.
 _UNITS = {
@@ -92,7 +101,10 @@ class EdfHeader:
         The data keys of counters and motors (event data even where constant) -> their
         mnemonics, the ``object_name`` of each (a counter or motor is a device of its own).
     time : float or None
-        The ``time`` value, where it is a date.
+        When the frame was taken (Unix time), from the first of :data:`UNIX_TIME_KEYS`
+        and :data:`DATE_KEYS` that the header has and that reads as a time.
+    time_key : str or None
+        The header key that gave ``time``.
     title : str or None
     unpaired : list of str
         What did not pair up: mnemonics without values, or values without mnemonics.
@@ -102,6 +114,7 @@ class EdfHeader:
     sources: dict = dataclasses.field(default_factory=dict)
     event_keys: dict = dataclasses.field(default_factory=dict)
     time: float | None = None
+    time_key: str | None = None
     title: str | None = None
     unpaired: list = dataclasses.field(default_factory=list)
 
@@ -157,6 +170,22 @@ def _add_mnemonics(result, header, group, keys):
             result.event_keys[key] = name
 
 
+def _header_time(header, timezone):
+    """(Unix time, key) of the frame, from the keys that say when it was taken; (None, None)."""
+    by_name = {}
+    for key in header:
+        by_name.setdefault(key.strip().lower(), key)
+    for name in UNIX_TIME_KEYS:
+        seconds = parse_number(header[by_name[name]]) if name in by_name else None
+        if seconds is not None and seconds > 0:
+            return float(seconds), by_name[name]
+    for name in DATE_KEYS:
+        moment = parse_time(header[by_name[name]], TIME_FORMATS, timezone) if name in by_name else None
+        if moment is not None:
+            return moment, by_name[name]
+    return None, None
+
+
 def parse_edf_header(header, timezone=None):
     """The measurement values of one frame's header (a dict of strings, as fabio reads it).
 
@@ -164,14 +193,15 @@ def parse_edf_header(header, timezone=None):
     ----------
     header : dict
     timezone : str or datetime.tzinfo, optional
-        The zone of a ``time`` written without one (SPEC writes local time); by default
-        the local time of the computer that ingests.
+        The zone of a ``time`` or ``Date`` written without one (SPEC writes local time);
+        by default the local time of the computer that ingests.
 
     Returns
     -------
     EdfHeader
     """
     result = EdfHeader()
+    result.time, result.time_key = _header_time(header, timezone)
     groups = _mnemonic_groups(header)
     for group, keys in groups.items():
         _add_mnemonics(result, header, group, keys)
@@ -179,10 +209,8 @@ def parse_edf_header(header, timezone=None):
     for key, text in header.items():
         if key in grouped or _is_layout_key(key):
             continue
-        if key.lower() == "time":
-            result.time = parse_time(text, TIME_FORMATS, timezone)
-            if result.time is not None:
-                continue
+        if key == result.time_key and key.strip().lower() in DATE_KEYS:
+            continue  # a date: the event's time (a Unix time stays a number too)
         if key.lower() == "title" and result.title is None:
             result.title = text
         result.add(key, _value(text), f"EDF header {key}", "header")
@@ -204,6 +232,16 @@ class EdfFrameLayout:
     #: uncompressed in the file itself (read directly when lazy); None otherwise.
     offset: int | None = None
     stored_dtype: str | None = None
+    #: The block holding the frame's error array (``EDF_DataBlockID`` ``<n>.Image.Error``).
+    error: "EdfFrameLayout | None" = None
+
+
+class EdfFileLayout(typing.NamedTuple):
+    """What the headers of one EDF file say: its frames, and what is wrong with the rest."""
+
+    frames: list  # of EdfFrameLayout: the complete frames, error blocks attached
+    problem: str | None  # what ends the file early (a frame cut short): the run is partial
+    notes: tuple = ()  # what is left out of a file otherwise read whole (warned of)
 
 
 def _compressed(source):
@@ -260,15 +298,47 @@ def _frame_layout(source, index, frame):
     )
 
 
+def _bytes_at(source, file, offset, size=512):
+    """Up to ``size`` bytes of the file (decompressed) at ``offset``."""
+    if isinstance(file, str):
+        with source.fs.open(source.path, "rb", compression="infer") as opened:
+            opened.seek(offset)
+            return opened.read(size)
+    file.seek(offset)
+    return file.read(size)
+
+
+def _after_last_block(source, file, last):
+    """Whether what fabio finds after the last complete block is a frame cut short.
+
+    A header block that fabio cannot read (it starts with '{') is a frame cut short;
+    other bytes are no frame at all (padding, a writer's trailer), and fabio reads the
+    file as if they were not there.
+    """
+    following = _bytes_at(source, file, last.start + last.blobsize).lstrip(b" \t\r\n\x00")
+    return following.startswith(b"{")
+
+
+def _without_cut_error_block(complete, frames):
+    """The complete blocks, less the image whose error block is the one cut short: an
+    image and its error are one frame."""
+    cut = frames[len(complete)]
+    if complete and is_error_block(cut.header) and not is_error_block(complete[-1].header):
+        return complete[:-1]
+    return complete
+
+
 def read_edf_layout(source):
     """The frames of an EDF file, from its headers (fabio seeks over the data).
 
     Returns
     -------
-    frames : list of EdfFrameLayout
-        The complete frames (none, if the file ends inside the first frame's data).
-    problem : str or None
-        What is wrong with the rest of the file, if it ends early or is damaged.
+    EdfFileLayout
+        ``frames``: the complete frames (none, if the file ends inside the first frame),
+        each error block (``EDF_DataBlockID`` ``<n>.Image.Error``) attached to its image;
+        ``problem``: what ends the file early, if a frame is cut short; ``notes``: what
+        is left out of a file otherwise read whole (bytes after the last frame that are
+        no EDF header, error blocks of no image).
 
     Raises
     ------
@@ -279,14 +349,21 @@ def read_edf_layout(source):
     def scan(file):
         image = fabio.edfimage.EdfImage()
         image.readheader(file)
-        frames = [image.get_frame(index) for index in range(image.nframes)]
-        complete = [frame for frame in frames if not frame.incomplete_data]
+        blocks = [image.get_frame(index) for index in range(image.nframes)]
+        complete = [block for block in blocks if not block.incomplete_data]
+        cut_short = len(complete) < len(blocks)
+        if cut_short:
+            complete = _without_cut_error_block(complete, blocks)
+        layouts = [_frame_layout(source, index, block) for index, block in enumerate(complete)]
+        frames, notes = pair_error_blocks(layouts)
         problem = None
-        if len(complete) < len(frames):
-            problem = f"frame {len(complete) + 1} is cut short: the file ends inside its data"
+        if cut_short:
+            problem = f"frame {len(frames) + 1} is cut short: the file ends inside its data"
+        elif image.incomplete_file and _after_last_block(source, file, complete[-1]):
+            problem = f"the header of frame {len(frames) + 1} is cut short or damaged"
         elif image.incomplete_file:
-            problem = f"what follows frame {len(complete)} is not an EDF header block"
-        return [_frame_layout(source, index, frame) for index, frame in enumerate(complete)], problem
+            notes.append(f"the bytes after frame {len(frames)} are not an EDF header block; they are left out")
+        return EdfFileLayout(frames, problem, tuple(notes))
 
     def scan_seeking():
         with _seekable_file(source) as file:
@@ -359,12 +436,12 @@ def read_edf_frame(source, index, shape, dtype, offset=None, stored_dtype=None):
     return frame
 
 
-def _read_frames_into(source, layouts, rows):
-    """Read the frames of one file with fabio, each into its row of the run's buffer."""
+def _read_frames_into(source, blocks_and_rows):
+    """Read blocks of one file with fabio, each into its row of a buffer of the run."""
 
     def read():
         with _edf_image(source) as image:
-            for layout, row in zip(layouts, rows):
+            for layout, row in blocks_and_rows:
                 data = image.get_frame(layout.index).data
                 _check_frame(source, layout.index, data.shape, data.dtype, row.shape, row.dtype)
                 row[...] = data
@@ -381,12 +458,14 @@ class _Frames:
 
     files: list = dataclasses.field(default_factory=list)  # (source, [EdfFrameLayout])
     problem: str | None = None  # what ended the run early, naming the file
+    notes: list = dataclasses.field(default_factory=list)  # what was left out, naming the file
 
-    def add(self, source, layouts, problem):
-        if layouts:
-            self.files.append((source, layouts))
-        if problem is not None:
-            self.problem = f"{source.url}: {problem}"
+    def add(self, source, layout):
+        if layout.frames:
+            self.files.append((source, layout.frames))
+        if layout.problem is not None:
+            self.problem = f"{source.url}: {layout.problem}"
+        self.notes += [f"{source.url}: {note}" for note in layout.notes]
 
     @property
     def count(self):
@@ -397,15 +476,15 @@ def _scan(series, first):
     """Headers of every file (the first file's already read, or None); a file that ends
     early ends the run there."""
     frames = _Frames()
-    layouts, problem = first or read_edf_layout(series[0])
-    if not layouts:
-        raise IngestError(series[0].url, f"has no complete EDF frame: {problem}")
-    frames.add(series[0], layouts, problem)
+    layout = first or read_edf_layout(series[0])
+    if not layout.frames:
+        raise IngestError(series[0].url, f"has no complete EDF frame: {layout.problem}")
+    frames.add(series[0], layout)
     scanned = 1
     for source in series[1:]:
         if frames.problem is not None:
             break
-        frames.add(source, *read_edf_layout(source))
+        frames.add(source, read_edf_layout(source))
         scanned += 1
     if frames.problem is not None and scanned < len(series):
         frames.problem += f"; the {len(series) - scanned} files after it are left out"
@@ -432,6 +511,31 @@ def _frame_headers(frames, shape, dtype, timezone):
     return headers, files
 
 
+def _error_arrays(frames):
+    """Shape and dtype of the frames' error arrays; None if the frames have none.
+
+    Raises
+    ------
+    IngestError
+        Naming the file and block, if error arrays differ in shape or dtype.
+    """
+    with_error = [(source, layout.error) for source, layouts in frames.files for layout in layouts if layout.error]
+    if not with_error:
+        return None
+    if len(with_error) < frames.count:
+        warnings.warn(
+            f"{with_error[0][0].url}: {len(with_error)} of the run's {frames.count} frames have an "
+            "error block (EDF_DataBlockID <n>.Image.Error); the error arrays are left out",
+            IngestWarning,
+            stacklevel=3,
+        )
+        return None
+    first = with_error[0][1]
+    for source, error in with_error:
+        _check_frame(source, error.index, error.shape, error.dtype, first.shape, first.dtype)
+    return first.shape, first.dtype
+
+
 def _first_layout(source):
     """The first file's frames for the RunStart; None if it cannot be read (the error is
     raised when the run is read, so that a catalog still lists the run)."""
@@ -444,7 +548,7 @@ def _first_layout(source):
 def _start_metadata(pattern, series, first, timezone):
     """RunStart metadata and time (None: unknown) from the first file's headers."""
     metadata = {"ingestor": "esrf_edf", "source": source_label(pattern)}
-    first_frames = first[0] if first is not None else []
+    first_frames = first.frames if first is not None else []
     if not first_frames:
         return metadata, None
     if len(series) == 1:  # the frames of the one file are known from its headers
@@ -468,19 +572,23 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
         If True, events hold dask arrays that read their frame only when computed; every
         frame's header is still read while the documents are generated.
     timezone : str or datetime.tzinfo, optional
-        The zone of ``time`` values written without one (an IANA name such as
-        ``'Europe/Paris'``); by default the local time of the computer that ingests.
+        The zone of ``time`` and ``Date`` values written without one (an IANA name such
+        as ``'Europe/Paris'``); by default the local time of the computer that ingests.
     storage_options : dict, optional
         Passed to fsspec.
 
     Yields
     ------
     name, doc : str, dict
-        start, descriptor ``primary`` (data keys ``image``, one per counter and motor
-        mnemonic, and the header values that change from frame to frame; the others in
-        ``configuration['detector']``), one event per frame, stop. A file that ends
-        early (an interrupted acquisition) gives the frames before, no RunStop, and an
-        :class:`~intake_ingest.IngestWarning`.
+        start, descriptor ``primary`` (data keys ``image``, ``image_error`` where every
+        frame has an error block (``EDF_DataBlockID`` ``<n>.Image.Error``), one per
+        counter and motor mnemonic, and the header values that change from frame to
+        frame; the others in ``configuration['detector']``), one event per frame, stop.
+        Event times are the headers' (``epoch``, ``time_of_day``, ``time``, ``Date``),
+        else the file's modification time. A file that ends inside a frame (an
+        interrupted acquisition) gives the frames before, no RunStop, and an
+        :class:`~intake_ingest.IngestWarning`; bytes after the last frame that are no
+        EDF header are left out with a warning (as fabio reads such a file).
 
     Raises
     ------
@@ -504,7 +612,8 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
     frames = _scan(series, first)
     shape, dtype = frames.files[0][1][0].shape, frames.files[0][1][0].dtype
     headers, files = _frame_headers(frames, shape, dtype, timezone)
-    # A frame's ``time`` says when it was taken; without one, its file's mtime.
+    # A frame's header says when it was taken (epoch, time_of_day, time, Date); without
+    # any of those, its file's mtime.
     times = [
         mtimes[source.identity] if header.time is None else header.time
         for header, source in zip(headers, files)
@@ -523,14 +632,24 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
         object_names=event_keys,
         files=files,
     )
+    arrays = {"image": (shape, dtype)}
+    error_arrays = _error_arrays(frames)
+    if error_arrays is not None:
+        arrays["image_error"] = error_arrays
+        header_keys = {
+            "image_error": array_data_key(*error_arrays, source_label(pattern), object_name=OBJECT_NAME),
+            **header_keys,
+        }
     image_key = array_data_key(shape, dtype, source_label(pattern), object_name=OBJECT_NAME)
     stream_bundle = compose_image_descriptor(run_bundle, image_key, header_keys, configuration, times[0])
     yield "descriptor", stream_bundle.descriptor_doc
+    for note in frames.notes:
+        warnings.warn(note, IngestWarning, stacklevel=2)
 
-    images = _images(frames, shape, dtype, lazy)
+    columns = _arrays(frames, arrays, lazy)
     for begin, end in page_slices(frames.count, shape, dtype):
-        page_data = {key: column[begin:end] for key, column in event_data.items()}
-        yield from page_as_events(stream_bundle, {"image": images[begin:end], **page_data}, times[begin:end], begin)
+        page_data = {key: column[begin:end] for key, column in (*columns.items(), *event_data.items())}
+        yield from page_as_events(stream_bundle, page_data, times[begin:end], begin)
 
     if frames.problem is not None:
         # An interrupted acquisition: what was written is the run, which has no end.
@@ -540,27 +659,58 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
     yield "stop", run_bundle.compose_stop(time=max(last_mtime, times[-1]))
 
 
-def _images(frames, shape, dtype, lazy):
-    """The run's images: dask arrays reading one frame each, or one read-only buffer."""
+def _image(layout):
+    return layout
+
+
+def _error(layout):
+    return layout.error
+
+
+#: The arrays of a frame: data key -> the block of a frame that holds it.
+_BLOCKS = {"image": _image, "image_error": _error}
+
+
+def _arrays(frames, arrays, lazy):
+    """The run's arrays (images, error arrays): dask arrays reading one block each, or
+    read-only buffers, each file read once.
+
+    Parameters
+    ----------
+    frames : _Frames
+    arrays : dict
+        Data key -> (shape, dtype) of the arrays to read; the key names the block
+        (:data:`_BLOCKS`).
+    lazy : bool
+    """
     if lazy:
-        return [
-            lazy_array(
-                read_edf_frame,
-                (source, layout.index, shape, dtype, layout.offset, layout.stored_dtype),
-                shape,
-                dtype,
-                file_version(source, layout.index),
-            )
-            for source, layouts in frames.files
-            for layout in layouts
-        ]
-    buffer = np.empty((frames.count,) + tuple(shape), dtype)
+        return {
+            key: [
+                lazy_array(
+                    read_edf_frame,
+                    (source, block.index, shape, dtype, block.offset, block.stored_dtype),
+                    shape,
+                    dtype,
+                    file_version(source, block.index),
+                )
+                for source, layouts in frames.files
+                for block in map(_BLOCKS[key], layouts)
+            ]
+            for key, (shape, dtype) in arrays.items()
+        }
+    buffers = {key: np.empty((frames.count,) + tuple(shape), dtype) for key, (shape, dtype) in arrays.items()}
     row = 0
     for source, layouts in frames.files:
-        _read_frames_into(source, layouts, buffer[row : row + len(layouts)])
+        blocks_and_rows = [
+            (_BLOCKS[key](layout), buffer[row + position])
+            for key, buffer in buffers.items()
+            for position, layout in enumerate(layouts)
+        ]
+        _read_frames_into(source, blocks_and_rows)
         row += len(layouts)
-    buffer.flags.writeable = False  # documents are records: their arrays are read-only
-    return buffer
+    for buffer in buffers.values():
+        buffer.flags.writeable = False  # documents are records: their arrays are read-only
+    return buffers
 
 
 # -- detection --------------------------------------------------------------------------

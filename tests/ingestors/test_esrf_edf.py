@@ -511,9 +511,154 @@ def test_missing_file_names_it(tmp_path):
 
 
 def test_layout_of_frames(multi_frame):
-    layouts, problem = read_edf_layout(expand(multi_frame[0])[0])
-    assert problem is None and len(layouts) == N_FRAMES
+    layouts, problem, notes = read_edf_layout(expand(multi_frame[0])[0])
+    assert problem is None and notes == () and len(layouts) == N_FRAMES
+    assert all(layout.error is None for layout in layouts)
     header_size = int(layouts[0].header["EDF_HeaderSize"])  # fabio pads to 512-byte blocks
     assert header_size % 512 == 0 and layouts[0].offset == header_size
     assert layouts[1].offset == 2 * header_size + SHAPE[0] * SHAPE[1] * 2
     assert layouts[0].stored_dtype == "<u2"
+
+
+# -- error blocks ---------------------------------------------------------------------------------
+
+
+def error_of(image):
+    """The error (standard deviation) of a counted image, as PyMca / the SAXS programs store it."""
+    return np.sqrt(image).astype(np.float32)
+
+
+def write_with_error_blocks(path, images, headers, interleaved=True):
+    """Image blocks ``<n>.Image.Psd`` and their error blocks ``<n>.Image.Error`` (P. Boesecke's
+    EDF_DataBlockID), each error after its image (PyMca) or all errors after all images."""
+    blocks = [(image, {"EDF_DataBlockID": f"{n}.Image.Psd", **header}) for n, (image, header) in enumerate(zip(images, headers), 1)]
+    errors = [(error_of(image), {"EDF_DataBlockID": f"{n}.Image.Error"}) for n, image in enumerate(images, 1)]
+    if interleaved:
+        ordered = [block for pair in zip(blocks, errors) for block in pair]
+    else:
+        ordered = blocks + errors
+    edf = fabio.edfimage.EdfImage(data=ordered[0][0], header=ordered[0][1])
+    for data, header in ordered[1:]:
+        edf.append_frame(data=data, header=header)
+    edf.write(str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("interleaved", [True, False])
+@pytest.mark.parametrize("lazy", [False, True])
+def test_an_image_and_its_error_block_are_one_frame(tmp_path, validated, interleaved, lazy):
+    images = [edf_image(index) for index in range(3)]
+    headers = [spec_header(index) for index in range(3)]
+    path = write_with_error_blocks(tmp_path / "with_errors.edf", images, headers, interleaved)
+    with fabio.open(path) as opened:  # fabio lists every block as a frame
+        assert opened.nframes == 6
+        blocks = [(opened.get_frame(index).header["EDF_DataBlockID"], opened.get_frame(index).data) for index in range(6)]
+    documents = validated(ingest_esrf_edf(path, lazy=lazy))
+    assert documents[0][1]["num_points"] == 3
+    descriptor = documents[1][1]
+    assert descriptor["data_keys"]["image_error"]["shape"] == list(SHAPE)
+    assert descriptor["data_keys"]["image_error"]["dtype_numpy"] == "<f4"
+    events = events_of(documents)
+    assert len(events) == 3 and documents[-1][0] == "stop"
+    image_blocks = [data for block_id, data in blocks if block_id.endswith("Psd")]
+    error_blocks = [data for block_id, data in blocks if block_id.endswith("Error")]
+    for event, image_block, error_block in zip(events, image_blocks, error_blocks, strict=True):
+        np.testing.assert_array_equal(np.asarray(event["data"]["image"]), image_block)
+        np.testing.assert_array_equal(np.asarray(event["data"]["image_error"]), error_block)
+    assert [event["data"]["mon"] for event in events] == [100_000 + 17 * index for index in range(3)]
+
+
+def test_frames_without_error_blocks_leave_the_error_arrays_out_with_a_warning(tmp_path, validated):
+    images, headers = [edf_image(0), edf_image(1)], [spec_header(0), spec_header(1)]
+    edf = fabio.edfimage.EdfImage(data=images[0], header={"EDF_DataBlockID": "1.Image.Psd", **headers[0]})
+    edf.append_frame(data=error_of(images[0]), header={"EDF_DataBlockID": "1.Image.Error"})
+    edf.append_frame(data=images[1], header={"EDF_DataBlockID": "2.Image.Psd", **headers[1]})
+    path = str(tmp_path / "some_errors.edf")
+    edf.write(path)
+    with pytest.warns(IngestWarning, match="1 of the run's 2 frames have an error block"):
+        documents = validated(ingest_esrf_edf(path))
+    assert "image_error" not in documents[1][1]["data_keys"] and len(events_of(documents)) == 2
+
+
+def test_an_error_block_of_no_image_is_left_out_with_a_warning(tmp_path, validated):
+    image = edf_image(0)
+    edf = fabio.edfimage.EdfImage(data=image, header={"EDF_DataBlockID": "1.Image.Psd", **spec_header(0)})
+    edf.append_frame(data=error_of(image), header={"EDF_DataBlockID": "7.Image.Error"})
+    path = str(tmp_path / "stray_error.edf")
+    edf.write(path)
+    with pytest.warns(IngestWarning, match=r"block 2 \(EDF_DataBlockID 7\.image\.error\) is an error block of no image"):
+        documents = validated(ingest_esrf_edf(path))
+    assert len(events_of(documents)) == 1 and documents[-1][0] == "stop"
+
+
+def test_a_file_cut_inside_the_last_error_block_ends_with_the_frame_before(tmp_path, validated):
+    images, headers = [edf_image(index) for index in range(3)], [spec_header(index) for index in range(3)]
+    path = write_with_error_blocks(tmp_path / "cut.edf", images, headers)
+    Path(path).write_bytes(Path(path).read_bytes()[:-100])
+    with pytest.warns(IngestWarning, match="frame 3 is cut short"):
+        documents = validated(ingest_esrf_edf(path))
+    events = events_of(documents)
+    assert names(documents)[-1] == "event" and len(events) == 2
+    np.testing.assert_array_equal(np.asarray(events[1]["data"]["image_error"]), error_of(images[1]))
+
+
+# -- bytes after the last frame --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trailer", [b"\x00" * 1000, b"end of acquisition\n" * 40])
+def test_bytes_after_the_last_frame_keep_the_run_stop(multi_frame, validated, trailer):
+    path, images, _ = multi_frame
+    Path(path).write_bytes(Path(path).read_bytes() + trailer)
+    with fabio.open(path) as opened:  # what fabio makes of it: every frame, no complaint
+        assert opened.nframes == N_FRAMES and opened.incomplete_file
+    with pytest.warns(IngestWarning, match=f"{path}: the bytes after frame 6 are not an EDF header block"):
+        documents = validated(ingest_esrf_edf(path))
+    assert names(documents)[-1] == "stop" and documents[-1][1]["exit_status"] == "success"
+    np.testing.assert_array_equal(np.stack([e["data"]["image"] for e in events_of(documents)]), images)
+
+
+def test_a_header_cut_short_after_the_last_frame_is_a_partial_run(multi_frame, validated):
+    path, _, _ = multi_frame
+    contents = Path(path).read_bytes()
+    Path(path).write_bytes(contents + contents[:300])  # the start of a seventh frame's header
+    with pytest.warns(IngestWarning, match="the header of frame 7 is cut short or damaged; the run has no RunStop"):
+        documents = validated(ingest_esrf_edf(path))
+    assert names(documents) == ["start", "descriptor"] + ["event"] * N_FRAMES
+
+
+# -- times from the header -------------------------------------------------------------------------
+
+
+def frame_times(tmp_path, header, **kwargs):
+    path = tmp_path / "timed.edf"
+    fabio.edfimage.EdfImage(data=edf_image(0), header=header).write(str(path))
+    documents = list(ingest_esrf_edf(str(path), **kwargs))
+    return documents[0][1]["time"], events_of(documents)[0]["time"], str(path)
+
+
+def test_times_from_epoch_time_of_day_time_and_date(tmp_path):
+    moment = datetime.datetime(2019, 7, 11, 14, 30, 5, 250000)
+    unix = utc(moment)
+    # Unix times come first, whatever the dates say.
+    assert frame_times(tmp_path, {"epoch": f"{unix:.6f}", "time": "Tue Nov 26 16:02:05 2013"})[:2] == (unix, unix)
+    assert frame_times(tmp_path, {"time_of_day": f"{unix:.6f}", "Date": "2013-11-26 16:02:05"})[:2] == (unix, unix)
+    # Dates without a zone are local time, or in the zone given.
+    assert frame_times(tmp_path, {"Date": moment.isoformat(sep=" ")})[:2] == (moment.timestamp(),) * 2
+    paris = frame_times(tmp_path, {"Date": moment.isoformat(sep=" ")}, timezone="Europe/Paris")
+    assert paris[:2] == (unix - 7200,) * 2  # CEST is UTC+2 in July
+    assert frame_times(tmp_path, {"Date": "2019-07-11T14:30:05.25+02:00"})[1] == unix - 7200
+    # What does not read as a time is a header value; then the file's mtime stands in.
+    start, event, path = frame_times(tmp_path, {"time_of_day": "afternoon", "Date": "soon"})
+    assert start == event == os.path.getmtime(path)
+
+
+def test_a_unix_time_stays_a_header_value_and_a_date_does_not(tmp_path):
+    path = tmp_path / "timed.edf"
+    edf = fabio.edfimage.EdfImage(data=edf_image(0), header={"epoch": "1562855405.25", "Date": "2019-07-11 14:30:05"})
+    edf.append_frame(data=edf_image(1), header={"epoch": "1562855406.5", "Date": "2019-07-11 14:30:06"})
+    edf.write(str(path))
+    documents = list(ingest_esrf_edf(str(path)))
+    events = events_of(documents)
+    assert [event["time"] for event in events] == [1562855405.25, 1562855406.5]
+    assert [event["data"]["epoch"] for event in events] == [1562855405.25, 1562855406.5]
+    assert [event["data"]["Date"] for event in events] == ["2019-07-11 14:30:05", "2019-07-11 14:30:06"]
