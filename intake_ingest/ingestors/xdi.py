@@ -239,7 +239,8 @@ def read_xdi_rows(lines, header, url):
     width = len(rows[0])
     for number, row in zip(numbers, rows):
         if len(row) != width:
-            raise IngestError(url, f"line {number} has {len(row)} values, not {width} as line {numbers[0]}")
+            values = "1 value" if len(row) == 1 else f"{len(row)} values"
+            raise IngestError(url, f"line {number} has {values}, not {width} as line {numbers[0]}")
     if skipped:
         warnings.warn(
             f"{url}: {len(skipped)} comment lines among the data rows (the first on line {skipped[0]}) "
