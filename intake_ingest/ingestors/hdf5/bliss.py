@@ -237,13 +237,11 @@ def _scan_documents(h5, key, source, label, run_bundle, metadata, times, open_li
     )
     yield "descriptor", stream_bundle.descriptor_doc
 
-    resources = {}
+    resources = {}  # channel key -> [(FrameBlock, its resource bundle)]
     for channel in channels:
-        if channel.point_shape:
-            resource = frame_resource(
-                run_bundle, run_bundle.start_doc["uid"], channel.key, channel.source, channel.path
-            )
-            resources[channel.key] = resource
+        for block in channel.blocks:
+            resource = frame_resource(run_bundle, run_bundle.start_doc["uid"], channel.key, block.source, block.path)
+            resources.setdefault(channel.key, []).append((block, resource))
             yield "resource", resource.resource_doc
     columns = {}
     for channel in channels:
@@ -257,10 +255,16 @@ def _scan_documents(h5, key, source, label, run_bundle, metadata, times, open_li
         end = min(begin + PAGE_ROWS, n_points)
         rows = end - begin
         data = {key_: column[begin:end] for key_, column in columns.items()}
-        for channel_key, resource in resources.items():
-            page = resource.compose_datum_page(datum_kwargs={"frame": list(range(begin, end))})
-            yield "datum_page", page
-            data[channel_key] = page["datum_id"]
+        for channel_key, blocks in resources.items():
+            data[channel_key] = []
+            for block, resource in blocks:
+                first, last = max(begin, block.begin), min(end, block.end)
+                if first >= last:
+                    continue
+                frames = range(first - block.begin + block.offset, last - block.begin + block.offset)
+                page = resource.compose_datum_page(datum_kwargs={"frame": list(frames)})
+                yield "datum_page", page
+                data[channel_key].extend(page["datum_id"])
         page = stream_bundle.compose_event_page(
             data=data,
             timestamps={key_: event_times[begin:end] for key_ in data},

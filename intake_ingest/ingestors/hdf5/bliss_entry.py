@@ -29,17 +29,20 @@ import re
 
 import h5py
 import numpy as np
+from h5py import h5s
 
 from ...errors import IngestError, MissingFileError
 from .bliss_command import command_metadata
-from .tree import follow_links, member
+from .tree import follow_links, linked_file, member
 from .values import natural_key, parse_time, read_scalar, text, texts, units_of
 
 __all__ = [
     "SCAN_KEY",
     "Channel",
+    "FrameBlock",
     "choose_scan",
     "data_policy",
+    "frame_blocks",
     "key_name",
     "measurement_channels",
     "motor_positions",
@@ -195,6 +198,7 @@ class Channel:
     dataset: h5py.Dataset
     path: str  # the dataset's path in that file
     units: str | None
+    blocks: list = dataclasses.field(default_factory=list)  # FrameBlocks of an array channel
 
     @property
     def length(self):
@@ -236,10 +240,84 @@ def measurement_channels(h5, key, source, open_linked):
         elif dataset.dtype.kind not in "iufb" or dataset.ndim == 0:
             left_out[name] = f"is a {'scalar' if dataset.ndim == 0 else dataset.dtype} dataset, not numbers per point"
         else:
-            channel_key = key_name(name, taken)
-            taken.add(channel_key)
-            channels.append(Channel(name, channel_key, found[0], dataset, found[2], _units(dataset)))
+            channel = Channel(name, key_name(name, taken), found[0], dataset, found[2], _units(dataset))
+            if channel.point_shape:
+                try:
+                    channel.blocks = frame_blocks(channel)
+                except MissingFileError as error:
+                    left_out[name] = f"maps frames from {error.path}, which does not exist"
+                    continue
+            taken.add(channel.key)
+            channels.append(channel)
     return channels, left_out
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameBlock:
+    """Points ``begin`` to ``end`` of an array channel: frames ``offset...`` of ``path`` in ``source``."""
+
+    begin: int
+    end: int
+    source: object  # SourceFile
+    path: str
+    offset: int = 0
+
+
+def _whole_frames(space, shape):
+    """(first, last + 1) along the first axis where a selection takes whole frames, else None."""
+    first, last = space.get_select_bounds()
+    if tuple(first[1:]) != (0,) * (len(shape) - 1) or tuple(last[1:]) != tuple(n - 1 for n in shape[1:]):
+        return None
+    if space.get_select_npoints() != (last[0] - first[0] + 1) * int(np.prod(shape[1:], dtype=np.int64)):
+        return None  # strided or scattered: not a block of consecutive frames
+    return first[0], last[0] + 1
+
+
+def frame_blocks(channel):
+    """Where the frames of an array channel are: its dataset, or the files a VDS maps.
+
+    BLISS may keep a lima detector's images as an HDF5 virtual dataset (VDS) over the
+    detector's own files. HDF5 reads a VDS's sources only from a local disk, and reads
+    those it cannot find as zeros, silently; following the mapping instead names each
+    file, which fsspec then reads from anywhere, and a missing one is an error. A
+    mapping of anything but whole frames (modules stitched into one image) is read
+    through the VDS itself.
+
+    Raises
+    ------
+    MissingFileError
+        Naming a source file of the VDS that does not exist.
+    """
+    dataset = channel.dataset
+    whole = [FrameBlock(0, channel.length, channel.source, channel.path)]
+    if not dataset.is_virtual:
+        return whole
+    blocks = []
+    for mapping in dataset.virtual_sources():
+        virtual = _whole_frames(mapping.vspace, dataset.shape)
+        if virtual is None:
+            return whole
+        if mapping.src_space.get_select_type() == h5s.SEL_ALL:
+            # The whole source dataset fills the block (HDF5 does not keep its shape here).
+            source_frames = (0, virtual[1] - virtual[0])
+        elif tuple(mapping.src_space.shape[1:]) == channel.point_shape:
+            source_frames = _whole_frames(mapping.src_space, mapping.src_space.shape)
+        else:
+            return whole
+        if source_frames is None or virtual[1] - virtual[0] != source_frames[1] - source_frames[0]:
+            return whole
+        if mapping.file_name == ".":
+            target = channel.source
+        else:
+            target = linked_file(channel.source, mapping.file_name)
+            if not target.fs.exists(target.path):
+                raise MissingFileError(target.url)
+        blocks.append(FrameBlock(virtual[0], min(virtual[1], channel.length), target, mapping.dset_name, source_frames[0]))
+    blocks = sorted((block for block in blocks if block.begin < block.end), key=lambda block: block.begin)
+    edges = [0] + [edge for block in blocks for edge in (block.begin, block.end)] + [channel.length]
+    if any(edges[i] != edges[i + 1] for i in range(0, len(edges), 2)):
+        return whole  # gaps or overlaps between the mapped blocks: read what the VDS reads
+    return blocks
 
 
 def motor_positions(group):

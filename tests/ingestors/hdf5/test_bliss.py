@@ -15,6 +15,7 @@ import intake
 import numpy as np
 import pytest
 import xarray as xr
+from event_model import unpack_datum_page as event_model_datums
 
 from intake_ingest import BlueskyIngestCatalog, BlueskyMsgpackCatalog, BlueskyRun, IngestError, IngestWarning
 from intake_ingest.detect import detect
@@ -428,6 +429,62 @@ def test_memory_filesystem_follows_the_external_link_to_lima(dataset_file, memor
     (resource,) = [doc for name, doc in run.documents() if name == "resource"]
     assert resource["resource_path"] == f"memory://{root}/scan0001/pilatus_0000.h5"
     np.testing.assert_array_equal(run.primary.read()["pilatus_image"].values, values["frames"])
+
+
+@pytest.fixture
+def vds_scan(tmp_path):
+    """A scan whose lima images are a virtual dataset over two lima files (6 + 5 frames).
+
+    As BLISS's NeXus writer may keep them: instrument/<lima>/data a VDS mapping whole
+    frames of each of the detector's files, by a path relative to the dataset file.
+    Returns (path, frames).
+    """
+    frames = np.random.default_rng(5).integers(0, 4000, (N_POINTS, *FRAME_SHAPE)).astype(np.uint16)
+    folder = tmp_path / "vds"
+    # The second file starts with 3 frames of another acquisition: the VDS maps from its 4th.
+    stored = [frames[:6], np.concatenate([np.zeros((3, *FRAME_SHAPE), np.uint16) + 7, frames[6:]])]
+    parts = [("scan0001/eiger_0000.h5", stored[0]), ("scan0001/eiger_0001.h5", stored[1])]
+    for relative, block in parts:
+        write_lima_file(str(folder / relative), block)
+    path = str(folder / "vds_0001.h5")
+    with open_dataset_file(path) as file:
+        write_scan(file, "1.1", f"loopscan {N_POINTS} 0.1", {"diode": (np.arange(float(N_POINTS)), None)})
+        layout = h5py.VirtualLayout(shape=frames.shape, dtype=frames.dtype)
+        first, second = (h5py.VirtualSource(relative, "/entry_0000/measurement/data", shape=block.shape) for relative, block in parts)
+        layout[:6] = first  # the whole of the first file
+        layout[6:] = second[3:]
+        detector = _group(file["1.1/instrument"], "eiger", "NXdetector")
+        detector.create_virtual_dataset("data", layout, fillvalue=0)
+        file["1.1/measurement/eiger_image"] = h5py.SoftLink(detector["data"].name)
+    return path, frames
+
+
+def test_lima_images_in_a_virtual_dataset_are_read_from_each_file(vds_scan, memory_folder, validated):
+    path, frames = vds_scan
+    folder = os.path.dirname(path)
+    documents = validated(ingest_bliss(path))
+    resources = docs_named(documents, "resource")
+    assert [resource["resource_path"] for resource in resources] == [
+        os.path.join(folder, "scan0001", f"eiger_000{i}.h5") for i in range(2)
+    ]
+    datums = [datum for page in docs_named(documents, "datum_page") for datum in event_model_datums(page)]
+    assert [datum["datum_kwargs"]["frame"] for datum in datums] == list(range(6)) + list(range(3, 8))
+    np.testing.assert_array_equal(BlueskyRun(iter(documents)).primary.read()["eiger_image"].values, frames)
+    # Through fsspec, where HDF5 itself would read the unreachable sources as zeros.
+    fs, root = memory_folder
+    for relative in ("vds_0001.h5", "scan0001/eiger_0000.h5", "scan0001/eiger_0001.h5"):
+        fs.pipe(f"{root}/{relative}", open(os.path.join(folder, relative), "rb").read())
+    run = BlueskyRun(ingest_bliss(f"memory://{root}/vds_0001.h5"))
+    np.testing.assert_array_equal(run.primary.read()["eiger_image"].values, frames)
+
+
+def test_missing_file_of_a_virtual_dataset_leaves_the_channel_out(vds_scan, validated):
+    path, _ = vds_scan
+    os.remove(os.path.join(os.path.dirname(path), "scan0001", "eiger_0001.h5"))
+    with pytest.warns(IngestWarning, match=r"'eiger_image' maps frames from .*eiger_0001.h5, which does not exist"):
+        documents = validated(ingest_bliss(path))
+    assert "eiger_image" not in docs_named(documents, "descriptor")[-1]["data_keys"]
+    assert documents[-1][1]["num_events"]["primary"] == N_POINTS
 
 
 def test_missing_lima_file_leaves_its_channel_out_with_a_warning(dataset_file, validated):
