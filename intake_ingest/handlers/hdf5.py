@@ -116,7 +116,10 @@ class HDF5Frames:
     """Handler of ``HDF5_FRAMES`` resources: frame ``i`` is ``dataset[i]``.
 
     The file is opened once, when the handler is made (one handler per resource, see
-    :mod:`intake_ingest.run.filling`), and frames are read one at a time.
+    :mod:`intake_ingest.run.filling`). Frames are read a chunk at a time: where an HDF5
+    chunk holds several frames (``chunks=(4, y, x)``), the frames of the chunk are
+    decompressed together once and kept until a frame of another chunk is asked for, so
+    reading frames in order decompresses each chunk once, not once per frame.
 
     Parameters
     ----------
@@ -151,6 +154,10 @@ class HDF5Frames:
             self._file.close()
             raise IngestError(full_path, f"{dataset!r} is not a dataset of frames")
         self._dataset = dataset_object
+        chunks = dataset_object.chunks
+        #: Frames per HDF5 chunk along the frame axis (1 for contiguous datasets).
+        self._frames_per_chunk = max(1, chunks[0]) if chunks else 1
+        self._block = None  # (first frame, frames) of the last chunk read
 
     @property
     def frame_count(self):
@@ -165,12 +172,25 @@ class HDF5Frames:
                 self._url,
                 f"{self._dataset_path!r} holds {self.frame_count} frames; frame {frame} was asked for",
             )
+        if self._frames_per_chunk == 1:
+            return self._read(frame, frame, frame + 1)[0]
+        if self._block is None or not 0 <= frame - self._block[0] < len(self._block[1]):
+            begin = frame - frame % self._frames_per_chunk
+            self._block = (begin, self._read(frame, begin, min(begin + self._frames_per_chunk, self.frame_count)))
+        begin, frames = self._block
+        return frames[frame - begin]
+
+    def _read(self, frame, begin, end):
+        """Frames ``begin:end``, read for ``frame``; errors name the frame and the file."""
         try:
-            return self._dataset[frame]
+            frames = self._dataset[begin:end]
         except OSError as error:  # a damaged chunk, or a compression filter not available
+            chunk = f" (in the chunk of frames {begin}-{end - 1})" if end - begin > 1 else ""
             raise IngestError(
-                self._url, f"frame {frame} of {self._dataset_path!r} cannot be read ({error})"
+                self._url, f"frame {frame} of {self._dataset_path!r}{chunk} cannot be read ({error})"
             ) from None
+        frames.flags.writeable = False  # shared by the frames of a chunk: read-only
+        return frames
 
     def close(self):
         """Close the file."""
