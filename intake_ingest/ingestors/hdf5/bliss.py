@@ -32,6 +32,7 @@ from ...registry import IngestorSpec
 from .._common import array_data_key, source_label
 from .bliss_entry import (
     choose_scan,
+    key_name,
     measurement_channels,
     motor_positions,
     scan_header,
@@ -120,7 +121,9 @@ def ingest_bliss(filename, scan=None, *, storage_options=None):
 
     with open_source(source) as file:
         try:
-            stop = yield from _scan_documents(file.h5, key, source, label, run_bundle, metadata, times, open_linked)
+            stop = yield from _scan_documents(
+                file.h5, key, source, label, run_bundle, metadata, times, open_linked
+            )
         except IngestError:
             raise
         except HDF5_ERRORS as error:  # damaged beyond its header
@@ -131,45 +134,47 @@ def ingest_bliss(filename, scan=None, *, storage_options=None):
     yield "stop", stop
 
 
+def _position_keys(positions):
+    """A data key per motor name, unique and valid (see :func:`.bliss_entry.key_name`)."""
+    keys = {}
+    for name in positions:
+        keys[name] = key_name(name, set(keys.values()))
+    return keys
+
+
 def _baseline(entry, label, run_bundle, times, start_time):
     """The ``baseline`` stream: positioners at the start, and at the end where written."""
     instrument = member(entry, "instrument")
     if not isinstance(instrument, h5py.Group):
         return
-    at_start = motor_positions(member(instrument, "positioners_start"))
-    if not at_start:  # older files: the scalars of 'positioners' are the start positions
-        at_start = motor_positions(member(instrument, "positioners"))
+    group_name = "positioners_start"
+    at_start = motor_positions(member(instrument, group_name))
+    if not at_start:  # files without it: the scalars of 'positioners' are the start positions
+        group_name = "positioners"
+        at_start = motor_positions(member(instrument, group_name))
     if not at_start:
         return
-    at_end = motor_positions(member(instrument, "positioners_end"))
-    keys = {name: _plain_key(name) for name in at_start}
+    keys = _position_keys(at_start)
     data_keys = {
-        keys[name]: scalar_data_key(value, f"{label}:{entry.name}/instrument/positioners_start/{name}", dtype, units)
+        keys[name]: scalar_data_key(value, f"{label}:{instrument.name}/{group_name}/{name}", dtype, units)
         for name, (value, units, dtype) in at_start.items()
     }
     bundle = run_bundle.compose_descriptor(data_keys=data_keys, name="baseline", time=start_time)
     yield "descriptor", bundle.descriptor_doc
     readings = [(start_time, {keys[name]: value for name, (value, _, _) in at_start.items()})]
+    at_end = motor_positions(member(instrument, "positioners_end"))
     if at_end:
         end_time = max(times["end"] or start_time, start_time)
         # A motor missing at the end (removed from the session mid-scan) reads NaN.
-        readings.append(
-            (end_time, {keys[name]: _as_key_type(at_end.get(name, (None,))[0], value) for name, (value, _, _) in at_start.items()})
-        )
+        end_values = {
+            keys[name]: at_end[name][0] if name in at_end else float("nan")
+            for name in at_start
+        }
+        readings.append((end_time, end_values))
     for seq_num, (time, data) in enumerate(readings, start=1):
         yield "event", bundle.compose_event(
             data=data, timestamps=dict.fromkeys(data, time), time=time, seq_num=seq_num
         )
-
-
-def _as_key_type(value, like):
-    if value is None:
-        return float("nan")
-    return float(value) if isinstance(like, float) else value
-
-
-def _plain_key(name):
-    return re.sub(r"[./\s]", "_", name)
 
 
 def _configuration(entry, label, time):
@@ -178,11 +183,12 @@ def _configuration(entry, label, time):
     held = motor_positions(group)
     if not held:
         return {}
-    data, data_keys = {}, {}
-    for name, (value, units, dtype) in held.items():
-        key = _plain_key(name)
-        data[key] = value
-        data_keys[key] = scalar_data_key(value, f"{label}:{group.name}/{name}", dtype, units)
+    keys = _position_keys(held)
+    data = {keys[name]: value for name, (value, _, _) in held.items()}
+    data_keys = {
+        keys[name]: scalar_data_key(value, f"{label}:{group.name}/{name}", dtype, units)
+        for name, (value, units, dtype) in held.items()
+    }
     return {"positioners": {"data": data, "timestamps": dict.fromkeys(data, time), "data_keys": data_keys}}
 
 
@@ -221,7 +227,9 @@ def _scan_documents(h5, key, source, label, run_bundle, metadata, times, open_li
 
     channels, left_out = measurement_channels(h5, key, source, open_linked)
     for name, why in left_out.items():
-        warnings.warn(f"{source.url}: scan {key}: channel {name!r} {why}; it is left out", IngestWarning, stacklevel=4)
+        warnings.warn(
+            f"{source.url}: scan {key}: channel {name!r} {why}; it is left out", IngestWarning, stacklevel=4
+        )
     lengths = {channel.key: channel.length for channel in channels}
     n_points = min(lengths.values(), default=0)
 
@@ -240,7 +248,9 @@ def _scan_documents(h5, key, source, label, run_bundle, metadata, times, open_li
     resources = {}  # channel key -> [(FrameBlock, its resource bundle)]
     for channel in channels:
         for block in channel.blocks:
-            resource = frame_resource(run_bundle, run_bundle.start_doc["uid"], channel.key, block.source, block.path)
+            resource = frame_resource(
+                run_bundle, run_bundle.start_doc["uid"], channel.key, block.source, block.path
+            )
             resources.setdefault(channel.key, []).append((block, resource))
             yield "resource", resource.resource_doc
     columns = {}

@@ -235,10 +235,13 @@ def measurement_channels(h5, key, source, open_linked):
             left_out[name] = f"links to {error.path}, which does not exist"
             continue
         dataset = member(found[1], found[2]) if found else None
-        if not isinstance(dataset, h5py.Dataset):
+        if isinstance(dataset, h5py.Group):
+            left_out[name] = "is a group, not a dataset"
+        elif not isinstance(dataset, h5py.Dataset):
             left_out[name] = "its link leads to no dataset"
         elif dataset.dtype.kind not in "iufb" or dataset.ndim == 0:
-            left_out[name] = f"is a {'scalar' if dataset.ndim == 0 else dataset.dtype} dataset, not numbers per point"
+            kind = "scalar" if dataset.ndim == 0 else str(dataset.dtype)
+            left_out[name] = f"is a {kind} dataset, not numbers per point"
         else:
             channel = Channel(name, key_name(name, taken), found[0], dataset, found[2], _units(dataset))
             if channel.point_shape:
@@ -312,7 +315,8 @@ def frame_blocks(channel):
             target = linked_file(channel.source, mapping.file_name)
             if not target.fs.exists(target.path):
                 raise MissingFileError(target.url)
-        blocks.append(FrameBlock(virtual[0], min(virtual[1], channel.length), target, mapping.dset_name, source_frames[0]))
+        end = min(virtual[1], channel.length)
+        blocks.append(FrameBlock(virtual[0], end, target, mapping.dset_name, source_frames[0]))
     blocks = sorted((block for block in blocks if block.begin < block.end), key=lambda block: block.begin)
     edges = [0] + [edge for block in blocks for edge in (block.begin, block.end)] + [channel.length]
     if any(edges[i] != edges[i + 1] for i in range(0, len(edges), 2)):

@@ -218,7 +218,14 @@ def dataset_file(tmp_path):
 @pytest.mark.parametrize(
     "title, expected",
     [
-        ("ascan sy 0 1 10 0.1", {"motors": ["sy"], "num_points": 11, "plan_args": {"motor": "sy", "start": 0, "stop": 1, "intervals": 10, "count_time": 0.1}}),
+        (
+            "ascan sy 0 1 10 0.1",
+            {
+                "motors": ["sy"],
+                "num_points": 11,
+                "plan_args": {"motor": "sy", "start": 0, "stop": 1, "intervals": 10, "count_time": 0.1},
+            },
+        ),
         ("a2scan psi -0.1 4.0 bg1 -0.05 2.0 410 1", {"motors": ["psi", "bg1"], "num_points": 411}),
         ("dmesh sx -1 1 4 sy -2 2 9 0.5", {"motors": ["sx", "sy"], "num_points": 50}),
         ("loopscan 7 0.1", {"num_points": 7}),
@@ -450,7 +457,10 @@ def vds_scan(tmp_path):
     with open_dataset_file(path) as file:
         write_scan(file, "1.1", f"loopscan {N_POINTS} 0.1", {"diode": (np.arange(float(N_POINTS)), None)})
         layout = h5py.VirtualLayout(shape=frames.shape, dtype=frames.dtype)
-        first, second = (h5py.VirtualSource(relative, "/entry_0000/measurement/data", shape=block.shape) for relative, block in parts)
+        first, second = (
+            h5py.VirtualSource(relative, "/entry_0000/measurement/data", shape=block.shape)
+            for relative, block in parts
+        )
         layout[:6] = first  # the whole of the first file
         layout[6:] = second[3:]
         detector = _group(file["1.1/instrument"], "eiger", "NXdetector")
