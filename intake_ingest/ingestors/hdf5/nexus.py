@@ -19,20 +19,29 @@ The HDF5 reading it shares with the other HDF5 ingestors is in
 :mod:`~intake_ingest.ingestors.hdf5.tree` and :mod:`~intake_ingest.ingestors.hdf5.values`.
 """
 
-import re
-
 import event_model
 import h5py
 import numpy as np
 
-from ...errors import IngestError
+from ...errors import IngestError, MissingFileError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
 from .._common import array_data_key, source_label
+from .nexus_rules import (
+    LAYOUT_IMAGE,
+    axes_of,
+    choose_entry,
+    find_nxdata,
+    key_name,
+    nexus_outline,
+    point_layout,
+    signal_name,
+)
 from .tree import (
     HDF5_ERRORS,
-    HDF5_FRAMES,
     HDF5_MAGIC,
+    cached_read,
+    frame_blocks,
     frame_resource,
     linked_file,
     member,
@@ -40,9 +49,9 @@ from .tree import (
     open_source,
     read_named,
 )
-from .values import natural_key, parse_time, plain, read_scalar, scalar_data_key, text, texts, units_of
+from .values import natural_key, parse_time, plain, read_scalar, scalar_data_key, units_of
 
-__all__ = ["NEXUS_HDF5", "ingest_nexus", "nexus_runs", "sniff_nexus"]
+__all__ = ["NEXUS_HDF5", "ingest_nexus", "nexus_companions", "nexus_runs", "sniff_nexus"]
 
 #: Events are composed (and validated) this many rows at a time, then yielded one by one.
 PAGE_ROWS = 10_000
@@ -63,127 +72,7 @@ ENTRY_FIELDS = (
 )
 
 
-# -- NeXus structure ----------------------------------------------------------------------
-
-
-def _entry_names(h5, with_data=False):
-    """Names of the NXentry groups at the top of the file, in natural order.
-
-    With ``with_data``, only those holding an NXdata group (a file of detector frames
-    linked from another has entries with nothing to plot).
-    """
-    names = []
-    for name in h5:
-        group = member(h5, name)
-        if isinstance(group, h5py.Group) and nx_class(group) == "NXentry":
-            if not with_data or _has_nxdata(group):
-                names.append(name)
-    return sorted(names, key=natural_key)
-
-
-def _has_nxdata(entry_group):
-    try:
-        _find_nxdata(entry_group, "")
-    except IngestError:
-        return False
-    return True
-
-
-def _choose_entry(h5, entry, url):
-    names = _entry_names(h5)
-    if entry is not None:
-        if not isinstance(member(h5, entry), h5py.Group):
-            raise IngestError(url, f"has no entry {entry!r}; its NXentry groups are {names}")
-        return entry
-    default = text(h5.attrs.get("default"))
-    if default and isinstance(member(h5, default), h5py.Group):
-        return default.strip("/")
-    if not names:
-        raise IngestError(url, "is not a NeXus file: it has no NXentry group at the top level")
-    return (_entry_names(h5, with_data=True) or names)[0]
-
-
-def _find_nxdata(entry_group, url):
-    """The NXdata group to read: follow ``@default`` from the entry, else its first NXdata."""
-    group = entry_group
-    for _ in range(8):  # @default chains are short; a cycle must not hang the ingestor
-        if nx_class(group) == "NXdata":
-            return group
-        default = text(group.attrs.get("default"))
-        target = member(group, default) if default else None
-        if not isinstance(target, h5py.Group):
-            break
-        group = target
-    for name in sorted(entry_group, key=natural_key):
-        child = member(entry_group, name)
-        if isinstance(child, h5py.Group) and nx_class(child) == "NXdata":
-            return child
-    raise IngestError(url, f"entry {entry_group.name!r} has no NXdata group to read")
-
-
-def _is_signal_flag(value):
-    try:
-        return int(plain(value)) == 1
-    except (TypeError, ValueError):
-        return False
-
-
-def _signal_name(nxdata, url):
-    """The signal: ``@signal`` of the group, else the dataset flagged ``@signal=1`` (NeXus 1)."""
-    name = text(nxdata.attrs.get("signal"))
-    if name and name in nxdata:
-        return name
-    members = sorted(nxdata, key=natural_key)
-    flagged = [name for name in members if "signal" in _member_attrs(nxdata, name)]
-    if flagged:
-        ones = [name for name in flagged if _is_signal_flag(_member_attrs(nxdata, name)["signal"])]
-        return (ones or flagged)[0]
-    if len(members) == 1:
-        return members[0]
-    raise IngestError(url, f"NXdata {nxdata.name!r} names no signal (no @signal attribute)")
-
-
-def _member_attrs(group, name):
-    found = member(group, name)
-    return found.attrs if found is not None else {}
-
-
-def _parse_indices(value):
-    """``<axis>_indices``: an int, an array of ints, or a string ``'0,1'`` (canSAS); None if neither."""
-    try:
-        if isinstance(value, (str, bytes, np.bytes_)) or (
-            isinstance(value, np.ndarray) and value.dtype.kind in "OSU"
-        ):
-            return tuple(int(part) for part in texts(value))
-        return tuple(int(index) for index in np.atleast_1d(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _axes(nxdata, signal_name, signal_ndim):
-    """Each axis of the signal and the signal dimensions it spans: ``{name: (dims...)}``."""
-    names = texts(nxdata.attrs.get("axes"))
-    if not names:  # canSAS ``I_axes`` on the group, or NeXus 1 ``axes`` on the signal
-        names = texts(nxdata.attrs.get(f"{signal_name}_axes")) or texts(
-            _member_attrs(nxdata, signal_name).get("axes")
-        )
-    axes = {}
-    for position, name in enumerate(names):
-        if name == "." or name in axes or name not in nxdata or position >= max(signal_ndim, 1):
-            continue
-        indices = nxdata.attrs.get(f"{name}_indices")
-        axes[name] = _parse_indices(indices) if indices is not None else (position,)
-    # Coordinates may also be given only by their <axis>_indices attribute.
-    for attribute in nxdata.attrs:
-        name = attribute[: -len("_indices")]
-        if attribute.endswith("_indices") and name not in axes and name in nxdata and name != signal_name:
-            axes[name] = _parse_indices(nxdata.attrs[attribute])
-    return {name: dims for name, dims in axes.items() if dims}  # unreadable indices: not an axis
-
-
-def _key_name(name):
-    """A data key name event-model accepts (no dots or slashes)."""
-    return re.sub(r"[./]", "_", name)
+# -- runs of a file ---------------------------------------------------------------------
 
 
 def nexus_runs(source):
@@ -191,9 +80,24 @@ def nexus_runs(source):
 
     Entries without an NXdata group (nothing to plot) make no run. Reads group
     attributes only.
+
+    Raises
+    ------
+    IngestError
+        If the file makes no run: it has no NXentry, or none of its entries holds an
+        NXdata group (a file of frames that another file links to, say). Detection
+        reports the file as unrecognised with this reason.
     """
-    entries = read_named(source, lambda h5: _entry_names(h5, with_data=True), "a NeXus file")
-    return [{"entry": name} for name in entries]
+    outline = cached_read(source, nexus_outline, "a NeXus file")
+    if not outline.entries:
+        raise IngestError(source.url, "is not a NeXus file: it has no NXentry group at the top level")
+    if not outline.entries_with_data:
+        raise IngestError(
+            source.url,
+            f"has no NXdata group in its NXentry groups {outline.entries}: nothing to plot "
+            "(a file of frames that another file links to?)",
+        )
+    return [{"entry": name} for name in outline.entries_with_data]
 
 
 # -- the run's header (read before the RunStart) ------------------------------------------
@@ -228,30 +132,66 @@ def _entry_metadata(entry_group):
     return metadata, units
 
 
+class _Plot:
+    """The NXdata group of an entry read by the NeXus rules (:mod:`.nexus_rules`).
+
+    Attributes
+    ----------
+    nxdata : h5py.Group
+    signal : str or None
+        None for a table of scan columns.
+    shape : tuple or None
+        The signal's shape (of the table's columns), None when it is in another file,
+        which is not opened before the RunStart.
+    axes : dict
+        Coordinate name -> signal dimensions it spans.
+    layout : str
+        ``'points'`` (one event per index of the first dimension) or ``'image'`` (one event).
+    """
+
+    def __init__(self, h5, entry, url):
+        self.nxdata = find_nxdata(h5[entry], url)
+        self.signal = signal_name(self.nxdata, url)
+        first = self.signal if self.signal is not None else sorted(self.nxdata, key=natural_key)[0]
+        link = self.nxdata.get(first, getlink=True)
+        self.shape = None
+        if not isinstance(link, h5py.ExternalLink):
+            self.shape = tuple(self.nxdata[first].shape)
+        self.axes = axes_of(self.nxdata, self.signal, len(self.shape) if self.shape is not None else 1)
+        self.layout = point_layout(self.nxdata, self.signal, self.shape, self.axes)
+
+    @property
+    def num_points(self):
+        if self.shape is None:
+            return None
+        if self.layout == LAYOUT_IMAGE or not self.shape:
+            return 1
+        return int(self.shape[0])
+
+    @property
+    def scan_axes(self):
+        if self.layout == LAYOUT_IMAGE:
+            return []
+        return [key_name(name) for name, dims in self.axes.items() if dims[:1] == (0,)]
+
+
 def _nexus_header(h5, entry, source):
     """What the RunStart needs: entry name, NXdata path, signal, scan axes, metadata."""
     url = source.url
-    entry = _choose_entry(h5, entry, url)
-    entry_group = h5[entry]
-    nxdata = _find_nxdata(entry_group, url)
-    signal = _signal_name(nxdata, url)
-    signal_link = nxdata.get(signal, getlink=True)
-    signal_shape = None
-    if not isinstance(signal_link, h5py.ExternalLink):  # another file: not opened before the start
-        signal_shape = nxdata[signal].shape
-    axes = _axes(nxdata, signal, len(signal_shape) if signal_shape is not None else 1)
-    metadata, units = _entry_metadata(entry_group)
+    entry = choose_entry(h5, entry, url)
+    plot = _Plot(h5, entry, url)
+    metadata, units = _entry_metadata(h5[entry])
     metadata.update(
         entry=entry,
-        nxdata=nxdata.name,
-        signal=_key_name(signal),
-        axes=[_key_name(name) for name in axes],
+        nxdata=plot.nxdata.name,
+        axes=[key_name(name) for name in plot.axes],
     )
-    if signal_shape is not None:
-        metadata["num_points"] = int(signal_shape[0]) if signal_shape else 1
-    scan_axes = [_key_name(name) for name, dims in axes.items() if dims[:1] == (0,)]
-    if scan_axes:
-        metadata["hints"] = {"dimensions": [[scan_axes, "primary"]]}
+    if plot.signal is not None:
+        metadata["signal"] = key_name(plot.signal)
+    if plot.num_points is not None:
+        metadata["num_points"] = plot.num_points
+    if plot.scan_axes:
+        metadata["hints"] = {"dimensions": [[plot.scan_axes, "primary"]]}
     if units:
         metadata["units"] = units
     return entry, metadata
@@ -266,7 +206,7 @@ class _Field:
     def __init__(self, name, dataset, target, path, in_ingested_file):
         self.name = name
         self.in_ingested_file = in_ingested_file
-        self.key = _key_name(name)
+        self.key = key_name(name)
         self.dataset = dataset
         self.target = target  # SourceFile holding the dataset
         self.path = path  # its path in that file
@@ -292,22 +232,31 @@ class _Field:
         return key
 
     def values(self):
-        """All values (of a scalar-per-event field), read-only."""
+        """All values, read-only (for a string field, as ``str``)."""
         values = self.dataset.asstr()[()] if self.is_string else self.dataset[()]
         values = np.atleast_1d(np.asarray(values))
         values.flags.writeable = False
         return values
 
 
-def _open_fields(nxdata, source, opened):
+def _link_target(source, link):
+    """(file identity, dataset path) an external link points at, to compare with frame blocks."""
+    return linked_file(source, link.filename).identity, link.path.lstrip("/")
+
+
+def _open_fields(nxdata, source, opened, skip=frozenset()):
     """Every dataset of the NXdata group as a _Field, following external links through fsspec.
 
     ``opened`` collects the files opened for external links, for the caller to close.
+    External links to one of ``skip`` ((file identity, path) pairs: the blocks of
+    the signal's virtual dataset) are left out, not opened: the signal reads them.
     """
     fields = {}
     for name in sorted(nxdata, key=natural_key):
         link = nxdata.get(name, getlink=True)
         if isinstance(link, h5py.ExternalLink):
+            if _link_target(source, link) in skip:
+                continue
             target = linked_file(source, link.filename)
             if target.identity not in opened:
                 opened[target.identity] = open_source(target)
@@ -321,17 +270,34 @@ def _open_fields(nxdata, source, opened):
     return fields
 
 
-def _layout(fields, signal, axes):
+def _signal_blocks(nxdata, signal, source):
+    """The frame blocks of the signal when it is a local virtual dataset (NXmx masters)."""
+    if signal is None or isinstance(nxdata.get(signal, getlink=True), h5py.ExternalLink):
+        return []
+    dataset = member(nxdata, signal)
+    if not isinstance(dataset, h5py.Dataset) or not dataset.is_virtual:
+        return []
+    return frame_blocks(dataset, source)
+
+
+def _layout(fields, plot):
     """Which fields are per-event scalars, per-event arrays (frames), or constant axes.
 
     Returns (number of events, scalars, frames, constants, dims of frames by field name).
     """
-    signal_field = fields[signal]
-    scan_length = signal_field.shape[0] if signal_field.shape else 1
+    signal, axes = plot.signal, plot.axes
+    reference = fields[signal] if signal is not None else next(iter(fields.values()))
+    if plot.layout == LAYOUT_IMAGE:
+        # One event: fields shaped like the image are its data, the others constants.
+        frames = [field for field in fields.values() if field.shape == reference.shape]
+        constants = [field for field in fields.values() if field.shape != reference.shape]
+        dims = _dims_named_by_axes(reference.shape, axes, constants, first=0)
+        return 1, [], frames, constants, {field.name: dims for field in frames if dims}
+    scan_length = reference.shape[0] if reference.shape else 1
     scalars, frames, constants = [], [], []
     for name, field in fields.items():
         dims = axes.get(name)
-        if not signal_field.shape:  # a single point: every scalar is its value
+        if not reference.shape:  # a single point: every scalar is its value
             if not field.shape:
                 scalars.append(field)
             continue
@@ -342,24 +308,30 @@ def _layout(fields, signal, axes):
             scalars.append(field)
         elif along_scan and not field.is_string:
             frames.append(field)
-    # Name the dimensions of frames after the constant axes that index them.
-    frame_dims = {}
-    constant_names = {field.key for field in constants}
-    for field in frames:
-        names = []
-        for dimension in range(1, len(field.shape)):
-            axis = next(
-                (
-                    _key_name(name)
-                    for name, dims in axes.items()
-                    if dims == (dimension,) and _key_name(name) in constant_names
-                ),
-                None,
-            )
-            names.append(axis)
-        if field.shape[1:] == signal_field.shape[1:] and all(names):
-            frame_dims[field.name] = names
+    names = _dims_named_by_axes(reference.shape, axes, constants, first=1)
+    frame_dims = {
+        field.name: names for field in frames if names and field.shape[1:] == reference.shape[1:]
+    }
     return scan_length, scalars, frames, constants, frame_dims
+
+
+def _dims_named_by_axes(shape, axes, constants, first):
+    """Names of dimensions ``first...`` of the signal after the constant axes spanning each; None if any has none."""
+    constant_keys = {field.key: field for field in constants}
+    names = []
+    for dimension in range(first, len(shape)):
+        name = next(
+            (
+                key_name(name)
+                for name, dims in axes.items()
+                if dims == (dimension,)
+                and key_name(name) in constant_keys
+                and constant_keys[key_name(name)].shape == (shape[dimension],)
+            ),
+            None,
+        )
+        names.append(name)
+    return names if names and all(names) else None
 
 
 def _configuration(constants, label, time):
@@ -394,15 +366,18 @@ def ingest_nexus(filename, *, entry=None, storage_options=None):
     Yields
     ------
     name, doc : str, dict
-        start, descriptor ``primary`` (one data key per dataset of the NXdata group that
-        runs along the scan), for array-valued fields a resource (spec ``HDF5_FRAMES``)
-        and a datum per point, events (one per point of the signal's first dimension),
-        stop.
+        start, descriptor ``primary``, for array-valued fields along the scan a
+        resource (spec ``HDF5_FRAMES``) per file of frames and a datum per point,
+        events, stop. One event per index of the signal's first dimension (per row
+        of a table without signal); one event in all for a 2-D image (see
+        :func:`~.nexus_rules.point_layout`).
 
     Raises
     ------
     IngestError
-        If the file is not HDF5, has no NXentry or NXdata, or names no signal.
+        If the file is not HDF5, has no NXentry or NXdata, or names no signal and is
+        not a table; a data file that is missing is a
+        :class:`~intake_ingest.MissingFileError` naming it, raised when the run is read.
 
     Examples
     --------
@@ -439,53 +414,110 @@ def ingest_nexus(filename, *, entry=None, storage_options=None):
     yield "stop", run_bundle.compose_stop(time=max(stop_time, start_time))
 
 
+def _check_block(source, field, block):
+    """Open the file of a block of frames: a missing one is named now, not read as zeros later."""
+    try:
+        read_named(block.target, lambda h5: h5[block.path].shape, "a file of frames")
+    except MissingFileError:
+        raise MissingFileError(
+            block.target.url,
+            f"no such file: it holds frames {block.begin}-{block.end - 1} of {field.path} in {source.url}",
+        ) from None
+
+
 def _scan_documents(h5, entry, source, label, run_bundle, opened, time):
     """Descriptor, resources, datums and events of the NXdata group of ``entry``."""
-    nxdata = _find_nxdata(h5[entry], source.url)
-    signal = _signal_name(nxdata, source.url)
-    fields = _open_fields(nxdata, source, opened)
-    if signal not in fields:
-        raise IngestError(source.url, f"signal {signal!r} of {nxdata.name!r} is not a readable dataset")
-    axes = _axes(nxdata, signal, len(fields[signal].shape))
-    n_points, scalars, frames, constants, frame_dims = _layout(fields, signal, axes)
+    plot = _Plot(h5, entry, source.url)
+    signal_blocks = _signal_blocks(plot.nxdata, plot.signal, source)
+    skip = {(block.target.identity, block.path.lstrip("/")) for block in signal_blocks}
+    fields = _open_fields(plot.nxdata, source, opened, skip)
+    if plot.signal is not None and plot.signal not in fields:
+        raise IngestError(
+            source.url, f"signal {plot.signal!r} of {plot.nxdata.name!r} is not a readable dataset"
+        )
+    if plot.shape is None:  # the signal was in another file: now it is open
+        plot.shape = fields[plot.signal].shape if plot.signal is not None else None
+        plot.layout = point_layout(plot.nxdata, plot.signal, plot.shape, plot.axes)
+    n_points, scalars, frames, constants, frame_dims = _layout(fields, plot)
 
     data_keys = {field.key: field.data_key(label, ()) for field in scalars}
+    per_event = 0 if plot.layout == LAYOUT_IMAGE else 1
     for field in frames:
-        data_keys[field.key] = field.data_key(label, field.shape[1:], frame_dims.get(field.name))
-        data_keys[field.key]["external"] = "FILESTORE:"
+        data_keys[field.key] = field.data_key(label, field.shape[per_event:], frame_dims.get(field.name))
+        if per_event:
+            data_keys[field.key]["external"] = "FILESTORE:"
+    hinted = [key_name(plot.signal)] if plot.signal is not None else list(data_keys)
     stream_bundle = run_bundle.compose_descriptor(
         data_keys=data_keys,
         name="primary",
         time=time,
         configuration=_configuration(constants, label, time),
         object_keys={"nxdata": list(data_keys)},
-        hints={"nxdata": {"fields": [_key_name(signal)]}},
+        hints={"nxdata": {"fields": hinted}},
     )
     yield "descriptor", stream_bundle.descriptor_doc
 
-    resources = {}
-    for field in frames:
-        resource = frame_resource(
-            run_bundle, run_bundle.start_doc["uid"], field.key, field.target, field.path
+    if plot.layout == LAYOUT_IMAGE:
+        data = {field.key: field.values() for field in frames}
+        yield from (
+            ("event", event)
+            for event in event_model.unpack_event_page(
+                stream_bundle.compose_event_page(
+                    data={key: [value] for key, value in data.items()},
+                    timestamps={key: [time] for key in data},
+                    time=[time],
+                    seq_num=[1],
+                )
+            )
         )
-        resources[field.key] = resource
-        yield "resource", resource.resource_doc
+        return
+
+    blocks_of = {}
+    for field in frames:
+        blocks = signal_blocks if field.name == plot.signal and signal_blocks else frame_blocks(
+            field.dataset, field.target
+        )
+        if field.dataset.is_virtual and blocks[0].path != field.dataset.name:
+            for block in blocks:
+                _check_block(source, field, block)
+        blocks_of[field.key] = []
+        for number, block in enumerate(blocks):
+            resource = frame_resource(
+                run_bundle,
+                run_bundle.start_doc["uid"],
+                f"{field.key}#{number}" if number else field.key,
+                block.target,
+                block.path,
+            )
+            blocks_of[field.key].append((block, resource))
+            yield "resource", resource.resource_doc
     values = {field.key: field.values() for field in scalars}
 
     for begin in range(0, n_points, PAGE_ROWS):
         end = min(begin + PAGE_ROWS, n_points)
         rows = end - begin
         data = {key: column[begin:end] for key, column in values.items()}
-        for key, resource in resources.items():
-            page = resource.compose_datum_page(datum_kwargs={"frame": list(range(begin, end))})
-            yield "datum_page", page
-            data[key] = page["datum_id"]
+        for key, blocks in blocks_of.items():
+            datum_ids = []
+            for block, resource in blocks:
+                low, high = max(begin, block.begin), min(end, block.end)
+                if low >= high:
+                    continue
+                frames_in_file = [block.offset + index - block.begin for index in range(low, high)]
+                page = resource.compose_datum_page(datum_kwargs={"frame": frames_in_file})
+                yield "datum_page", page
+                datum_ids.extend(page["datum_id"])
+            if len(datum_ids) != rows:
+                raise IngestError(
+                    source.url, f"the frames of {key!r} do not cover points {begin + 1}-{end} of the scan"
+                )
+            data[key] = datum_ids
         page = stream_bundle.compose_event_page(
             data=data,
             timestamps={key: [time] * rows for key in data},
             time=[time] * rows,
             seq_num=list(range(begin + 1, end + 1)),
-            filled={key: [False] * rows for key in resources},
+            filled={key: [False] * rows for key in blocks_of},
         )
         yield from (("event", event) for event in event_model.unpack_event_page(page))
 
@@ -494,8 +526,51 @@ def _scan_documents(h5, entry, source, label, run_bundle, opened, time):
 
 
 def sniff_nexus(head, source):
-    """Any HDF5 file: NeXus is the common layout, but generic, so below specific ingestors."""
-    return 0.5 if head[:8] == HDF5_MAGIC else 0.0
+    """HDF5 files with an NXentry: 0.5 (NeXus is generic, below the specific ingestors).
+
+    Opens the file (once per detection, shared with the other NeXus sniffers) to look
+    for NXentry groups: an HDF5 file without any is not ours (0). An entry without
+    NXdata still counts: :func:`nexus_runs` then says why it makes no run.
+    """
+    if head[:8] != HDF5_MAGIC:
+        return 0.0
+    try:
+        outline = cached_read(source, nexus_outline, "a NeXus file")
+    except IngestError:
+        return 0.2  # HDF5 but unreadable (truncated): let the ingestor name what is wrong
+    return 0.5 if outline.entries else 0.0
+
+
+def _linked_files(h5):
+    """Files the NXdata groups of the file link to (external links, virtual dataset sources)."""
+    found = set()
+    for entry in nexus_outline(h5).entries_with_data:
+        nxdata = find_nxdata(h5[entry], "")
+        for name in nxdata:
+            link = nxdata.get(name, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                found.add(link.filename)
+                continue
+            dataset = member(nxdata, name)
+            if isinstance(dataset, h5py.Dataset) and dataset.is_virtual:
+                for mapping in dataset.virtual_sources():
+                    if mapping.file_name != ".":
+                        found.add(mapping.file_name)
+    return sorted(found)
+
+
+def nexus_companions(source, candidates):
+    """The files among ``candidates`` that the NeXus file links to: its data files.
+
+    Detection attaches them to the NeXus file's run instead of reporting them (an NXmx
+    master's data files hold an entry without NXdata, or frames of its scan).
+    """
+    try:
+        names = cached_read(source, _linked_files, "a NeXus file")
+    except IngestError:
+        return []
+    targets = {linked_file(source, name).identity for name in names}
+    return [candidate for candidate in candidates if candidate.identity in targets]
 
 
 NEXUS_HDF5 = IngestorSpec(
@@ -508,4 +583,5 @@ NEXUS_HDF5 = IngestorSpec(
     grouping="file",
     description="a NeXus HDF5 file, one run per NXentry, one event per point of its default NXdata",
     runs_in=nexus_runs,
+    companions=nexus_companions,
 )

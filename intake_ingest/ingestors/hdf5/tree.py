@@ -5,7 +5,9 @@ Bluesky's NeXus files) open files, resolve external links and turn h5py's failur
 into errors naming the file.
 """
 
+import collections
 import posixpath
+import threading
 
 import h5py
 
@@ -153,3 +155,78 @@ def frame_resource(run_bundle, run_uid, key, target, dataset_path):
         resource_kwargs={"dataset": dataset_path},
         uid=deterministic_uid([run_uid, key, target.identity, dataset_path]),
     )
+
+
+#: Results of :func:`cached_read`, by (file, its modification time and size, action).
+_PEEKS = collections.OrderedDict()
+_PEEKS_LOCK = threading.Lock()
+_PEEKS_SIZE = 256
+
+
+def cached_read(source, action, what="an HDF5 file"):
+    """``action(h5)`` on the open file, remembered for this version of the file.
+
+    For sniffers: several ingestors look at the structure of the same HDF5 file during
+    one detection, and each would otherwise open it again. The result is kept while
+    the file's modification time and size are unchanged; errors are not kept.
+    """
+    key = (source.identity, source.mtime, source.size, action)
+    with _PEEKS_LOCK:
+        if key in _PEEKS:
+            _PEEKS.move_to_end(key)
+            return _PEEKS[key]
+    result = read_named(source, action, what)
+    with _PEEKS_LOCK:
+        _PEEKS[key] = result
+        while len(_PEEKS) > _PEEKS_SIZE:
+            _PEEKS.popitem(last=False)
+    return result
+
+
+class FrameBlock:
+    """Frames ``begin`` to ``end`` of a dataset, kept in ``path`` of file ``target``.
+
+    ``offset`` is the index, in that dataset, of frame ``begin``.
+    """
+
+    def __init__(self, begin, end, target, path, offset=0):
+        self.begin, self.end = int(begin), int(end)
+        self.target = target  # SourceFile
+        self.path = path
+        self.offset = int(offset)
+
+    def __repr__(self):
+        return f"FrameBlock({self.begin}:{self.end} in {self.target.url}:{self.path}[{self.offset}:])"
+
+
+def frame_blocks(dataset, source):
+    """Where the frames of a dataset really are: the blocks of a virtual dataset, or itself.
+
+    A virtual dataset (VDS, as NXmx masters and Eiger/Odin writers make) reads its
+    missing source files as zeros, silently; following its mapping instead names each
+    source file, so that a missing one is an error naming it. A source given as
+    ``'.'`` (this file) that is itself an external link is followed to its file.
+    Mappings of anything but whole frames along the first dimension are read through
+    the virtual dataset itself.
+    """
+    if not dataset.is_virtual:
+        return [FrameBlock(0, dataset.shape[0] if dataset.shape else 1, source, dataset.name)]
+    h5 = dataset.file
+    blocks = []
+    for mapping in dataset.virtual_sources():
+        try:
+            low, high = mapping.vspace.get_select_bounds()
+            src_low, src_high = mapping.src_space.get_select_bounds()
+        except (ValueError, RuntimeError):  # an unlimited or irregular selection
+            return [FrameBlock(0, dataset.shape[0], source, dataset.name)]
+        if tuple(low[1:]) != (0,) * (len(low) - 1) or tuple(high[1:]) != tuple(n - 1 for n in dataset.shape[1:]):
+            return [FrameBlock(0, dataset.shape[0], source, dataset.name)]
+        target, path = source, mapping.dset_name
+        if mapping.file_name != ".":
+            target = linked_file(source, mapping.file_name)
+        else:
+            link = h5.get(path, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                target, path = linked_file(source, link.filename), link.path
+        blocks.append(FrameBlock(low[0], high[0] + 1, target, path, src_low[0]))
+    return sorted(blocks, key=lambda block: block.begin)

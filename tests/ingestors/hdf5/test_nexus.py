@@ -8,7 +8,7 @@ import intake
 import numpy as np
 import pytest
 import xarray as xr
-from silx.io.nxdata import get_default
+from silx.io.nxdata import NXdata, get_default
 
 from intake_ingest import (
     BlueskyIngestCatalog,
@@ -17,6 +17,7 @@ from intake_ingest import (
     IngestError,
     MissingFileError,
 )
+from intake_ingest.detect import detect
 from intake_ingest.drivers.nexus import NexusHdf5Run
 from intake_ingest.files import deterministic_uid, expand
 from intake_ingest.ingestors.hdf5 import nexus
@@ -28,6 +29,7 @@ from intake_ingest.run import filling
 N_POINTS = 11
 N_FRAMES, FRAME_SHAPE = 5, (6, 8)
 SPEC2NEXUS_DATA = os.path.join(os.path.dirname(__import__("spec2nexus").__file__), "data")
+REAL = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "data", "real", "nexus")
 
 
 def _field(group, name, data, units=None, **attributes):
@@ -279,20 +281,122 @@ def test_hdf5_without_nexus_entries_is_an_error(tmp_path):
     path = str(tmp_path / "plain.h5")
     with h5py.File(path, "w") as file:
         file["numbers"] = np.arange(3)
+    (source,) = expand(path)
     with pytest.raises(IngestError, match="no NXentry") as info:
         next(ingest_nexus(path))
     assert info.value.path == path
-    assert nexus_runs(expand(path)[0]) == []
+    with pytest.raises(IngestError, match="no NXentry"):
+        nexus_runs(source)
+    assert nexus.sniff_nexus(read_head(source), source) == 0.0  # HDF5, but not NeXus
 
 
-def test_entry_without_signal_is_an_error(tmp_path):
+def test_entry_without_nxdata_makes_no_run_and_says_why(tmp_path):
+    """A file of frames that another links to: an NXentry, no NXdata. Detection reports the reason."""
+    path = str(tmp_path / "frames_only.h5")
+    with h5py.File(path, "w") as file:
+        entry = _group(file, "entry", "NXentry")
+        _field(entry, "data/data", np.zeros((2, 3, 4), np.uint16))
+    (source,) = expand(path)
+    assert nexus.sniff_nexus(read_head(source), source) == 0.5
+    with pytest.raises(IngestError, match=r"no NXdata group in its NXentry groups \['entry'\]") as info:
+        nexus_runs(source)
+    assert info.value.path == path
+    with pytest.raises(IngestError, match="has no NXdata group: nothing to plot"):
+        next(ingest_nexus(path))
+    plan = detect([path])
+    assert plan.runs == []
+    (unrecognised,) = plan.unrecognised
+    assert unrecognised.url == path and "no NXdata group" in unrecognised.reason
+
+
+def test_columns_of_equal_length_without_signal_are_a_table(tmp_path, validated):
+    path = str(tmp_path / "table.nxs")
+    energy, counts = np.linspace(8.0, 8.5, 6), np.arange(6, dtype=np.int64) * 7
+    with h5py.File(path, "w") as file:
+        plot = _group(_group(file, "entry", "NXentry"), "data", "NXdata")
+        _field(plot, "energy", energy, "keV")
+        _field(plot, "counts", counts, "counts")
+    documents = validated(ingest_nexus(path))
+    assert names(documents) == ["start", "descriptor"] + ["event"] * 6 + ["stop"]
+    start, descriptor = documents[0][1], documents[1][1]
+    assert "signal" not in start and start["num_points"] == 6 and start["axes"] == []
+    assert set(descriptor["data_keys"]) == {"energy", "counts"}
+    assert descriptor["data_keys"]["energy"]["units"] == "keV"
+    assert sorted(descriptor["hints"]["nxdata"]["fields"]) == ["counts", "energy"]
+    dataset = BlueskyRun(iter(documents)).primary.read()
+    with h5py.File(path, "r") as file:
+        np.testing.assert_array_equal(dataset["energy"].values, file["entry/data/energy"][()])
+        np.testing.assert_array_equal(dataset["counts"].values, file["entry/data/counts"][()])
+
+
+def test_fields_of_different_lengths_without_signal_are_an_error(tmp_path):
     path = str(tmp_path / "nosignal.nxs")
     with h5py.File(path, "w") as file:
         plot = _group(_group(file, "entry", "NXentry"), "data", "NXdata")
-        plot["a"], plot["b"] = np.arange(3), np.arange(3)
-    with pytest.raises(IngestError, match="names no signal") as info:
+        plot["a"], plot["b"] = np.arange(3), np.arange(4)
+    with pytest.raises(IngestError, match="names no signal.*not columns of equal length") as info:
         next(ingest_nexus(path))
     assert info.value.path == path
+
+
+def test_nexus_1_axis_and_primary_flags_on_datasets(tmp_path, validated):
+    """NeXus 1: signal=1 on the data, axis=1 on coordinates, primary=1 on the preferred one."""
+    path = str(tmp_path / "nexus1.nxs")
+    with h5py.File(path, "w") as file:
+        plot = _group(_group(file, "entry", "NXentry"), "data", "NXdata")
+        _field(plot, "counts", np.arange(5) * 3, signal=1)
+        _field(plot, "monitor", np.full(5, 1000), signal=2)
+        _field(plot, "theta", np.linspace(1, 2, 5), "deg", axis=1)
+        _field(plot, "two_theta", np.linspace(2, 4, 5), "deg", axis=1, primary=1)
+    documents = validated(ingest_nexus(path))
+    start = documents[0][1]
+    assert (start["signal"], start["axes"]) == ("counts", ["two_theta"])
+    assert start["hints"] == {"dimensions": [[["two_theta"], "primary"]]}
+    assert names(documents).count("event") == 5
+
+
+def test_single_image_is_one_event(tmp_path, validated):
+    """A 2-D signal with coordinates per dimension and nothing recorded per row: one image."""
+    path = str(tmp_path / "saxs.nxs")
+    image = np.random.default_rng(3).integers(0, 1000, (7, 9)).astype(np.int32)
+    with h5py.File(path, "w") as file:
+        entry = _group(file, "entry", "NXentry")
+        plot = _group(entry, "data", "NXdata", signal="image", axes=["y", "x"])
+        _field(plot, "image", image, "counts")
+        _field(plot, "y", np.arange(7) * 0.1, "mm")
+        _field(plot, "x", np.arange(9) * 0.1, "mm")
+    documents = validated(ingest_nexus(path))
+    assert names(documents) == ["start", "descriptor", "event", "stop"]
+    start, descriptor = documents[0][1], documents[1][1]
+    assert start["num_points"] == 1 and "hints" not in start
+    assert descriptor["data_keys"]["image"]["shape"] == [7, 9]
+    assert descriptor["data_keys"]["image"]["dims"] == ["y", "x"]
+    assert "external" not in descriptor["data_keys"]["image"]
+    np.testing.assert_allclose(descriptor["configuration"]["nxdata"]["data"]["x"], np.arange(9) * 0.1)
+    dataset = BlueskyRun(iter(documents)).primary.read()
+    assert dataset["image"].dims == ("time", "y", "x")
+    np.testing.assert_array_equal(dataset["image"].values[0], image)
+
+
+@pytest.mark.parametrize("why", ["interpretation", "counter"])
+def test_rows_of_a_2d_signal_are_points_when_the_file_says_so(tmp_path, validated, why):
+    """A spectrum per scan point: @interpretation='spectrum', or a counter recorded per row."""
+    path = str(tmp_path / "spectra.nxs")
+    spectra = np.arange(4 * 16, dtype=np.float64).reshape(4, 16)
+    with h5py.File(path, "w") as file:
+        plot = _group(_group(file, "entry", "NXentry"), "data", "NXdata", signal="mca", axes=["energy", "channel"])
+        plot.attrs.update(energy_indices=0, channel_indices=1)
+        _field(plot, "mca", spectra, interpretation="spectrum" if why == "interpretation" else "")
+        _field(plot, "energy", np.linspace(8, 9, 4), "keV")
+        _field(plot, "channel", np.arange(16))
+        if why == "counter":
+            _field(plot, "I0", np.array([10, 11, 12, 13]))
+    documents = validated(ingest_nexus(path))
+    assert names(documents).count("event") == 4
+    assert documents[0][1]["hints"] == {"dimensions": [[["energy"], "primary"]]}
+    dataset = BlueskyRun(iter(documents)).primary.read()
+    assert dataset["mca"].dims == ("time", "channel")
+    np.testing.assert_array_equal(dataset["mca"].values, spectra)
 
 
 @pytest.mark.parametrize("keep", [100, 0.5, 0.8, 0.95])
@@ -313,7 +417,7 @@ def test_nexus_1_signal_and_axes_attributes_on_datasets():
     No @default, no @signal on the group: the signal is flagged ``signal=1`` and names
     its axes in its own ``axes`` attribute.
     """
-    path = os.path.join(SPEC2NEXUS_DATA, "writer_1_3.h5")
+    path = os.path.join(REAL, "writer_1_3.h5")
     documents = list(ingest_nexus(path))
     start, descriptor = documents[0][1], documents[1][1]
     assert (start["entry"], start["signal"], start["axes"]) == ("Scan", "counts", ["two_theta"])
@@ -324,22 +428,25 @@ def test_nexus_1_signal_and_axes_attributes_on_datasets():
         np.testing.assert_array_equal(dataset["two_theta"].values, file["Scan/data/two_theta"][()])
 
 
-def test_cansas_attributes_as_one_element_arrays():
-    """Data_Q.h5, shipped with spec2nexus: an IGOR-written canSAS file (2-D I(Q)).
+def test_cansas_attributes_as_one_element_arrays(validated):
+    """Data_Q.h5, shipped with spec2nexus: an IGOR-written canSAS file (a 2-D I(Q) image).
 
     Attributes are one-element string arrays, the axes named by ``I_axes='Q,Q'`` and
-    ``Q_indices='0,1'``; start_time has no time zone (read as local time).
+    ``Q_indices='0,1'``; start_time has no time zone (read as local time). The image
+    is one measurement: one event, not one per row.
     """
-    path = os.path.join(SPEC2NEXUS_DATA, "Data_Q.h5")
-    documents = list(ingest_nexus(path))
+    path = os.path.join(REAL, "Data_Q.h5")
+    documents = validated(ingest_nexus(path))
+    assert names(documents) == ["start", "descriptor", "event", "stop"]
     start, descriptor = documents[0][1], documents[1][1]
     assert (start["signal"], start["axes"]) == ("I", ["Q"])
     assert start["time"] == datetime.datetime(2014, 4, 25, 9, 33, 43, 637000).timestamp()
-    assert descriptor["data_keys"]["I"]["shape"] == [100]
-    dataset = BlueskyRun(iter(documents)).primary.read()
     with h5py.File(path, "r") as file:
-        np.testing.assert_array_equal(dataset["I"].values, file["sasentry01/sasdata01/I"][()])
-        np.testing.assert_array_equal(dataset["Q"].values, file["sasentry01/sasdata01/Q"][()])
+        intensity, q = file["sasentry01/sasdata01/I"][()], file["sasentry01/sasdata01/Q"][()]
+    assert descriptor["data_keys"]["I"]["shape"] == list(intensity.shape) == [100, 100]
+    dataset = BlueskyRun(iter(documents)).primary.read()
+    np.testing.assert_array_equal(dataset["I"].values[0], intensity)
+    np.testing.assert_array_equal(dataset["Q"].values[0], q)
 
 
 def test_spec_scans_converted_by_spec2nexus(tmp_path):
@@ -379,15 +486,157 @@ def test_driver_round_trip(nexus_scans):
 
 def test_ingest_catalog_makes_a_run_per_entry(nexus_scans):
     path, _ = nexus_scans
-    catalog = BlueskyIngestCatalog(f"{os.path.dirname(path)}/*", "nexus_hdf5")
-    # scans_frames.h5 holds an NXentry without NXdata, nothing to plot: no run of its own.
+    catalog = BlueskyIngestCatalog(f"{os.path.dirname(path)}/*.nxs", "nexus_hdf5")
     assert sorted(catalog[uid].start["entry"] for uid in catalog) == ["scan_1", "scan_2"]
     assert {catalog[uid].start["source"] for uid in catalog} == {path}
 
 
-def test_sniff_any_hdf5(nexus_scans):
+def test_detection_attaches_linked_files_to_the_nexus_file(nexus_scans):
+    """scans_frames.h5 (an NXentry without NXdata) is linked from scans.nxs: its companion, no run."""
+    path, _ = nexus_scans
+    plan = detect([os.path.dirname(path) + "/*"])
+    assert sorted(run.kwargs["entry"] for run in plan.runs) == ["scan_1", "scan_2"]
+    assert {run.ingestor for run in plan.runs} == {"nexus_hdf5"}
+    frames_path = os.path.join(os.path.dirname(path), "scans_frames.h5")
+    assert {companion.path for run in plan.runs for companion in run.companions} == {frames_path}
+    assert plan.unrecognised == [] and plan.ambiguous == []
+
+
+def test_sniff_hdf5_with_nxentry(nexus_scans):
     path, _ = nexus_scans
     (source,) = expand(path)
     spec = get_spec("nexus_hdf5")
     assert spec.confidence(read_head(source), source) == pytest.approx(0.5)
     assert nexus.sniff_nexus(b"II*\x00", source) == 0.0
+
+
+# -- real files (tests/data/real/nexus/README.md), checked against h5py and silx ------------
+
+REAL_EIGER = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "data", "real", "eiger")
+REAL_BLUESKY = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "data", "real", "bluesky_nexus")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        os.path.join(REAL, "nexpy_example.nxs"),
+        os.path.join(REAL, "writer_1_3.h5"),
+        os.path.join(REAL_BLUESKY, "nxwriter_scan.h5"),
+    ],
+)
+def test_real_files_signal_and_axes_as_silx_reads_them(path, validated):
+    documents = validated(ingest_nexus(path))
+    start = documents[0][1]
+    with h5py.File(path, "r") as file:
+        nxdata = NXdata(file[start["nxdata"]])  # silx's reading of the same group
+        assert nxdata.is_valid
+        signal = nxdata.signal[()]
+        assert start["signal"] == nxdata.signal_dataset_name
+        assert start["axes"] == [name for name in nxdata.axes_dataset_names if name]
+    dataset = BlueskyRun(iter(documents)).primary.read()
+    if signal.ndim == 2:  # an image: one event
+        assert start["num_points"] == 1 and dataset.sizes["time"] == 1
+        np.testing.assert_array_equal(dataset[start["signal"]].values[0], signal)
+    else:
+        assert start["num_points"] == len(signal) == dataset.sizes["time"]
+        np.testing.assert_array_equal(dataset[start["signal"]].values, signal)
+
+
+def test_real_neutron_chopper_histogram_is_one_event(validated):
+    """nexpy's chopper.nxs: LRMECS (IPNS) data written by the NeXus C API 4.2.1.
+
+    A 2-D histogram (148 detectors x 750 time-of-flight bins, 751 bin edges): one event;
+    the coordinates go to the configuration (silx refuses the group: edges are one
+    longer than the bins, as NeXus allows for histograms).
+    """
+    path = os.path.join(REAL, "nexpy_chopper.nxs")
+    documents = validated(ingest_nexus(path))
+    assert names(documents) == ["start", "descriptor", "event", "stop"]
+    start, descriptor = documents[0][1], documents[1][1]
+    assert (start["instrument"], start["sample"]) == ("LRMECS", "Magnesium Diboride")
+    assert start["time"] == iso("2001-02-07T08:54:21-06:00")
+    assert documents[-1][1]["time"] == iso("2001-02-09T14:12:53-06:00")
+    assert start["axes"] == ["polar_angle", "time_of_flight"]
+    configuration = descriptor["configuration"]["nxdata"]
+    dataset = BlueskyRun(iter(documents)).primary.read()
+    with h5py.File(path, "r") as file:
+        counts = file["entry/data/data"][()]
+        np.testing.assert_allclose(configuration["data"]["time_of_flight"], file["entry/data/time_of_flight"][()])
+        assert configuration["data_keys"]["polar_angle"]["units"] == "degrees"
+    assert counts.shape == (148, 750) and descriptor["data_keys"]["data"]["shape"] == [148, 750]
+    np.testing.assert_array_equal(dataset["data"].values[0], counts)
+    assert int(dataset["data"].values.sum()) == int(counts.sum())
+
+
+def _write_frames_file(path, dataset_path, shape, dtype, written):
+    """A data file as a detector's writer leaves it: chunked one frame a chunk; only ``written`` frames stored.
+
+    Unwritten chunks read as zeros, so a full-size data file of a real master stays small.
+    """
+    rng = np.random.default_rng(5)
+    frames = {}
+    with h5py.File(path, "w") as file:
+        dataset = file.create_dataset(
+            dataset_path, shape=shape, dtype=dtype, chunks=(1, *shape[1:]), compression="gzip"
+        )
+        for index in written:
+            frames[index] = rng.integers(0, 60_000, shape[1:]).astype(dtype)
+            dataset[index] = frames[index]
+    return frames
+
+
+@pytest.mark.parametrize(
+    "name, data_file, n_frames, written",
+    [
+        # 4362 x 4148 frames read as int64 (145 MB each): documents checked, no frame read
+        ("Therm_6_2.nxs", "Therm_6_2_000001.h5", 488, []),
+        ("xrc_209_master.h5", "xrc_209_000001.h5", 240, [0, 7]),
+    ],
+)
+def test_real_nxmx_masters_name_their_missing_data_file_then_read_its_frames(
+    tmp_path, validated, name, data_file, n_frames, written
+):
+    """Real NXmx masters (DLS I04 by GDA, 2019; DLS I03 by nexgen, 2024) of Eiger 16M series.
+
+    Their NXdata signal is a virtual dataset mapping the frames of the data file (not
+    shipped). Missing, it is named when the run is read (h5py would read zeros); a data
+    file written beside a copy of the master is read frame by frame, as h5py reads
+    the master's virtual dataset.
+    """
+    master = str(tmp_path / name)
+    with open(os.path.join(REAL_EIGER, name), "rb") as real, open(master, "wb") as copy:
+        copy.write(real.read())
+    with h5py.File(master, "r") as file:
+        signal = file["entry/data/data"]
+        assert signal.is_virtual and signal.shape[0] == n_frames
+        assert file["entry/instrument/detector/detectorSpecific/nimages"][()] == n_frames
+        omega = file["entry/data/omega"][()]
+        (mapping,) = signal.virtual_sources()
+        link = file.get(mapping.dset_name, getlink=True)
+        frame_shape, dtype = signal.shape[1:], signal.dtype
+
+    run = BlueskyRun(ingest_nexus(master))
+    assert run.start["definition"] == "NXmx" and run.start["num_points"] == n_frames
+    assert run.start["hints"] == {"dimensions": [[["omega"], "primary"]]}
+    with pytest.raises(MissingFileError, match=f"holds frames 0-{n_frames - 1}") as info:
+        run.primary.read()
+    assert info.value.path == str(tmp_path / data_file)
+
+    assert link.filename == data_file  # the master's external link to the data file
+    frames = _write_frames_file(str(tmp_path / data_file), link.path, (n_frames, *frame_shape), dtype, written)
+    documents = validated(ingest_nexus(master))
+    assert names(documents).count("event") == n_frames
+    resource = next(doc for name, doc in documents if name == "resource")
+    assert resource["resource_path"] == str(tmp_path / data_file)
+    assert resource["resource_kwargs"] == {"dataset": link.path}
+    datums = next(doc for name, doc in documents if name == "datum_page")
+    assert datums["datum_kwargs"]["frame"] == list(range(n_frames))
+    lazy = BlueskyRun(iter(documents)).primary.to_dask()
+    np.testing.assert_allclose(lazy["omega"].values, omega)
+    if not written:
+        return
+    with h5py.File(master, "r") as file:  # h5py through the virtual dataset
+        for index in (0, 7, 8):
+            expected = file["entry/data/data"][index]
+            np.testing.assert_array_equal(lazy["data"][index].values, expected)
+    np.testing.assert_array_equal(lazy["data"][7].values, frames[7])
