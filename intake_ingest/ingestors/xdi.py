@@ -38,7 +38,7 @@ from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
 from ._common import source_label
-from .column_text import data_key_name
+from ._column_table import data_key_name
 
 __all__ = ["XDI", "XdiHeader", "ingest_xdi", "read_xdi_header", "read_xdi_rows", "sniff_xdi"]
 

@@ -16,7 +16,7 @@ import pytest
 from intake_ingest import BlueskyIngestCatalog, BlueskyRun, IngestError, IngestWarning, MissingFileError
 from intake_ingest.drivers.column_text import ColumnTextRun
 from intake_ingest.files import expand
-from intake_ingest.ingestors import column_text
+from intake_ingest.ingestors import _column_table, column_text
 from intake_ingest.ingestors.column_text import COLUMN_TEXT, ingest_column_text, sniff_column_text
 from intake_ingest.registry import HEAD_BYTES, get_spec
 
@@ -425,7 +425,7 @@ def test_uid_is_deterministic(pyfai_xy, tmp_path):
 def test_run_start_is_made_from_the_header_alone(pyfai_xy, monkeypatch):
     parsed = []
     monkeypatch.setattr(column_text, "read_column_text", lambda *a, **k: parsed.append(a) or 1 / 0)
-    monkeypatch.setattr(column_text, "read_bytes", lambda *a, **k: parsed.append(a) or 1 / 0)
+    monkeypatch.setattr(_column_table, "read_bytes", lambda *a, **k: parsed.append(a) or 1 / 0)
     name, start = next(ingest_column_text(str(pyfai_xy)))
     assert name == "start" and parsed == []
     assert start["wavelength"] == 1.0332e-10
