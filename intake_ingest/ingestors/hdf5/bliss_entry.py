@@ -80,6 +80,8 @@ def choose_scan(h5, scan, url):
         if len(keys) == 1:
             return keys[0]
         raise IngestError(url, f"holds {len(keys)} scans ({listing}); choose one with scan='<number>.<subscan>'")
+    if isinstance(scan, str) and scan.strip().isdigit():  # '3' as a YAML catalog may give it
+        scan = int(scan)
     if isinstance(scan, (int, np.integer)) and not isinstance(scan, bool):
         matches = [key for key in keys if SCAN_KEY.match(key)[1] == str(int(scan))]
         if len(matches) == 1:

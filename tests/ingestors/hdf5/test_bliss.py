@@ -9,6 +9,7 @@ layout, as the real files show it.
 import datetime
 import os
 import shutil
+import zipfile
 
 import h5py
 import intake
@@ -488,6 +489,24 @@ def test_lima_images_in_a_virtual_dataset_are_read_from_each_file(vds_scan, memo
     np.testing.assert_array_equal(run.primary.read()["eiger_image"].values, frames)
 
 
+def test_zip_archive_of_the_dataset_folder(dataset_file, vds_scan, tmp_path):
+    path, values = dataset_file
+    vds_path, frames = vds_scan
+    archive = tmp_path / "beamtime.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for folder, prefix in ((os.path.dirname(path), "a"), (os.path.dirname(vds_path), "b")):
+            for parent, _, files in os.walk(folder):
+                for name in files:
+                    full = os.path.join(parent, name)
+                    zipped.write(full, f"{prefix}/{os.path.relpath(full, folder)}")
+    run = BlueskyRun(ingest_bliss(f"zip://a/silicon_0001.h5::file://{archive}", "1.1"))
+    (resource,) = [doc for name, doc in run.documents() if name == "resource"]
+    assert resource["resource_path"] == f"zip://a/scan0001/pilatus_0000.h5::file://{archive}"
+    np.testing.assert_array_equal(run.primary.read()["pilatus_image"].values, values["frames"])
+    run = BlueskyRun(ingest_bliss(f"zip://b/vds_0001.h5::file://{archive}", "1"))
+    np.testing.assert_array_equal(run.primary.read()["eiger_image"].values, frames)
+
+
 def test_missing_file_of_a_virtual_dataset_leaves_the_channel_out(vds_scan, validated):
     path, _ = vds_scan
     os.remove(os.path.join(os.path.dirname(path), "scan0001", "eiger_0001.h5"))
@@ -641,6 +660,7 @@ def test_choosing_a_scan(dataset_file):
         next(ingest_bliss(path, "3.1"))
     with pytest.raises(IngestError, match="has no scan number 7"):
         next(ingest_bliss(path, 7))
+    assert next(ingest_bliss(path, "10"))[1]["scan"] == "10.1"  # a number given as text
 
 
 def test_not_hdf5_and_hdf5_without_scans_are_errors_naming_the_file(tmp_path):
