@@ -73,11 +73,13 @@ EVENT_GROUPS = ("counter", "motor")
 # SPEC writes ``time`` with date(): "Tue Nov 26 16:02:05 2013"; others write ISO 8601.
 TIME_FORMATS = ("%a %b %d %H:%M:%S %Y", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%d-%b-%Y %H:%M:%S")
 #: Header keys that say when a frame was taken, compared in lower case, in order of
-#: preference: Unix times first (``epoch``; ``time_of_day``, which LIMA writes from
-#: gettimeofday()), then dates (``time``, as SPEC writes it; ``Date``), which are local
-#: time unless they carry a zone.
-UNIX_TIME_KEYS = ("epoch", "time_of_day")
-DATE_KEYS = ("time", "date")
+#: preference, each with how it is written: ``time_of_day`` (Unix time, as LIMA writes it
+#: from gettimeofday()); ``time`` and ``date``, dates in local time unless they carry a
+#: zone (SPEC's ccd macros write the scan's date(), "Thu Jul 06 03:41:29 2017"); last
+#: ``epoch``, which those macros fill with SPEC's EPOCH, the Unix time at which the SPEC
+#: data file was opened (before the scan, hours before in darfix's ID06 files).
+TIME_KEYS = (("time_of_day", "unix"), ("time", "date"), ("date", "date"), ("epoch", "unix"))
+DATE_KEYS = tuple(name for name, kind in TIME_KEYS if kind == "date")
 # A value "<number> <unit>" is read with its unit only for units a header would write
 # (Boesecke's "Double Float Value with Unit"); anything else after a number is text.
 _UNITS = {
@@ -101,8 +103,8 @@ class EdfHeader:
         The data keys of counters and motors (event data even where constant) -> their
         mnemonics, the ``object_name`` of each (a counter or motor is a device of its own).
     time : float or None
-        When the frame was taken (Unix time), from the first of :data:`UNIX_TIME_KEYS`
-        and :data:`DATE_KEYS` that the header has and that reads as a time.
+        When the frame was taken (Unix time), from the first of :data:`TIME_KEYS` that
+        the header has and that reads as a time.
     time_key : str or None
         The header key that gave ``time``.
     title : str or None
@@ -175,12 +177,15 @@ def _header_time(header, timezone):
     by_name = {}
     for key in header:
         by_name.setdefault(key.strip().lower(), key)
-    for name in UNIX_TIME_KEYS:
-        seconds = parse_number(header[by_name[name]]) if name in by_name else None
-        if seconds is not None and seconds > 0:
-            return float(seconds), by_name[name]
-    for name in DATE_KEYS:
-        moment = parse_time(header[by_name[name]], TIME_FORMATS, timezone) if name in by_name else None
+    for name, kind in TIME_KEYS:
+        if name not in by_name:
+            continue
+        text = header[by_name[name]]
+        if kind == "unix":
+            seconds = parse_number(text)
+            moment = float(seconds) if seconds is not None and seconds > 0 else None
+        else:
+            moment = parse_time(text, TIME_FORMATS, timezone)
         if moment is not None:
             return moment, by_name[name]
     return None, None
@@ -584,8 +589,8 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
         frame has an error block (``EDF_DataBlockID`` ``<n>.Image.Error``), one per
         counter and motor mnemonic, and the header values that change from frame to
         frame; the others in ``configuration['detector']``), one event per frame, stop.
-        Event times are the headers' (``epoch``, ``time_of_day``, ``time``, ``Date``),
-        else the file's modification time. A file that ends inside a frame (an
+        Event times are the headers' (``time_of_day``, ``time``, ``Date``, ``epoch``:
+        see :data:`TIME_KEYS`), else the file's modification time. A file that ends inside a frame (an
         interrupted acquisition) gives the frames before, no RunStop, and an
         :class:`~intake_ingest.IngestWarning`; bytes after the last frame that are no
         EDF header are left out with a warning (as fabio reads such a file).
@@ -612,8 +617,7 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
     frames = _scan(series, first)
     shape, dtype = frames.files[0][1][0].shape, frames.files[0][1][0].dtype
     headers, files = _frame_headers(frames, shape, dtype, timezone)
-    # A frame's header says when it was taken (epoch, time_of_day, time, Date); without
-    # any of those, its file's mtime.
+    # A frame's header says when it was taken (TIME_KEYS); without any, its file's mtime.
     times = [
         mtimes[source.identity] if header.time is None else header.time
         for header, source in zip(headers, files)

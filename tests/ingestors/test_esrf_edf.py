@@ -46,6 +46,7 @@ from intake_ingest.ingestors.esrf_edf import (
 from intake_ingest.registry import get_spec, read_head
 from intake_ingest.run import BlueskyRun
 
+REAL = Path(__file__).parents[1] / "data" / "real" / "edf"
 SHAPE = (16, 24)  # Dim_2 rows of Dim_1 pixels
 N_FRAMES = 6
 START = datetime.datetime(2013, 11, 26, 16, 2, 5)
@@ -636,17 +637,20 @@ def frame_times(tmp_path, header, **kwargs):
     return documents[0][1]["time"], events_of(documents)[0]["time"], str(path)
 
 
-def test_times_from_epoch_time_of_day_time_and_date(tmp_path):
+def test_times_from_time_of_day_dates_and_epoch(tmp_path):
     moment = datetime.datetime(2019, 7, 11, 14, 30, 5, 250000)
     unix = utc(moment)
-    # Unix times come first, whatever the dates say.
-    assert frame_times(tmp_path, {"epoch": f"{unix:.6f}", "time": "Tue Nov 26 16:02:05 2013"})[:2] == (unix, unix)
+    # LIMA's time_of_day (Unix time) comes first, whatever the dates say.
     assert frame_times(tmp_path, {"time_of_day": f"{unix:.6f}", "Date": "2013-11-26 16:02:05"})[:2] == (unix, unix)
     # Dates without a zone are local time, or in the zone given.
     assert frame_times(tmp_path, {"Date": moment.isoformat(sep=" ")})[:2] == (moment.timestamp(),) * 2
     paris = frame_times(tmp_path, {"Date": moment.isoformat(sep=" ")}, timezone="Europe/Paris")
     assert paris[:2] == (unix - 7200,) * 2  # CEST is UTC+2 in July
     assert frame_times(tmp_path, {"Date": "2019-07-11T14:30:05.25+02:00"})[1] == unix - 7200
+    # SPEC's epoch (when its data file was opened) only without a date.
+    earlier = unix - 3600
+    assert frame_times(tmp_path, {"epoch": f"{earlier:.4f}", "time": moment.isoformat()}, timezone="UTC")[1] == unix
+    assert frame_times(tmp_path, {"epoch": f"{earlier:.4f}"})[1] == earlier
     # What does not read as a time is a header value; then the file's mtime stands in.
     start, event, path = frame_times(tmp_path, {"time_of_day": "afternoon", "Date": "soon"})
     assert start == event == os.path.getmtime(path)
@@ -654,11 +658,55 @@ def test_times_from_epoch_time_of_day_time_and_date(tmp_path):
 
 def test_a_unix_time_stays_a_header_value_and_a_date_does_not(tmp_path):
     path = tmp_path / "timed.edf"
-    edf = fabio.edfimage.EdfImage(data=edf_image(0), header={"epoch": "1562855405.25", "Date": "2019-07-11 14:30:05"})
-    edf.append_frame(data=edf_image(1), header={"epoch": "1562855406.5", "Date": "2019-07-11 14:30:06"})
+    edf = fabio.edfimage.EdfImage(data=edf_image(0), header={"time_of_day": "1562855405.25", "Date": "2019-07-11 14:30:05"})
+    edf.append_frame(data=edf_image(1), header={"time_of_day": "1562855406.5", "Date": "2019-07-11 14:30:06"})
     edf.write(str(path))
     documents = list(ingest_esrf_edf(str(path)))
     events = events_of(documents)
     assert [event["time"] for event in events] == [1562855405.25, 1562855406.5]
-    assert [event["data"]["epoch"] for event in events] == [1562855405.25, 1562855406.5]
+    assert [event["data"]["time_of_day"] for event in events] == [1562855405.25, 1562855406.5]
     assert [event["data"]["Date"] for event in events] == ["2019-07-11 14:30:05", "2019-07-11 14:30:06"]
+
+
+# -- real files ------------------------------------------------------------------------------------
+
+
+def test_real_spec_ccd_files_match_fabio_and_their_bytes(validated):
+    # Two frames of an ESRF ID06 ascan, as SPEC's ccd macros save them (from darfix's
+    # tutorial data, cut to a region of interest: see tests/data/real/edf/README.md).
+    # strain_0001.edf has 11570 bytes after its frame, which fabio reads past.
+    paths = sorted(REAL.glob("strain_*.edf"))
+    with pytest.warns(IngestWarning, match="strain_0001.edf: the bytes after frame 1 are not an EDF header block"):
+        documents = validated(ingest_esrf_edf(str(REAL / "strain_*.edf"), timezone="Europe/Paris"))
+    assert names(documents) == ["start", "descriptor", "event", "event", "stop"]
+    # The scan's date, 'Thu Jul 06 03:41:29 2017' in Grenoble (CEST), not SPEC's epoch.
+    scan_date = utc(datetime.datetime(2017, 7, 6, 1, 41, 29))
+    start, descriptor = documents[0][1], documents[1][1]
+    assert start["time"] == scan_date and start["title"] == "CCD Image"
+    assert descriptor["configuration"]["detector"]["data"]["epoch"] == 1499257480.6415
+    assert descriptor["data_keys"]["image"]["shape"] == [128, 128]
+    for event, path in zip(events_of(documents), paths, strict=True):
+        with fabio.open(str(path)) as opened:
+            fabio_image, fabio_header = opened.data, dict(opened.header)
+        assert fabio_image.shape == (128, 128) and fabio_image.dtype == np.uint16
+        stored = np.frombuffer(path.read_bytes()[3072 : 3072 + 128 * 128 * 2], "<u2").reshape(128, 128)
+        np.testing.assert_array_equal(fabio_image, stored)
+        np.testing.assert_array_equal(np.asarray(event["data"]["image"]), stored)
+        assert event["time"] == scan_date
+        for group in ("counter", "motor"):
+            names_, values = fabio_header[f"{group}_mne"].split(), fabio_header[f"{group}_pos"].split()
+            assert len(names_) == len(values) == {"counter": 29, "motor": 83}[group]
+            ours = [event["data"][name] for name in names_]
+            np.testing.assert_array_equal(ours, [float(value) for value in values])  # '-nan' too
+    assert [int(np.asarray(event["data"]["image"]).sum()) for event in events_of(documents)] == [1676919, 2602462]
+    assert [event["data"]["obpitch"] for event in events_of(documents)] == [25.1023, 25.1024]
+
+
+def test_real_file_with_bytes_after_its_frame_is_a_whole_run(validated):
+    path = str(REAL / "strain_0001.edf")
+    with fabio.open(path) as opened:
+        assert opened.nframes == 1 and opened.incomplete_file
+    with pytest.warns(IngestWarning, match="are not an EDF header block; they are left out"):
+        documents = validated(ingest_esrf_edf(path))
+    assert names(documents) == ["start", "descriptor", "event", "stop"]
+    assert documents[0][1]["num_points"] == 1
