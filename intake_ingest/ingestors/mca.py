@@ -435,6 +435,20 @@ def read_spec_mca(source, header, zone=None):
     ctime = _spec_numbers(header.mca, "CTIME")  # preset, live, real time
     if ctime and len(ctime) >= 1:
         configuration["preset_time"] = ctime[0]
+    return Spectrum(
+        counts=counts,
+        channels=channels,
+        energy=energy,
+        live_time=ctime[1] if ctime and len(ctime) >= 2 else None,
+        real_time=ctime[2] if ctime and len(ctime) >= 3 else None,
+        start_time=_spec_start_time(header, zone),
+        metadata=spec_scan_metadata(header),
+        configuration=configuration,
+    )
+
+
+def spec_scan_metadata(header):
+    """RunStart metadata of a SPEC-style scan, from its headers alone."""
     metadata = {"layout": "spec", "scan_id": header.number, "scan_key": header.key}
     title = header.scan.get("S", "").split(None, 1)
     if len(title) > 1:
@@ -444,16 +458,21 @@ def read_spec_mca(source, header, zone=None):
     comments = [line for line in header.scan.get("C", "").split("\n") if line.strip()]
     if comments:
         metadata["comments"] = comments
-    return Spectrum(
-        counts=counts,
-        channels=channels,
-        energy=energy,
-        live_time=ctime[1] if ctime and len(ctime) >= 2 else None,
-        real_time=ctime[2] if ctime and len(ctime) >= 3 else None,
-        start_time=_spec_start_time(header, zone),
-        metadata=metadata,
-        configuration=configuration,
-    )
+    return metadata
+
+
+_SPECTRUM_LINE = re.compile(rb"^@A", re.M)
+
+
+def _count_spectra(source, header):
+    """The number of ``@A`` spectra in a scan's block, counted without converting them."""
+    try:
+        with source.fs.open(source.path, "rb") as file:
+            file.seek(header.begin)
+            block = file.read(header.end - header.begin)
+    except FileNotFoundError:
+        raise MissingFileError(source.url) from None
+    return len(_SPECTRUM_LINE.findall(block))
 
 
 def _spectrum_scans(index):
@@ -485,23 +504,47 @@ def _choose_scan(source, index, scan):
 # -- the ingestor --------------------------------------------------------------------------------
 
 
-def _read_spectrum(source, scan, zone):
-    """(spectrum, uid names) of the run asked for, whatever the file's layout."""
+@dataclasses.dataclass(frozen=True)
+class _RunPlan:
+    """What the RunStart needs, and how to read the spectra after it is yielded."""
+
+    uid_names: list
+    metadata: dict
+    start_time: float | None
+    n_spectra: int
+    read: object  # () -> Spectrum
+
+
+def _plan_run(source, scan, zone):
+    """The run asked for, whatever the file's layout; a SPEC-style scan's spectra are read later.
+
+    A SPEC-style file may hold many scans of many spectra, and a catalog lists its runs
+    from their RunStarts alone: those come from the scan index and a count of ``@A``
+    lines. An Amptek or one-column file is one small spectrum, read at once.
+    """
     layout = _reading_layout(_head(source))
     if layout == "spec":
         header = _choose_scan(source, read_scan_index(source), scan)
-        return read_spec_mca(source, header, zone), [source.identity, header.key]
+        return _RunPlan(
+            uid_names=[source.identity, header.key],
+            metadata=spec_scan_metadata(header),
+            start_time=_spec_start_time(header, zone),
+            n_spectra=_count_spectra(source, header),
+            read=lambda: read_spec_mca(source, header, zone),
+        )
     if scan is not None:
         raise IngestError(source.url, f"holds one spectrum; scan={scan!r} applies to SPEC-style files")
     if layout == "amptek":
-        return read_amptek(source, read_bytes(source), zone), [source.identity]
-    if layout == "column":
-        return read_column(source, read_bytes(source)), [source.identity]
-    raise IngestError(
-        source.url,
-        "is not an MCA file this ingestor reads (an Amptek <<PMCA SPECTRUM>>, SPEC-style "
-        "'@A' spectra without '#L' columns, or one count per line)",
-    )
+        spectrum = read_amptek(source, read_bytes(source), zone)
+    elif layout == "column":
+        spectrum = read_column(source, read_bytes(source))
+    else:
+        raise IngestError(
+            source.url,
+            "is not an MCA file this ingestor reads (an Amptek <<PMCA SPECTRUM>>, SPEC-style "
+            "'@A' spectra without '#L' columns, or one count per line)",
+        )
+    return _RunPlan([source.identity], spectrum.metadata, spectrum.start_time, len(spectrum.counts), lambda: spectrum)
 
 
 def _head(source):
@@ -547,17 +590,23 @@ def ingest_mca(filename, scan=None, *, timezone=None, storage_options=None):
         raise IngestError(str(filename), f"matches {len(sources)} files; an MCA run is one file")
     (source,) = sources
     label = source_label(filename)
-    spectrum, uid_names = _read_spectrum(source, scan, zone)
+    plan = _plan_run(source, scan, zone)
     (mtime,) = timestamps(sources)
-    start_time = spectrum.start_time if spectrum.start_time is not None else mtime
-    n_spectra, n_channels = spectrum.counts.shape
+    start_time = plan.start_time if plan.start_time is not None else mtime
     run_bundle = event_model.compose_run(
-        uid=deterministic_uid(uid_names),
+        uid=deterministic_uid(plan.uid_names),
         time=start_time,
-        metadata={"ingestor": NAME, "source": label, "num_points": n_spectra, **spectrum.metadata},
+        metadata={"ingestor": NAME, "source": label, "num_points": plan.n_spectra, **plan.metadata},
     )
     yield "start", run_bundle.start_doc
 
+    # From here on the spectra are read, which listing a catalog never does.
+    spectrum = plan.read()
+    n_spectra, n_channels = spectrum.counts.shape
+    if n_spectra != plan.n_spectra:
+        raise IngestError(
+            source.url, f"silx read {n_spectra} spectra where the scan has {plan.n_spectra} '@A' lines"
+        )
     counts = spectrum.counts
     counts.flags.writeable = False  # documents are records: their arrays are read-only
     data_keys = {"mca": array_data_key([n_channels], counts.dtype, label, dims=["channel"])}

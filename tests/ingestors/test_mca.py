@@ -22,7 +22,7 @@ from intake_ingest.detect import detect
 from intake_ingest.drivers.mca import McaRun
 from intake_ingest.files import expand
 from intake_ingest.ingestors.mca import MCA, ingest_mca, layout_of, runs_in, sniff_mca
-from intake_ingest.ingestors.spec import SPEC, sniff_spec
+from intake_ingest.ingestors.spec import SPEC
 from intake_ingest.registry import HEAD_BYTES, get_spec
 
 REAL = pathlib.Path(__file__).parent.parent / "data" / "real" / "mca"
@@ -174,6 +174,24 @@ def test_spectra_match_an_independent_reading_of_the_at_lines(pymca_mca):
     assert len(read) == len(expected) == 3
     for spectrum, values in zip(read, expected):
         np.testing.assert_array_equal(spectrum, values)
+
+
+def test_run_start_is_made_from_the_headers_without_reading_spectra(pymca_mca, monkeypatch):
+    from intake_ingest.ingestors import mca as mca_module
+
+    def no_reading(*args):
+        raise AssertionError("spectra read before the RunStart")
+
+    monkeypatch.setattr(mca_module, "_scan_spectra", no_reading)
+    start = next(ingest_mca(str(pymca_mca[0]), scan="2.1"))[1]
+    assert start["num_points"] == 2 and start["title"] == "sum of two"
+
+
+def test_scan_with_an_mca_header_and_no_spectrum(tmp_path):
+    path = tmp_path / "empty.mca"
+    path.write_text("#F x\n\n#S 1 nothing saved\n#@MCA %16C\n#@CHANN 16 0 15 1\n")
+    with pytest.raises(IngestError, match=r"empty\.mca: scan 1\.1 holds no MCA spectrum"):
+        list(ingest_mca(str(path)))
 
 
 def test_several_scans_need_a_choice(pymca_mca):

@@ -23,7 +23,6 @@ from intake_ingest.ingestors.xrdml import XRDML, ingest_xrdml, runs_in, sniff_xr
 from intake_ingest.registry import HEAD_BYTES, get_spec
 
 REAL = pathlib.Path(__file__).parent.parent / "data" / "real" / "xrdml"
-NS = {"x": "http://www.xrdml.com/XRDMeasurement/1.0"}
 
 
 def events(documents):
