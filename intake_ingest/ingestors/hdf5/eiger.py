@@ -33,6 +33,7 @@ from ...errors import IngestError, IngestWarning, MissingFileError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
 from .._common import array_data_key, source_label
+from .nexus import nexus_companions
 from .tree import HDF5_MAGIC, frame_resource, linked_file, member, read_named
 from .values import parse_time, read_scalar, scalar_data_key, units_of
 
@@ -43,8 +44,8 @@ DETECTOR_SPECIFIC = f"{DETECTOR}/detectorSpecific"
 BEAM = "/entry/instrument/beam"
 GONIOMETER = "/entry/sample/goniometer"
 
-#: RunStart key <- master file dataset. The rest of the scalars go to the descriptor's
-#: configuration.
+#: RunStart key <- master file dataset (or the first present of several). The rest of
+#: the scalars go to the descriptor's configuration.
 START_FIELDS = {
     "detector_description": f"{DETECTOR}/description",
     "detector_serial_number": f"{DETECTOR}/detector_number",
@@ -54,7 +55,8 @@ START_FIELDS = {
     "y_pixel_size": f"{DETECTOR}/y_pixel_size",
     "beam_center_x": f"{DETECTOR}/beam_center_x",
     "beam_center_y": f"{DETECTOR}/beam_center_y",
-    "detector_distance": f"{DETECTOR}/detector_distance",
+    # NXmx masters written by beamline software (DLS GDA, nexgen) name it ``distance``.
+    "detector_distance": (f"{DETECTOR}/detector_distance", f"{DETECTOR}/distance"),
     "count_time": f"{DETECTOR}/count_time",
     "frame_time": f"{DETECTOR}/frame_time",
     "bit_depth_image": f"{DETECTOR}/bit_depth_image",
@@ -66,7 +68,13 @@ START_FIELDS = {
     "y_pixels_in_detector": f"{DETECTOR_SPECIFIC}/y_pixels_in_detector",
     "software_version": f"{DETECTOR_SPECIFIC}/software_version",
     "data_collection_date": f"{DETECTOR_SPECIFIC}/data_collection_date",
+    "start_time": "/entry/start_time",
+    "end_time": "/entry/end_time",
+    "definition": "/entry/definition",
 }
+#: Groups holding per-frame angles: the SIMPLON file writer's, then NXmx masters' (the
+#: transformations of the sample, and the coordinates of the NXdata group).
+ANGLE_GROUPS = (GONIOMETER, "/entry/sample/transformations", "/entry/data")
 DATA_LINK = re.compile(r"^data_\d{6}$")
 MASTER_SUFFIX = "_master.h5"
 
@@ -139,41 +147,53 @@ def _data_blocks(h5, source):
 
 
 def _angles(h5, master, source):
-    """Goniometer datasets with a value per frame (``omega``, ``omega_end``, ...) and constants."""
-    group = h5.get(GONIOMETER)
-    if not isinstance(group, h5py.Group):
-        return
-    constants = {}
+    """Goniometer datasets with a value per frame (``omega``, ``omega_end``, ...) and constants.
+
+    From the file writer's goniometer group, else (NXmx masters) the sample's
+    transformations and the NXdata group's coordinates; a name is taken once.
+    """
+    constants, seen = {}, set()
+    for group_path in ANGLE_GROUPS:
+        group = h5.get(group_path)
+        if isinstance(group, h5py.Group):
+            _group_angles(group, group_path == GONIOMETER, master, source, constants, seen)
+    if constants:
+        master.configuration["goniometer"] = constants
+
+
+def _group_angles(group, warn, master, source, constants, seen):
     for name in sorted(group):
         dataset = member(group, name)
-        if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind not in "iuf":
+        if name in seen or not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind not in "iuf":
             continue
         if dataset.ndim == 1 and dataset.shape[0] == master.expected_frames:
             master.angles.append(dataset.name)
-        elif dataset.size == 1:
+            seen.add(name)
+        elif dataset.size == 1 and group.name != "/entry/data":
             constants[name] = _Scalar(read_scalar(dataset), dataset)
-        else:
+            seen.add(name)
+        elif warn:
             warnings.warn(
                 f"{source.url}: {dataset.name} has {dataset.shape} values for "
                 f"{master.expected_frames} frames (nimages x ntrigger); left out",
                 IngestWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-    if constants:
-        master.configuration["goniometer"] = constants
 
 
 def _read_master(h5, source):
     master = _Master()
     if not isinstance(h5.get("/entry"), h5py.Group):
         raise IngestError(source.url, "has no /entry group: not an Eiger master file")
-    for key, path in START_FIELDS.items():
-        dataset = h5.get(path)
-        value = read_scalar(dataset) if isinstance(dataset, h5py.Dataset) else None
-        if value is not None:
-            master.metadata[key] = value
-            if units_of(dataset):
-                master.units[key] = units_of(dataset)
+    for key, paths in START_FIELDS.items():
+        for path in (paths,) if isinstance(paths, str) else paths:
+            dataset = member(h5, path)
+            value = read_scalar(dataset) if isinstance(dataset, h5py.Dataset) else None
+            if value is not None:
+                master.metadata[key] = value
+                if units_of(dataset):
+                    master.units[key] = units_of(dataset)
+                break
     detector = _scalars(h5.get(DETECTOR))
     for name, item in _scalars(h5.get(DETECTOR_SPECIFIC)).items():
         detector.setdefault(name, item)
@@ -185,7 +205,9 @@ def _read_master(h5, source):
         master.expected_frames = nimages * max(ntrigger, 1)
     frame_time = master.metadata.get("frame_time")
     master.frame_time = float(frame_time) if isinstance(frame_time, (int, float)) else None
-    master.collection_time = parse_time(master.metadata.get("data_collection_date"))
+    master.collection_time = parse_time(master.metadata.get("data_collection_date")) or parse_time(
+        master.metadata.get("start_time")
+    )
     master.blocks = _data_blocks(h5, source)
     _angles(h5, master, source)
     return master
@@ -381,19 +403,24 @@ def eiger_data_files(source, candidates):
     """The data files among ``candidates`` that belong to the master file ``source``.
 
     By name, as the file writer names them: ``name_master.h5`` -> ``name_data_NNNNNN.h5``
-    in the same folder.
+    in the same folder; and any file the master's NXdata group links to (NXmx masters
+    written by beamline software name them otherwise: ``name_000001.h5``).
     """
     name = posixpath.basename(source.path)
     if not name.lower().endswith(MASTER_SUFFIX):
         return []
     pattern = re.compile(re.escape(name[: -len(MASTER_SUFFIX)]) + r"_data_\d{6}\.h5$")
     folder = posixpath.dirname(source.path)
+    linked = {candidate.identity for candidate in nexus_companions(source, candidates)}
     return [
         candidate
         for candidate in candidates
-        if candidate.chain == source.chain
-        and posixpath.dirname(candidate.path) == folder
-        and pattern.match(posixpath.basename(candidate.path))
+        if candidate.identity in linked
+        or (
+            candidate.chain == source.chain
+            and posixpath.dirname(candidate.path) == folder
+            and pattern.match(posixpath.basename(candidate.path))
+        )
     ]
 
 

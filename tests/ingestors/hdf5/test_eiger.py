@@ -21,11 +21,13 @@ from intake_ingest import (
     IngestWarning,
     MissingFileError,
 )
+from intake_ingest.detect import detect
 from intake_ingest.drivers.eiger import EigerHdf5Run
 from intake_ingest.files import deterministic_uid, expand
 from intake_ingest.handlers.hdf5 import HDF5Frames
 from intake_ingest.ingestors.hdf5 import eiger
 from intake_ingest.ingestors.hdf5.eiger import ingest_eiger
+from intake_ingest.ingestors.hdf5.values import parse_time
 from intake_ingest.msgpack import export
 from intake_ingest.registry import get_spec, read_head
 from intake_ingest.run import filling
@@ -515,3 +517,83 @@ def test_reingesting_after_copying_the_folder_gives_another_run(eiger_series, tm
         warnings.simplefilter("error")  # a complete series warns about nothing
         moved = next(ingest_eiger(str(copy / "lyso_1_master.h5")))[1]
     assert moved["uid"] != next(ingest_eiger(master))[1]["uid"]
+
+
+# -- real master files (tests/data/real/eiger/README.md), checked against h5py -------------
+
+REAL = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "data", "real", "eiger")
+
+
+def _copy_real(name, folder):
+    path = os.path.join(str(folder), name)
+    with open(os.path.join(REAL, name), "rb") as real, open(path, "wb") as copy:
+        copy.write(real.read())
+    return path
+
+
+def _write_data_file(path, dataset_path, shape, dtype, written):
+    """A data file of the real shape, chunked a frame a chunk, only ``written`` frames stored (small)."""
+    rng = np.random.default_rng(9)
+    frames = {}
+    with h5py.File(path, "w") as file:
+        dataset = file.create_dataset(
+            dataset_path, shape=shape, dtype=dtype, chunks=(1, *shape[1:]), compression="gzip"
+        )
+        for index in written:
+            frames[index] = rng.integers(0, 60_000, shape[1:]).astype(dtype)
+            dataset[index] = frames[index]
+    return frames
+
+
+@pytest.mark.parametrize("name", ["xrc_209_master.h5", "Therm_6_2.nxs"])
+def test_real_nxmx_master_metadata_as_h5py_reads_it(name):
+    """DLS I03 (nexgen, 2024) and I04 (GDA, 2019) masters of Eiger 16M series, in NXmx layout."""
+    path = os.path.join(REAL, name)
+    run = BlueskyRun(ingest_eiger(path))
+    start = run.start
+    with h5py.File(path, "r") as file:
+        detector = file["entry/instrument/detector"]
+        assert start["detector_description"] == detector["description"][()].decode()
+        assert start["x_pixel_size"] == detector["x_pixel_size"][()]
+        assert start["beam_center_x"] == detector["beam_center_x"][()]
+        distance = detector.get("detector_distance", detector.get("distance"))[()]
+        assert start["detector_distance"] == pytest.approx(float(np.ravel(distance)[0]))
+        assert start["incident_wavelength"] == file["entry/instrument/beam/incident_wavelength"][()]
+        nimages = int(detector["detectorSpecific/nimages"][()])
+        assert start["nimages"] == start["num_points"] == nimages == file["entry/data/data"].shape[0]
+        assert start["definition"] == "NXmx"
+        start_time = file["entry/start_time"][()].decode()
+    assert start["time"] == parse_time(start_time)
+    assert start["units"]["incident_wavelength"] == "angstrom"
+    with pytest.raises(MissingFileError, match="no such file: the data file data_000001") as info:
+        run.primary.read()
+    assert os.path.basename(info.value.path) == name.replace("_master.h5", "").replace(".nxs", "") + "_000001.h5"
+
+
+def test_real_master_with_a_data_file_beside_it(tmp_path, validated):
+    """xrc_209_master.h5 with a data file of its real shape: frames and angles as h5py reads the master."""
+    master = _copy_real("xrc_209_master.h5", tmp_path)
+    with h5py.File(master, "r") as file:
+        link = file.get("entry/data/data_000001", getlink=True)
+        shape, dtype = file["entry/data/data"].shape, file["entry/data/data"].dtype
+        omega, sam_x = file["entry/data/omega"][()], file["entry/data/sam_x"][()]
+    frames = _write_data_file(str(tmp_path / link.filename), link.path, shape, dtype, [3])
+
+    documents = validated(ingest_eiger(master))
+    assert [name for name, _ in documents].count("event") == shape[0] == 240
+    descriptor = next(doc for name, doc in documents if name == "descriptor")
+    assert descriptor["data_keys"]["image"]["shape"] == list(shape[1:])
+    assert descriptor["data_keys"]["image"]["dtype_numpy"] == "<u2"
+    lazy = BlueskyRun(iter(documents)).primary.to_dask()
+    np.testing.assert_allclose(lazy["omega"].values, omega)
+    np.testing.assert_allclose(lazy["sam_x"].values, sam_x)
+    with h5py.File(master, "r") as file:  # through the master's virtual dataset
+        for index in (0, 3):
+            np.testing.assert_array_equal(lazy["image"][index].values, file["entry/data/data"][index])
+    np.testing.assert_array_equal(lazy["image"][3].values, frames[3])
+
+    plan = detect([str(tmp_path / "*")])
+    (run,) = plan.runs
+    assert run.ingestor == "eiger_hdf5"
+    assert [os.path.basename(c.path) for c in run.companions] == [link.filename]
+    assert plan.unrecognised == [] and plan.ambiguous == []
