@@ -55,6 +55,7 @@ __all__ = [
     "PilatusHeader",
     "ingest_pilatus_cbf",
     "ingest_pilatus_tiff",
+    "parse_detector_line",
     "parse_pilatus_header",
     "read_cbf_header",
     "read_pilatus_tiff_header",
@@ -69,7 +70,10 @@ _DELIMITERS = re.compile(r"[\s#=:,()]+")
 _KEYWORD = re.compile(r"^(?P<keyword>[A-Za-z][\w-]*)[\s:=]*(?P<rest>.*)$")
 _TIMESTAMP = re.compile(r"^\d{4}[-/]")
 _SENSOR = re.compile(r"^(?P<material>[\w-]+) sensor,\s*thickness\s+(?P<value>\S+)\s*(?P<units>\S*)")
-_DETECTOR = re.compile(r"^(?P<model>.*?)[,\s]+(?:S/N|SN:?)\s*(?P<serial>\S+)\s*$")
+# A serial number labelled "S/N 60-0104", "S/N: 60-0104", "SN: 60-0001" or "SN 60-0001",
+# within a comma-separated part of the detector line, and Dectris's bare "60-0104".
+_SERIAL = re.compile(r"(?:^|\s)(?:S/N|SN)\s*:?\s*(?P<serial>[^\s,]+)", re.IGNORECASE)
+_BARE_SERIAL = re.compile(r"^\d{1,3}-\d{3,4}$")
 # camserver has written "2012-05-04T15:43:28.577" since 2008, "2007/Jun/13 13:13:16.286" before
 # (both in dxtbx's FormatCBFMiniPilatusHelpers.get_pilatus_timestamp).
 TIME_FORMATS = (
@@ -83,7 +87,9 @@ TIME_FORMATS = (
 _UNITS = {"A": "angstrom", "deg.": "deg", "deg": "deg"}
 
 #: Header values that describe the detector, copied to the RunStart (from the first file).
-START_KEYS = ("detector_model", "detector_serial", "pixel_size", "sensor_material", "sensor_thickness")
+START_KEYS = (
+    "detector_model", "detector_serial", "detector_site", "pixel_size", "sensor_material", "sensor_thickness",
+)
 
 
 @dataclasses.dataclass
@@ -94,7 +100,8 @@ class PilatusHeader:
     ----------
     values : dict
         Data key (the keyword in lower case) -> :class:`~intake_ingest.ingestors._fabio.HeaderValue`;
-        the detector line gives ``detector_model`` and ``detector_serial``, the sensor line
+        the detector line gives ``detector_model``, ``detector_serial`` and ``detector_site``
+        (see :func:`parse_detector_line`), the sensor line
         ``sensor_material`` and ``sensor_thickness``.
     sources : dict
         Data key -> where it comes from (``'PILATUS header Exposure_time'``).
@@ -158,11 +165,50 @@ def _add_sensor(header, sensor):
         header.add("sensor", thickness, units, key="sensor_thickness")
 
 
+def parse_detector_line(rest):
+    """The model, serial number and site of a detector line (what follows ``# Detector:``).
+
+    camserver writes ``PILATUS 6M, S/N 60-0104, ESRF ID29``: model, serial number and
+    the site set up in its configuration, comma-separated. Real files also have
+    ``PILATUS 6M SN: 60-0001`` (older camserver, no comma), no site, no serial number
+    (``PILATUS 100K, In-house (m141) Test System``), ``S/N:``, a bare serial number
+    (``PILATUS 300K, 3-0101``) and empty parts between commas.
+
+    Returns
+    -------
+    model, serial, site : str or None
+        None where the line has no such part; without any comma or serial number the
+        whole line is the model.
+    """
+    parts = [part.strip() for part in rest.split(",") if part.strip()]
+    if not parts:
+        return None, None, None
+    model, serial, others = None, None, []
+    for index, part in enumerate(parts):
+        labelled = _SERIAL.search(part) if serial is None else None
+        if labelled is not None:
+            serial = labelled["serial"]
+            before, after = part[: labelled.start()].strip(), part[labelled.end() :].strip()
+            if index == 0:
+                model = before or None
+            elif before:
+                others.append(before)
+            if after:
+                others.append(after)
+        elif index == 0:
+            model = part
+        elif serial is None and index == 1 and _BARE_SERIAL.match(part):
+            serial = part
+        else:
+            others.append(part)
+    return model, serial, ", ".join(others) or None
+
+
 def _add_detector(header, rest):
-    detector = _DETECTOR.match(rest)
-    header.add("Detector", detector["model"].strip(" ,") if detector else rest, key="detector_model")
-    if detector:
-        header.add("Detector", detector["serial"], key="detector_serial")
+    model, serial, site = parse_detector_line(rest)
+    for key, value in (("detector_model", model), ("detector_serial", serial), ("detector_site", site)):
+        if value is not None:
+            header.add("Detector", value, key=key)
 
 
 def _parse_line(header, body, timezone):

@@ -53,6 +53,7 @@ from intake_ingest.ingestors.dectris import (
 from intake_ingest.registry import get_spec, read_head
 from intake_ingest.run import BlueskyRun
 
+REAL = Path(__file__).parents[1] / "data" / "real" / "pilatus"
 N_FILES = 5
 SHAPE = (195, 487)  # a PILATUS 100K module
 START = datetime.datetime(2012, 5, 4, 15, 43, 28, 577000)
@@ -601,3 +602,110 @@ def test_file_deleted_after_listing_names_it(cbf_series):
     with pytest.raises(MissingFileError) as info:
         list(documents)
     assert info.value.path == paths[4]
+
+
+# -- the detector line ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, model, serial, site",
+    [
+        ("PILATUS 6M, S/N 60-0104, ESRF ID29", "PILATUS 6M", "60-0104", "ESRF ID29"),
+        ("PILATUS 1M, S/N 10-0111", "PILATUS 1M", "10-0111", None),
+        ("PILATUS 300K, S/N 3-0104, Diamond", "PILATUS 300K", "3-0104", "Diamond"),  # xia2's I19 files
+        ("PILATUS 2M, S/N 24-0107 Diamond", "PILATUS 2M", "24-0107", "Diamond"),  # xia2's I04-1 header
+        ("PILATUS 300K, S/N 3-0118, Universite de Geneve", "PILATUS 300K", "3-0118", "Universite de Geneve"),
+        ("PILATUS 6M, S/N 60-0108, Alba", "PILATUS 6M", "60-0108", "Alba"),  # mxcube's header for ALBA
+        ("PILATUS 300K, 3-0101", "PILATUS 300K", "3-0101", None),  # tifffile's Pilatus test header
+        ("PILATUS 6M SN: 60-0001", "PILATUS 6M", "60-0001", None),  # camserver before 2008
+        ("PILATUS3 6M, S/N: 60-0127, , SLS X06SA,", "PILATUS3 6M", "60-0127", "SLS X06SA"),
+        ("PILATUS 100K, In-house (m141) Test System", "PILATUS 100K", None, "In-house (m141) Test System"),
+        ("PILATUS 6MF-0109", "PILATUS 6MF-0109", None, None),
+        ("EIGER 2XE 16M S/N 160-0001 Diamond", "EIGER 2XE 16M", "160-0001", "Diamond"),  # dxtbx's Eiger-to-CBF
+    ],
+)
+def test_detector_line_gives_model_serial_and_site(line, model, serial, site):
+    assert dectris.parse_detector_line(line) == (model, serial, site)
+    values = parse_pilatus_header(f"# Detector: {line}\r\n").values
+    parsed = {key: values[key].value for key in ("detector_model", "detector_serial", "detector_site") if key in values}
+    expected = {"detector_model": model, "detector_serial": serial, "detector_site": site}
+    assert parsed == {key: value for key, value in expected.items() if value is not None}
+
+
+# -- real files ------------------------------------------------------------------------------------
+
+
+def cbf_header_text(path):
+    """The text field of '_array_data.header_contents', read as plain text (not with fabio)."""
+    text = Path(path).read_bytes().split(b"--CIF-BINARY-FORMAT-SECTION--")[0].decode("ascii")
+    return text.split("_array_data.header_contents")[1].split("\n;")[1]
+
+
+@pytest.mark.parametrize("name, phi_increment", [("omega_scan.cbf", 0.0), ("phi_scan.cbf", 0.5)])
+def test_real_cbf_files_match_fabio(name, phi_increment, validated):
+    # Diamond I19's PILATUS 300K (camserver with a full-CBF template), from xia2's tests.
+    path = str(REAL / name)
+    documents = validated(ingest_pilatus_cbf(path, timezone="Europe/London"))
+    assert [doc_name for doc_name, _ in documents] == ["start", "descriptor", "event", "stop"]
+    start, descriptor, event = documents[0][1], documents[1][1], documents[2][1]
+    taken = utc(datetime.datetime(2011, 7, 14, 12, 45, 19, 719000)) - 3600  # BST
+    assert start["time"] == pytest.approx(taken) and event["time"] == pytest.approx(taken)
+    assert (start["detector_model"], start["detector_serial"], start["detector_site"]) == (
+        "PILATUS 300K", "3-0104", "Diamond",
+    )
+    assert start["pixel_size"] == [172e-6, 172e-6] and start["sensor_thickness"] == 0.00032
+    with fabio.open(path) as image:
+        fabio_image, theirs = image.data, image.pilatus_headers
+    assert fabio_image.shape == (619, 487) and fabio_image.dtype == np.int32
+    np.testing.assert_array_equal(event["data"]["image"], fabio_image)
+    assert int(np.asarray(event["data"]["image"]).sum()) == -16611  # gaps between modules are -1
+    config = descriptor["configuration"]["detector"]["data"]
+    for keyword in ("Exposure_time", "Exposure_period", "Tau", "Count_cutoff", "Wavelength", "Start_angle",
+                    "Angle_increment", "Detector_2theta", "Kappa", "Phi", "Phi_increment", "Chi_increment"):
+        assert config[keyword.lower()] == pytest.approx(theirs[keyword]), keyword
+    assert config["beam_xy"] == list(theirs["Beam_xy"])
+    assert config["phi_increment"] == phi_increment
+    # Lines after the text field ('# CBF_template_file', CIF items) are not header values.
+    assert config["image_path"] == "/dls/i19/data/2011/cm2067-3/14072011/S/"
+    assert parse_pilatus_header(cbf_header_text(path), "Europe/London").values == read_cbf_header(
+        expand(path)[0], timezone="Europe/London"
+    )[0].values
+
+
+def test_real_header_only_cbf(tmp_path):
+    # xia2's 'fred_header.cbf': the header of a Diamond I04-1 PILATUS 2M image, without
+    # its binary section.
+    path = str(REAL / "fred_header.cbf")
+    header = parse_pilatus_header(cbf_header_text(path), timezone="Europe/London")
+    values = {key: value.value for key, value in header.values.items()}
+    assert (values["detector_model"], values["detector_serial"], values["detector_site"]) == (
+        "PILATUS 2M", "24-0107", "Diamond",
+    )
+    assert values["beam_xy"] == (734.30, 839.50) and values["start_angle"] == 24.4499
+    assert header.time == pytest.approx(utc(datetime.datetime(2011, 6, 29, 7, 33, 51, 394000)))
+    with pytest.raises(IngestError) as info:
+        list(ingest_pilatus_cbf(path))
+    assert info.value.path == path
+
+
+def test_real_pilatus_tiff_matches_fabio_and_tifffile(validated):
+    # A PILATUS 100K TIFF as camserver writes it (header in ImageDescription, no detector
+    # or time stamp line), shipped with xraylarch's examples.
+    path = str(REAL / "Pilatus.tiff")
+    documents = validated(ingest_pilatus_tiff(path))
+    start, descriptor, event = documents[0][1], documents[1][1], documents[2][1]
+    assert documents[-1][0] == "stop"
+    assert start["time"] == os.path.getmtime(path) == event["time"]  # no time stamp line
+    assert "detector_model" not in start and start["pixel_size"] == [172e-6, 172e-6]
+    stored = tifffile.imread(path)
+    fabio_image = fabio.pilatusimage.PilatusImage().read(path)
+    assert stored.shape == (195, 487) and stored.dtype == np.int32
+    np.testing.assert_array_equal(fabio_image.data, stored)
+    np.testing.assert_array_equal(event["data"]["image"], stored)
+    assert int(stored.sum()) == 118542 and int(stored.max()) == 10799
+    config = descriptor["configuration"]["detector"]["data"]
+    fabio_values = dict(fabio_image.header)
+    for keyword in ("Exposure_time", "Exposure_period", "Tau", "Threshold_setting"):
+        assert config[keyword.lower()] == float(fabio_values[keyword].split()[0]), keyword
+    assert config["count_cutoff"] == 239516 and config["n_excluded_pixels"] == 0
+    assert config["trim_directory"] == "m231_T9p9_vrf_m0p2_071115"
