@@ -479,14 +479,20 @@ def ingest_area_detector_hdf5(pattern, *, lazy=False, storage_options=None):
     pages = [(0, total)] if lazy else page_slices(total, frame_shape, dtype)
     for begin, end in pages:
         page_times = times[begin:end].tolist()
-        data = {"image": images[begin:end]}
+        page_images = images[begin:end]
+        # The schema checks every item of every data array; iterating a dask array makes
+        # a new dask array per frame (milliseconds each, minutes for a long series). The
+        # page is validated with a stand-in of the same length, then given the images.
+        data = {"image": [None] * (end - begin) if lazy else page_images}
         data.update({key: values[begin:end] for key, values in event_data.items()})
-        yield "event_page", stream_bundle.compose_event_page(
+        page = stream_bundle.compose_event_page(
             data=data,
             timestamps={key: page_times for key in data},
             time=page_times,
             seq_num=list(range(begin + 1, end + 1)),
         )
+        page["data"]["image"] = page_images
+        yield "event_page", page
     yield "stop", run_bundle.compose_stop(time=max(float(times[-1]), mtimes[-1]))
 
 
