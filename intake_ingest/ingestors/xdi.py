@@ -317,6 +317,11 @@ def _start_metadata(label, header, n_points):
         metadata["epics_pvs"] = header.pvs
     if header.comments:
         metadata["comments"] = list(header.comments)
+    abscissa = str(header.get("Column", "1") or "").split("||")[0].split()
+    if abscissa:
+        # The first column is the scan's abscissa (the specification says so): Bluesky's
+        # plots and xarray views take it as the dimension the other columns vary along.
+        metadata["hints"] = {"dimensions": [[[data_key_name(abscissa[0], 0, set())], "primary"]]}
     # The names Bluesky's own runs use, for searches across ingestors.
     sample, beamline = header.get("Sample", "name"), header.get("Beamline", "name")
     if sample:

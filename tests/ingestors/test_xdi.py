@@ -146,6 +146,7 @@ def test_real_gse_file_metadata(validated):
     assert start["xdi"]["GSE"] == {"extra": "config 1"}
     assert start["comments"] == ["Cu foil Room Temperature", "measured at beamline 13-ID"]
     assert start["sample"] == "Cu" and start["beamline_id"] == "13ID"
+    assert start["hints"] == {"dimensions": [[["energy"], "primary"]]}
     assert start["time"] == local_time("2001-06-26T22:27:31")
     assert descriptor["data_keys"]["energy"] == {
         "dtype": "number", "dtype_numpy": "<f8", "shape": [], "source": str(path), "units": "eV"
@@ -176,6 +177,7 @@ def test_real_larch_epics_step_scan_start_end_and_pvs(validated):
     assert start["epics_pvs"]["Beamline"]["storage_ring_current"] == "S:SRcurrentAI.VAL"
     assert "comments" not in start  # the file has no '# ///' section
     assert descriptor["data_keys"]["energy"]["source"] == "PV:13BMA:E:Energy.VAL"
+    assert start["hints"] == {"dimensions": [[["energy"], "primary"]]}
     assert descriptor["data_keys"]["i0"]["units"] == "counts"
 
 
