@@ -41,7 +41,7 @@ from .bliss_entry import (
 from .tree import HDF5_ERRORS, HDF5_MAGIC, frame_resource, member, open_source, read_named
 from .values import scalar_data_key, text
 
-__all__ = ["ESRF_BLISS", "bliss_lima_files", "bliss_runs", "ingest_bliss", "sniff_bliss"]
+__all__ = ["ESRF_BLISS", "bliss_lima_files", "bliss_runs", "ingest_bliss", "sniff_bliss", "stop_status"]
 
 #: Events are composed (and validated) this many rows at a time, then yielded one by one.
 PAGE_ROWS = 10_000
@@ -81,7 +81,10 @@ def ingest_bliss(filename, scan=None, *, storage_options=None):
     name, doc : str, dict
         start; descriptor ``baseline`` and its events (positions at the start, and at
         the end where the file has them); descriptor ``primary``, a resource per
-        array channel and datum pages, one event per point; stop.
+        array channel (per detector file, for images in a virtual dataset) and datum
+        pages, one event per point; stop, its ``exit_status`` from how the scan ended
+        (:func:`stop_status`). Channels that cannot be read are left out with an
+        ``IngestWarning``.
 
     Raises
     ------
