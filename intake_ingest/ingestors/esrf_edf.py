@@ -229,7 +229,7 @@ def parse_edf_header(header, timezone=None):
 class EdfFrameLayout:
     """One frame of an EDF file: its header, image shape and dtype, and where its pixels are."""
 
-    index: int  # the frame's index in its file
+    index: int  # the block's index in its file, as fabio counts frames
     header: dict
     shape: tuple
     dtype: np.dtype
@@ -239,6 +239,8 @@ class EdfFrameLayout:
     stored_dtype: str | None = None
     #: The block holding the frame's error array (``EDF_DataBlockID`` ``<n>.Image.Error``).
     error: "EdfFrameLayout | None" = None
+    #: The frame's number in its file, from 1: an image and its error block are one frame.
+    number: int = 0
 
 
 class EdfFileLayout(typing.NamedTuple):
@@ -361,6 +363,7 @@ def read_edf_layout(source):
             complete = _without_cut_error_block(complete, blocks)
         layouts = [_frame_layout(source, index, block) for index, block in enumerate(complete)]
         frames, notes = pair_error_blocks(layouts)
+        frames = [dataclasses.replace(frame, number=number) for number, frame in enumerate(frames, 1)]
         problem = None
         if cut_short:
             problem = f"frame {len(frames) + 1} is cut short: the file ends inside its data"
@@ -392,11 +395,12 @@ def _edf_image(source):
     return image
 
 
-def _check_frame(source, index, shape, dtype, expected_shape, expected_dtype):
+def _check_frame(source, what, shape, dtype, expected_shape, expected_dtype):
+    """Refuse, naming the file and ``what`` (``'frame 3'``), an array unlike the run's others."""
     if tuple(shape) != tuple(expected_shape) or np.dtype(dtype) != np.dtype(expected_dtype):
         raise IngestError(
             source.url,
-            f"frame {index + 1} is {tuple(shape)} {np.dtype(dtype)} but the run has images of "
+            f"{what} is {tuple(shape)} {np.dtype(dtype)} but the run has arrays of "
             f"{tuple(expected_shape)} {np.dtype(expected_dtype)}",
         )
 
@@ -437,7 +441,7 @@ def read_edf_frame(source, index, shape, dtype, offset=None, stored_dtype=None):
             return image.get_frame(index).data
 
     frame = fabio_errors_named(source, read, "EDF")
-    _check_frame(source, index, frame.shape, frame.dtype, shape, dtype)
+    _check_frame(source, f"block {index + 1}", frame.shape, frame.dtype, shape, dtype)
     return frame
 
 
@@ -448,7 +452,7 @@ def _read_frames_into(source, blocks_and_rows):
         with _edf_image(source) as image:
             for layout, row in blocks_and_rows:
                 data = image.get_frame(layout.index).data
-                _check_frame(source, layout.index, data.shape, data.dtype, row.shape, row.dtype)
+                _check_frame(source, f"block {layout.index + 1}", data.shape, data.dtype, row.shape, row.dtype)
                 row[...] = data
 
     fabio_errors_named(source, read, "EDF")
@@ -504,10 +508,10 @@ def _frame_headers(frames, shape, dtype, timezone):
     headers, files, unpaired = [], [], []
     for source, layouts in frames.files:
         for layout in layouts:
-            _check_frame(source, layout.index, layout.shape, layout.dtype, shape, dtype)
+            _check_frame(source, f"frame {layout.number}", layout.shape, layout.dtype, shape, dtype)
             header = parse_edf_header(layout.header, timezone)
             if header.unpaired:
-                unpaired.append(f"{source.url}: frame {layout.index + 1}: {header.unpaired[0]}")
+                unpaired.append(f"{source.url}: frame {layout.number}: {header.unpaired[0]}")
             headers.append(header)
             files.append(source)
     if unpaired:
@@ -524,7 +528,7 @@ def _error_arrays(frames):
     IngestError
         Naming the file and block, if error arrays differ in shape or dtype.
     """
-    with_error = [(source, layout.error) for source, layouts in frames.files for layout in layouts if layout.error]
+    with_error = [(source, layout) for source, layouts in frames.files for layout in layouts if layout.error]
     if not with_error:
         return None
     if len(with_error) < frames.count:
@@ -535,9 +539,11 @@ def _error_arrays(frames):
             stacklevel=3,
         )
         return None
-    first = with_error[0][1]
-    for source, error in with_error:
-        _check_frame(source, error.index, error.shape, error.dtype, first.shape, first.dtype)
+    first = with_error[0][1].error
+    for source, layout in with_error:
+        error = layout.error
+        what = f"the error block of frame {layout.number}"
+        _check_frame(source, what, error.shape, error.dtype, first.shape, first.dtype)
     return first.shape, first.dtype
 
 

@@ -24,6 +24,7 @@ Conventions followed by the fixtures:
 import datetime
 import gzip
 import os
+import re
 from pathlib import Path
 
 import dask.array as da
@@ -601,6 +602,25 @@ def test_a_file_cut_inside_the_last_error_block_ends_with_the_frame_before(tmp_p
     events = events_of(documents)
     assert names(documents)[-1] == "event" and len(events) == 2
     np.testing.assert_array_equal(np.asarray(events[1]["data"]["image_error"]), error_of(images[1]))
+
+
+def test_frames_and_error_blocks_unlike_the_first_name_the_frame(tmp_path):
+    images, headers = [edf_image(index) for index in range(3)], [spec_header(index) for index in range(3)]
+    path = write_with_error_blocks(tmp_path / "errors.edf", images, headers)
+    edf = fabio.edfimage.EdfImage()
+    edf.read(path)
+    frames = [(edf.get_frame(index).data, dict(edf.get_frame(index).header)) for index in range(6)]
+    # Block 4 is the error block of frame 2; block 5 is frame 3's image.
+    for block, expected in ((3, "the error block of frame 2 is (8, 24) float32"), (4, "frame 3 is (8, 24) uint16")):
+        blocks = list(frames)
+        blocks[block] = (blocks[block][0][:8], blocks[block][1])
+        rewritten = fabio.edfimage.EdfImage(data=blocks[0][0], header=blocks[0][1])
+        for data, header in blocks[1:]:
+            rewritten.append_frame(data=data, header=header)
+        rewritten.write(path)
+        with pytest.raises(IngestError, match=re.escape(expected)) as info:
+            list(ingest_esrf_edf(path))
+        assert info.value.path == path
 
 
 # -- bytes after the last frame --------------------------------------------------------------------
