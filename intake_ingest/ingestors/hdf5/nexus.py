@@ -316,7 +316,10 @@ def _layout(fields, plot):
 
 
 def _dims_named_by_axes(shape, axes, constants, first):
-    """Names of dimensions ``first...`` of the signal after the constant axes spanning each; None if any has none."""
+    """Names of dimensions ``first...`` of the signal after the constant axes spanning each.
+
+    None if any dimension has no such axis (of its length).
+    """
     constant_keys = {field.key: field for field in constants}
     names = []
     for dimension in range(first, len(shape)):
@@ -474,9 +477,10 @@ def _scan_documents(h5, entry, source, label, run_bundle, opened, time):
 
     blocks_of = {}
     for field in frames:
-        blocks = signal_blocks if field.name == plot.signal and signal_blocks else frame_blocks(
-            field.dataset, field.target
-        )
+        if field.name == plot.signal and signal_blocks:
+            blocks = signal_blocks
+        else:
+            blocks = frame_blocks(field.dataset, field.target)
         if field.dataset.is_virtual and blocks[0].path != field.dataset.name:
             for block in blocks:
                 _check_block(source, field, block)

@@ -219,7 +219,10 @@ def frame_blocks(dataset, source):
             src_low, src_high = mapping.src_space.get_select_bounds()
         except (ValueError, RuntimeError):  # an unlimited or irregular selection
             return [FrameBlock(0, dataset.shape[0], source, dataset.name)]
-        if tuple(low[1:]) != (0,) * (len(low) - 1) or tuple(high[1:]) != tuple(n - 1 for n in dataset.shape[1:]):
+        whole_frames = tuple(low[1:]) == (0,) * (len(low) - 1) and tuple(high[1:]) == tuple(
+            n - 1 for n in dataset.shape[1:]
+        )
+        if not whole_frames:
             return [FrameBlock(0, dataset.shape[0], source, dataset.name)]
         target, path = source, mapping.dset_name
         if mapping.file_name != ".":

@@ -567,7 +567,8 @@ def test_real_nxmx_master_metadata_as_h5py_reads_it(name):
     assert start["units"]["incident_wavelength"] == "angstrom"
     with pytest.raises(MissingFileError, match="no such file: the data file data_000001") as info:
         run.primary.read()
-    assert os.path.basename(info.value.path) == name.replace("_master.h5", "").replace(".nxs", "") + "_000001.h5"
+    series = name.replace("_master.h5", "").replace(".nxs", "")
+    assert os.path.basename(info.value.path) == f"{series}_000001.h5"
 
 
 def test_real_master_with_a_data_file_beside_it(tmp_path, validated):

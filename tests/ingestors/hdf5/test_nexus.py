@@ -384,7 +384,8 @@ def test_rows_of_a_2d_signal_are_points_when_the_file_says_so(tmp_path, validate
     path = str(tmp_path / "spectra.nxs")
     spectra = np.arange(4 * 16, dtype=np.float64).reshape(4, 16)
     with h5py.File(path, "w") as file:
-        plot = _group(_group(file, "entry", "NXentry"), "data", "NXdata", signal="mca", axes=["energy", "channel"])
+        entry = _group(file, "entry", "NXentry")
+        plot = _group(entry, "data", "NXdata", signal="mca", axes=["energy", "channel"])
         plot.attrs.update(energy_indices=0, channel_indices=1)
         _field(plot, "mca", spectra, interpretation="spectrum" if why == "interpretation" else "")
         _field(plot, "energy", np.linspace(8, 9, 4), "keV")
@@ -561,7 +562,8 @@ def test_real_neutron_chopper_histogram_is_one_event(validated):
     dataset = BlueskyRun(iter(documents)).primary.read()
     with h5py.File(path, "r") as file:
         counts = file["entry/data/data"][()]
-        np.testing.assert_allclose(configuration["data"]["time_of_flight"], file["entry/data/time_of_flight"][()])
+        time_of_flight = file["entry/data/time_of_flight"][()]
+        np.testing.assert_allclose(configuration["data"]["time_of_flight"], time_of_flight)
         assert configuration["data_keys"]["polar_angle"]["units"] == "degrees"
     assert counts.shape == (148, 750) and descriptor["data_keys"]["data"]["shape"] == [148, 750]
     np.testing.assert_array_equal(dataset["data"].values[0], counts)
@@ -569,7 +571,7 @@ def test_real_neutron_chopper_histogram_is_one_event(validated):
 
 
 def _write_frames_file(path, dataset_path, shape, dtype, written):
-    """A data file as a detector's writer leaves it: chunked one frame a chunk; only ``written`` frames stored.
+    """A data file as a detector's writer leaves it: a frame a chunk; only ``written`` frames stored.
 
     Unwritten chunks read as zeros, so a full-size data file of a real master stays small.
     """
@@ -623,7 +625,9 @@ def test_real_nxmx_masters_name_their_missing_data_file_then_read_its_frames(
     assert info.value.path == str(tmp_path / data_file)
 
     assert link.filename == data_file  # the master's external link to the data file
-    frames = _write_frames_file(str(tmp_path / data_file), link.path, (n_frames, *frame_shape), dtype, written)
+    frames = _write_frames_file(
+        str(tmp_path / data_file), link.path, (n_frames, *frame_shape), dtype, written
+    )
     documents = validated(ingest_nexus(master))
     assert names(documents).count("event") == n_frames
     resource = next(doc for name, doc in documents if name == "resource")
