@@ -66,6 +66,9 @@ NAME = "column_text"
 #: The RunStart is made from at most this much of the file (a header longer than this is cut).
 HEADER_SCAN_BYTES = 2**20
 
+#: A head without data rows may be a long header only if this share of its lines are comments.
+LONG_HEADER_COMMENT_FRACTION = 0.9
+
 
 # ---------------------------------------------------------------------------- documents
 
@@ -260,8 +263,15 @@ def sniff_column_text(head, source):
         lines = lines[:-1]  # the last line may be cut
     header = scan_header(lines)
     if header.data_start is None:
-        # Comments filling the whole head: a long header, the rows may come after it.
-        long_header = len(head) >= HEAD_BYTES and (header.metadata or header.comments)
+        # Comments filling the whole head: a long header, the rows may come after it. Prose
+        # (a README, a licence) fills it too, with lines that are not comments: not that.
+        nonblank = [line.strip() for line in lines if line.strip()]
+        commented = sum(is_comment(line) or line.startswith(("/*", "*")) for line in nonblank)
+        long_header = (
+            len(head) >= HEAD_BYTES
+            and (header.metadata or header.comments)
+            and commented >= LONG_HEADER_COMMENT_FRACTION * len(nonblank)
+        )
         return 0.2 if long_header else 0.0
     rows = [
         line

@@ -607,6 +607,11 @@ def test_sniff_long_header_and_cut_head(tmp_path):
     long_header = tmp_path / "long.dat"
     long_header.write_text("".join(f"# parameter_{n}: {n}\n" for n in range(400)) + "1 2\n")
     assert _confidence(long_header) == 0.2
+    # prose longer than the head (a real licence text) is no long header
+    licence = REAL / "LICENSE_diffpy.rst"
+    (source,) = expand(str(licence))
+    assert len(licence.read_bytes()) > HEAD_BYTES
+    assert sniff_column_text(licence.read_bytes()[:HEAD_BYTES], source) == 0.0
     cut = tmp_path / "cut.xy"
     # the head ends inside a row and inside a two-byte character
     cut.write_bytes(("# Probe: Å\n" + "1.5 2.5\n" * 600).encode()[: HEAD_BYTES - 1] + "Å".encode()[:1])
