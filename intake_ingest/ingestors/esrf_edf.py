@@ -15,7 +15,9 @@ One run is one file (a multi-frame file is a scan: one event per frame) or one
 numbered series of files (one event per frame of each file, in file order). Counter and
 motor values are event data, one data key per mnemonic; other header values are event
 data where they change from frame to frame and descriptor configuration where they do
-not. Images are read with fabio.
+not (the header is parsed in ``_edf_header``). An image's error block
+(``EDF_DataBlockID`` ``<n>.Image.Error``, paired in ``_edf_blocks``) is part of its
+frame: event data ``image_error``. Images are read with fabio.
 """
 
 import bz2
@@ -36,17 +38,14 @@ from ..lazy import lazy_array
 from ..registry import IngestorSpec
 from ._common import array_data_key, page_as_events, page_slices, source_label
 from ._edf_blocks import is_error_block, pair_error_blocks
+from ._edf_header import TIME_KEYS, EdfHeader, parse_edf_header
 from ._fabio import (
     OBJECT_NAME,
-    HeaderValue,
     check_timezone,
     compose_image_descriptor,
-    data_key_name,
     describe_header_values,
     fabio_errors_named,
     numbered_order,
-    parse_number,
-    parse_time,
 )
 from .tiff import file_version
 
@@ -55,6 +54,7 @@ __all__ = [
     "EdfFileLayout",
     "EdfFrameLayout",
     "EdfHeader",
+    "TIME_KEYS",
     "ingest_esrf_edf",
     "parse_edf_header",
     "read_edf_frame",
@@ -63,163 +63,7 @@ __all__ = [
 
 SOFTWARE = "ESRF SPEC / LIMA / BLISS (EDF, read with fabio)"
 
-# Keys that describe the binary data block, not the measurement (fabio's MINIMUM_KEYS,
-# MINIMUM_KEYS2 and RESERVED_HEADER_KEYS, compared in upper case); and every EDF_* key.
-_LAYOUT_KEYS = {
-    "HEADERID", "IMAGE", "BYTEORDER", "DATATYPE", "SIZE", "COMPRESSION", "DIM_1", "DIM_2", "DIM_3",
-}
-#: Mnemonic groups whose values are event data in every frame, changing or not.
-EVENT_GROUPS = ("counter", "motor")
-# SPEC writes ``time`` with date(): "Tue Nov 26 16:02:05 2013"; others write ISO 8601.
-TIME_FORMATS = ("%a %b %d %H:%M:%S %Y", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%d-%b-%Y %H:%M:%S")
-#: Header keys that say when a frame was taken, compared in lower case, in order of
-#: preference, each with how it is written: ``time_of_day`` (Unix time, as LIMA writes it
-#: from gettimeofday()); ``time`` and ``date``, dates in local time unless they carry a
-#: zone (SPEC's ccd macros write the scan's date(), "Thu Jul 06 03:41:29 2017"); last
-#: ``epoch``, which those macros fill with SPEC's EPOCH, the Unix time at which the SPEC
-#: data file was opened (before the scan, hours before in darfix's ID06 files).
-TIME_KEYS = (("time_of_day", "unix"), ("time", "date"), ("date", "date"), ("epoch", "unix"))
-DATE_KEYS = tuple(name for name, kind in TIME_KEYS if kind == "date")
-# A value "<number> <unit>" is read with its unit only for units a header would write
-# (Boesecke's "Double Float Value with Unit"); anything else after a number is text.
-_UNITS = {
-    "m", "mm", "um", "nm", "pm", "s", "ms", "us", "ns", "eV", "keV", "MeV", "deg", "rad",
-    "mrad", "Hz", "kHz", "K", "V", "kV", "mA", "W", "Pa", "mbar", "bar", "pixel", "pixels",
-}
 _COMPRESSED_SUFFIXES = (".gz", ".bz2")
-
-
-@dataclasses.dataclass
-class EdfHeader:
-    """One frame's header, parsed.
-
-    Attributes
-    ----------
-    values : dict
-        Data key -> :class:`~intake_ingest.ingestors._fabio.HeaderValue`.
-    sources : dict
-        Data key -> where in the header it comes from.
-    event_keys : dict
-        The data keys of counters and motors (event data even where constant) -> their
-        mnemonics, the ``object_name`` of each (a counter or motor is a device of its own).
-    time : float or None
-        When the frame was taken (Unix time), from the first of :data:`TIME_KEYS` that
-        the header has and that reads as a time.
-    time_key : str or None
-        The header key that gave ``time``.
-    title : str or None
-    unpaired : list of str
-        What did not pair up: mnemonics without values, or values without mnemonics.
-    """
-
-    values: dict = dataclasses.field(default_factory=dict)
-    sources: dict = dataclasses.field(default_factory=dict)
-    event_keys: dict = dataclasses.field(default_factory=dict)
-    time: float | None = None
-    time_key: str | None = None
-    title: str | None = None
-    unpaired: list = dataclasses.field(default_factory=list)
-
-    def add(self, name, value, where, prefix):
-        """Add a value under ``name``, or ``prefix_name`` if ``name`` is taken."""
-        key = data_key_name(name)
-        if key in self.values or key == "image":
-            key = data_key_name(f"{prefix}_{name}")
-        if key not in self.values:
-            self.values[key] = value
-            self.sources[key] = where
-        return key
-
-
-def _value(text):
-    """A header value: a number, numbers (a tuple), a number with a unit, or text."""
-    words = text.split()
-    numbers = [parse_number(word) for word in words]
-    if words and None not in numbers:
-        return HeaderValue(numbers[0] if len(numbers) == 1 else tuple(numbers))
-    if len(words) == 2 and numbers[0] is not None and words[1] in _UNITS:
-        return HeaderValue(numbers[0], words[1])
-    return HeaderValue(text.strip())
-
-
-def _is_layout_key(key):
-    upper = key.upper()
-    return upper in _LAYOUT_KEYS or upper.startswith("EDF_") or upper.startswith("DIM_")
-
-
-def _mnemonic_groups(header):
-    """``{'counter': ('counter_mne', 'counter_pos'), ...}``: every ``X_mne`` with its ``X_pos``."""
-    groups = {}
-    for key in header:
-        if key.endswith("_mne") and key[:-4] + "_pos" in header:
-            groups[key[:-4]] = (key, key[:-4] + "_pos")
-    # Counters, then motors, first: they keep their mnemonics as data keys.
-    rank = {group: index for index, group in enumerate(EVENT_GROUPS)}
-    return dict(sorted(groups.items(), key=lambda item: rank.get(item[0], len(rank))))
-
-
-def _add_mnemonics(result, header, group, keys):
-    mne_key, pos_key = keys
-    names, positions = header[mne_key].split(), header[pos_key].split()
-    if len(names) != len(positions):
-        result.unpaired.append(
-            f"{mne_key} names {len(names)} {group}s but {pos_key} has {len(positions)} values; "
-            f"{'values' if len(positions) > len(names) else 'names'} without a partner are left out"
-        )
-    for name, position in zip(names, positions):
-        key = result.add(name, _value(position), f"EDF header {pos_key} ({name})", group)
-        if group in EVENT_GROUPS:
-            result.event_keys[key] = name
-
-
-def _header_time(header, timezone):
-    """(Unix time, key) of the frame, from the keys that say when it was taken; (None, None)."""
-    by_name = {}
-    for key in header:
-        by_name.setdefault(key.strip().lower(), key)
-    for name, kind in TIME_KEYS:
-        if name not in by_name:
-            continue
-        text = header[by_name[name]]
-        if kind == "unix":
-            seconds = parse_number(text)
-            moment = float(seconds) if seconds is not None and seconds > 0 else None
-        else:
-            moment = parse_time(text, TIME_FORMATS, timezone)
-        if moment is not None:
-            return moment, by_name[name]
-    return None, None
-
-
-def parse_edf_header(header, timezone=None):
-    """The measurement values of one frame's header (a dict of strings, as fabio reads it).
-
-    Parameters
-    ----------
-    header : dict
-    timezone : str or datetime.tzinfo, optional
-        The zone of a ``time`` or ``Date`` written without one (SPEC writes local time);
-        by default the local time of the computer that ingests.
-
-    Returns
-    -------
-    EdfHeader
-    """
-    result = EdfHeader()
-    result.time, result.time_key = _header_time(header, timezone)
-    groups = _mnemonic_groups(header)
-    for group, keys in groups.items():
-        _add_mnemonics(result, header, group, keys)
-    grouped = {key for keys in groups.values() for key in keys}
-    for key, text in header.items():
-        if key in grouped or _is_layout_key(key):
-            continue
-        if key == result.time_key and key.strip().lower() in DATE_KEYS:
-            continue  # a date: the event's time (a Unix time stays a number too)
-        if key.lower() == "title" and result.title is None:
-            result.title = text
-        result.add(key, _value(text), f"EDF header {key}", "header")
-    return result
 
 
 # -- reading ---------------------------------------------------------------------------
