@@ -462,11 +462,13 @@ def ingest_area_detector_hdf5(pattern, *, lazy=False, storage_options=None):
     joined = _joined_columns(headers)
     times = _event_times(headers, joined, mtimes)
     image_key = array_data_key(frame_shape, dtype, source_label(pattern), object_name=OBJECT_NAME)
-    data_keys, event_data, configuration = _describe(headers, joined, float(times[0]), image_key)
+    # A capture stopped before its first frame leaves a file of 0 frames: no events.
+    first_time = float(times[0]) if len(times) else mtimes[0]
+    data_keys, event_data, configuration = _describe(headers, joined, first_time, image_key)
     stream_bundle = run_bundle.compose_descriptor(
         data_keys=data_keys,
         name="primary",
-        time=float(times[0]),
+        time=first_time,
         configuration=configuration,
         object_keys={OBJECT_NAME: list(data_keys)},
         hints={OBJECT_NAME: {"fields": ["image"]}},
@@ -476,7 +478,7 @@ def ingest_area_detector_hdf5(pattern, *, lazy=False, storage_options=None):
     images = _read_lazy(headers) if lazy else _read_eager(headers, frame_shape, dtype)
     total = len(times)
     # Lazy pages hold no pixels: one page for the run keeps the graph one array.
-    pages = [(0, total)] if lazy else page_slices(total, frame_shape, dtype)
+    pages = ([(0, total)] if total else []) if lazy else page_slices(total, frame_shape, dtype)
     for begin, end in pages:
         page_times = times[begin:end].tolist()
         page_images = images[begin:end]
@@ -493,7 +495,7 @@ def ingest_area_detector_hdf5(pattern, *, lazy=False, storage_options=None):
         )
         page["data"]["image"] = page_images
         yield "event_page", page
-    yield "stop", run_bundle.compose_stop(time=max(float(times[-1]), mtimes[-1]))
+    yield "stop", run_bundle.compose_stop(time=max(float(times[-1]) if total else first_time, mtimes[-1]))
 
 
 # -- detection ------------------------------------------------------------------------------

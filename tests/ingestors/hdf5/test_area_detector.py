@@ -323,6 +323,21 @@ def test_nothing_is_written_to_the_source_files(series, folder_snapshot):
     assert folder_snapshot(os.path.dirname(pattern)) == before
 
 
+def test_a_capture_without_frames_is_a_run_without_events(tmp_path, validated):
+    path = write_ndfile_hdf5(str(tmp_path / "empty_000001.h5"), np.zeros((0, *FRAME_SHAPE), np.uint16))
+    for lazy in (False, True):
+        documents = validated(ingest_area_detector_hdf5(path, lazy=lazy))
+        assert [name for name, _ in documents] == ["start", "descriptor", "stop"]
+        assert documents[-1][1]["num_events"] == {"primary": 0}
+
+
+def test_lazy_frames_compute_in_other_processes(series):
+    pattern, frames, _ = series
+    image = BlueskyRun(ingest_area_detector_hdf5(pattern, lazy=True)).primary.to_dask()["image"].data
+    with dask.config.set(scheduler="processes", num_workers=2):
+        np.testing.assert_array_equal(image[2:7].compute(), frames[2:7])
+
+
 # -- errors ------------------------------------------------------------------------------
 
 
