@@ -211,6 +211,8 @@ def lazy_frames(source, layout):
     token = hashlib.sha1(f"{version}|{layout.dataset_path}|{layout.shape}".encode()).hexdigest()
     name = f"hdf5-frames-{token}"
     blocks = layout.row_blocks()
+    if not blocks:  # a dataset of 0 frames (a capture stopped before its first frame)
+        return da.empty((0, *layout.frame_shape), dtype=layout.dtype)
     trailing = (0,) * len(layout.frame_shape)
     graph = {
         (name, index, *trailing): (_read_block, source, version, layout, begin, end)
