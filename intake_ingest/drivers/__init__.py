@@ -12,14 +12,21 @@ from .base import IngestedRun
 from .tiff import TiffSeriesDaskRun, TiffSeriesRun, TiffStackRun
 
 _LAZY = {
+    "AreaDetectorHdf5Run": "area_detector_hdf5",
     "AreaDetectorTiffRun": "area_detector",
+    "BlueskyNexusRun": "bluesky_nexus",
     "ColumnTextRun": "column_text",
+    "EigerHdf5Run": "eiger",
+    "EsrfBlissRun": "bliss",
+    "EsrfEdfRun": "esrf_edf",
+    "McaRun": "mca",
+    "NexusHdf5Run": "nexus",
     "PilatusCbfRun": "dectris",
     "PilatusTiffRun": "dectris",
-    "EigerHdf5Run": "eiger",
-    "EsrfEdfRun": "esrf_edf",
-    "NexusHdf5Run": "nexus",
     "SpecRun": "spec",
+    "WinViewSpeRun": "spe",
+    "XdiRun": "xdi",
+    "XrdmlRun": "xrdml",
 }
 
 __all__ = ["IngestedRun", "TiffSeriesDaskRun", "TiffSeriesRun", "TiffStackRun", *_LAZY]

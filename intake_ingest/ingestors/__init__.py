@@ -15,14 +15,21 @@ from .tiff import ingest_tiff_series, ingest_tiff_series_dask, ingest_tiff_stack
 
 # name -> module, for the ingestors imported on first use
 _LAZY = {
+    "ingest_area_detector_hdf5": "hdf5.area_detector",
     "ingest_area_detector_tiff": "area_detector",
+    "ingest_bliss": "hdf5.bliss",
+    "ingest_bluesky_nexus": "hdf5.bluesky_nexus",
     "ingest_column_text": "column_text",
-    "ingest_pilatus_cbf": "dectris",
-    "ingest_pilatus_tiff": "dectris",
     "ingest_eiger": "hdf5.eiger",
     "ingest_esrf_edf": "esrf_edf",
+    "ingest_mca": "mca",
     "ingest_nexus": "hdf5.nexus",
+    "ingest_pilatus_cbf": "dectris",
+    "ingest_pilatus_tiff": "dectris",
     "ingest_spec": "spec",
+    "ingest_winview_spe": "spe",
+    "ingest_xdi": "xdi",
+    "ingest_xrdml": "xrdml",
 }
 
 __all__ = ["ingest_tiff_series", "ingest_tiff_series_dask", "ingest_tiff_stack", *_LAZY]
