@@ -105,19 +105,19 @@ def _motor_names_of_line(text, n_positions):
     return names
 
 
-def _motors(scan, motor_lines):
+def _motors(name_lines, position_lines):
     """``#O`` names and ``#P`` positions, line by line: ``#O0`` pairs with ``#P0``, and so on.
 
     Read from the lines' text rather than silx's ``motor_names`` and ``motor_positions``:
     silx counts a position too many when a ``#P`` line ends in spaces (then no name
-    matches its position), and takes the ``#O`` lines of the file's first header block
-    even where a later one (starting with ``#E``) renamed the motors.
+    matches its position), and takes the ``#O`` lines of the file's first header block even where a later one
+    (starting with ``#E``) renamed the motors.
 
     Parameters
     ----------
-    scan : silx.io.specfile.Scan
-    motor_lines : dict
-        ``{0: text of #O0, 1: ...}``: the ``#O`` lines in force for the scan.
+    name_lines, position_lines : dict
+        ``{0: text of #O0, 1: ...}``, the ``#O`` lines in force for the scan, and
+        ``{0: text of #P0, ...}``, the scan's ``#P`` lines.
 
     Returns
     -------
@@ -126,53 +126,54 @@ def _motors(scan, motor_lines):
     unmatched : tuple of str
         One description per ``#O``/``#P`` line pair whose counts differ.
     """
-    scan_header = scan.scan_header_dict
-    codes = _numbered_codes(scan_header, "P")
-    if codes and not motor_lines:
-        count = sum(len(scan_header[code].split()) for code in codes)
+    if position_lines and not name_lines:
+        count = sum(len(text.split()) for text in position_lines.values())
         return (), (), (f"#P gives {count} motor positions but no #O line names them",)
     names, positions, unmatched = [], [], []
-    for code in codes:
-        words = scan_header[code].split()
+    for number, text in sorted(position_lines.items()):
+        words = text.split()
         line_positions = [_number_or_none(word) for word in words]
-        line_names = _motor_names_of_line(motor_lines.get(int(code[1:]), ""), len(words))
+        line_names = _motor_names_of_line(name_lines.get(number, ""), len(words))
         if None in line_positions or len(line_names) != len(line_positions):
             what = "a word that is not a number" if None in line_positions else f"{len(words)} motor positions"
-            unmatched.append(f"#{code} gives {what} for {len(line_names)} #O{code[1:]} motor names")
+            unmatched.append(f"#P{number} gives {what} for {len(line_names)} #O{number} motor names")
             continue
         names += line_names
         positions += line_positions
     return tuple(names), tuple(positions), tuple(unmatched)
 
 
-# '#O0 name  name ...': motor names; a '#F' or '#E' line starts a new file header.
-_MOTOR_LINE = re.compile(rb"^#O(\d+)[ \t]?([^\n]*)$|^#[FE]\b", re.M)
-_POSITION_LINE = re.compile(rb"^#P\d", re.M)
+# '#O0 name  name ...' and '#P0 1 2 ...' lines; '#F' and '#E' start a file header.
+_MOTOR_LINE = re.compile(rb"^#([OP])(\d+)[ \t]?([^\n]*)$|^#[FE]\b", re.M)
 
 
-def _motor_lines_in_force(content, blocks):
-    """For each scan block, the ``#O`` lines in force at its first ``#P`` line.
+def _motor_lines(content, blocks):
+    """For each scan block, the ``#O`` lines in force at its first ``#P`` line and its
+    ``#P`` lines, as ``({number: text}, {number: text})``.
 
     A file header (``#F`` or ``#E``) or a new ``#O0`` line starts a new set of names;
     Sardana's spock writes the ``#O`` lines inside each scan, SPEC in the file header.
     """
-    events = [
-        (match.start(), None if match.group(1) is None else int(match.group(1)), match.group(2))
-        for match in _MOTOR_LINE.finditer(content)
+    found = [
+        (match.start(), match.group(1), match.group(2), match.group(3)) for match in _MOTOR_LINE.finditer(content)
     ]
-    in_force, lines, position = [], {}, 0
+    result, names, position = [], {}, 0
     for begin, end, _ in blocks:
-        first_position = _POSITION_LINE.search(content, begin, end)
-        until = first_position.start() if first_position else begin
-        while position < len(events) and events[position][0] < until:
-            _, number, text = events[position]
-            if number is None or number == 0:
-                lines = {}
-            if number is not None:
-                lines[number] = text.decode("utf-8", "replace").rstrip("\r")
+        positions, in_force = {}, None
+        while position < len(found) and found[position][0] < end:
+            at, code, number, text = found[position]
             position += 1
-        in_force.append(dict(lines))
-    return in_force
+            text = text.decode("utf-8", "replace").rstrip("\r") if text is not None else None
+            if code == b"P":
+                if at >= begin:  # not a '#P' line outside any scan
+                    in_force = dict(names) if in_force is None else in_force
+                    positions.setdefault(int(number), text)  # a repeated '#P<n>': the first holds
+            elif code is None or int(number) == 0:
+                names = {} if code is None else {0: text}
+            else:
+                names[int(number)] = text
+        result.append((dict(names) if in_force is None else in_force, positions))
+    return result
 
 
 # silx starts a scan at a line beginning '#S' and a file header at one beginning '#F'.
@@ -201,7 +202,7 @@ def _read_index(source):
         return scans, specfile.keys()
 
     scans, keys = _with_specfile(source, headers, content)
-    motor_lines = _motor_lines_in_force(content, blocks)
+    motor_lines = _motor_lines(content, blocks)
     if len(scans) != len(blocks):
         raise IngestError(
             source.url, f"silx found {len(scans)} scans where the file has {len(blocks)} '#S' lines"
@@ -213,7 +214,7 @@ def _read_index(source):
 
 
 def _scan_header(index, key, scan, block, motor_lines):
-    motor_names, motor_positions, unmatched_motors = _motors(scan, motor_lines)
+    motor_names, motor_positions, unmatched_motors = _motors(*motor_lines)
     begin, end, first_line = block
     return ScanHeader(
         key=key,
