@@ -709,3 +709,11 @@ def test_real_pilatus_tiff_matches_fabio_and_tifffile(validated):
         assert config[keyword.lower()] == float(fabio_values[keyword].split()[0]), keyword
     assert config["count_cutoff"] == 239516 and config["n_excluded_pixels"] == 0
     assert config["trim_directory"] == "m231_T9p9_vrf_m0p2_071115"
+
+
+def test_real_files_are_sniffed():
+    for name in ("omega_scan.cbf", "phi_scan.cbf", "fred_header.cbf"):
+        source = expand(str(REAL / name))[0]
+        assert PILATUS_CBF.confidence(read_head(source), source) == 0.95, name
+    tif = expand(str(REAL / "Pilatus.tiff"))[0]
+    assert PILATUS_TIFF.confidence(read_head(tif), tif) == 0.8

@@ -730,3 +730,9 @@ def test_real_file_with_bytes_after_its_frame_is_a_whole_run(validated):
         documents = validated(ingest_esrf_edf(path))
     assert names(documents) == ["start", "descriptor", "event", "stop"]
     assert documents[0][1]["num_points"] == 1
+
+
+def test_real_files_are_sniffed():
+    for path in sorted(REAL.glob("strain_*.edf")):
+        source = expand(str(path))[0]
+        assert ESRF_EDF.confidence(read_head(source), source) == 0.9
