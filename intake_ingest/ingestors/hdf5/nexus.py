@@ -10,10 +10,15 @@ plot convention this ingestor follows:
   its dimensions (``'.'`` for none) and ``<axis>_indices`` which dimensions each
   coordinate spans; datasets carry ``@units``.
 
-The first dimension of the signal is read as the scan (the time axis of the run): one
-event per point. Per-point scalars are embedded in the events; per-point arrays (a
-detector frame per point) stay in the file and are referenced by Resource and Datum
-documents (spec ``HDF5_FRAMES``), read when the run is read.
+These rules, and the older conventions still found in files, are in
+:mod:`~intake_ingest.ingestors.hdf5.nexus_rules`. The first dimension of a 1-D or
+3-D signal is read as the scan (the time axis of the run): one event per point; a
+2-D signal is one image, one event, unless its rows are scan points; an NXdata of
+equal-length columns without signal is a table, one event per row. Per-point scalars
+are embedded in the events; per-point arrays (a detector frame per point) stay in the
+file and are referenced by Resource and Datum documents (spec ``HDF5_FRAMES``), one
+Resource per file holding them (the sources of a virtual dataset, as NXmx masters
+have), read when the run is read.
 
 The HDF5 reading it shares with the other HDF5 ingestors is in
 :mod:`~intake_ingest.ingestors.hdf5.tree` and :mod:`~intake_ingest.ingestors.hdf5.values`.
@@ -31,6 +36,7 @@ from .nexus_rules import (
     LAYOUT_IMAGE,
     axes_of,
     choose_entry,
+    dataset_names,
     find_nxdata,
     key_name,
     nexus_outline,
@@ -152,7 +158,7 @@ class _Plot:
     def __init__(self, h5, entry, url):
         self.nxdata = find_nxdata(h5[entry], url)
         self.signal = signal_name(self.nxdata, url)
-        first = self.signal if self.signal is not None else sorted(self.nxdata, key=natural_key)[0]
+        first = self.signal if self.signal is not None else dataset_names(self.nxdata)[0]
         link = self.nxdata.get(first, getlink=True)
         self.shape = None
         if not isinstance(link, h5py.ExternalLink):

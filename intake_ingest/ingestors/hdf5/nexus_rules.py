@@ -35,6 +35,7 @@ __all__ = [
     "NexusOutline",
     "axes_of",
     "choose_entry",
+    "dataset_names",
     "entry_names",
     "find_nxdata",
     "has_nxdata",
@@ -122,7 +123,7 @@ def _flag(value):
         return 0
 
 
-def _dataset_names(nxdata):
+def dataset_names(nxdata):
     """Members that are (or link to) datasets, in natural order; external links count as datasets."""
     names = []
     for name in sorted(nxdata, key=natural_key):
@@ -155,7 +156,7 @@ def signal_name(nxdata, url):
     name = text(nxdata.attrs.get("signal"))
     if name and name in nxdata:
         return name
-    members = _dataset_names(nxdata)
+    members = dataset_names(nxdata)
     flagged = [(_flag(member_attrs(nxdata, name).get("signal")), name) for name in members]
     flagged = sorted((flag, name) for flag, name in flagged if flag >= 1)
     if flagged:
@@ -215,7 +216,7 @@ def axes_of(nxdata, signal, signal_ndim):
 def _flagged_axes(nxdata, signal, signal_ndim):
     """NeXus 1: coordinates flagged ``axis=N`` (1-based), ``primary=1`` first for each dimension."""
     candidates = {}
-    for name in _dataset_names(nxdata):
+    for name in dataset_names(nxdata):
         if name == signal:
             continue
         attributes = member_attrs(nxdata, name)
@@ -253,7 +254,7 @@ def point_layout(nxdata, signal, signal_shape, axes):
     if interpretation == "image":
         return LAYOUT_IMAGE
     rows = signal_shape[0]
-    for name in _dataset_names(nxdata):
+    for name in dataset_names(nxdata):
         if name == signal or name in axes:
             continue
         if _shape(nxdata, name) == (rows,):

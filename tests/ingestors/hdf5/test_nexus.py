@@ -314,6 +314,7 @@ def test_columns_of_equal_length_without_signal_are_a_table(tmp_path, validated)
     energy, counts = np.linspace(8.0, 8.5, 6), np.arange(6, dtype=np.int64) * 7
     with h5py.File(path, "w") as file:
         plot = _group(_group(file, "entry", "NXentry"), "data", "NXdata")
+        _group(plot, "a_note", "NXnote")  # a group among the columns is not one of them
         _field(plot, "energy", energy, "keV")
         _field(plot, "counts", counts, "counts")
     documents = validated(ingest_nexus(path))
