@@ -8,15 +8,22 @@ __all__ = ["GROUPINGS", "group_files", "numbered_name", "numbered_order", "serie
 GROUPINGS = ("file", "directory", "prefix")
 
 # areaDetector's FileTemplate "%s%s_%3.3d.tif" and most counters: a prefix, digits, extension.
-_NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)(?P<suffix>(\.[^.\d]\w*)*)$")
+# The extension (".tiff", ".h5", ".edf.gz": each part starts with a letter) is split off
+# first, so that the digit of ".h5" is never read as a file number.
+_EXTENSION = re.compile(r"(\.[^\W\d]\w*)*$")
+_NUMBERED_STEM = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
 
 
 def numbered_name(name):
-    """Split ``scan_0012.tiff`` into ``('scan_', 12, '.tiff')``; None if it has no number."""
-    match = _NUMBERED.match(name)
+    """Split ``scan_0012.tiff`` into ``('scan_', 12, '.tiff')``; None if it has no number.
+
+    ``single.h5`` has none; ``scan.003`` (a number as extension) is ``('scan.', 3, '')``.
+    """
+    suffix_start = _EXTENSION.search(name).start()
+    match = _NUMBERED_STEM.match(name[:suffix_start])
     if match is None:
         return None
-    return match["prefix"], int(match["number"]), match["suffix"]
+    return match["prefix"], int(match["number"]), name[suffix_start:]
 
 
 def series_key(source):

@@ -591,8 +591,6 @@ def _write_frames_file(path, dataset_path, shape, dtype, written):
 @pytest.mark.parametrize(
     "name, data_file, n_frames, written",
     [
-        # 4362 x 4148 frames read as int64 (145 MB each): documents checked, no frame read
-        ("Therm_6_2.nxs", "Therm_6_2_000001.h5", 488, []),
         ("xrc_209_master.h5", "xrc_209_000001.h5", 240, [0, 7]),
     ],
 )
