@@ -113,14 +113,14 @@ class PilatusHeader:
     sources: dict = dataclasses.field(default_factory=dict)
     time: float | None = None
 
-    def add(self, keyword, value, units=None, key=None):
+    def add(self, keyword, value, units=None, key=None, source=None):
         """Add the value of ``keyword`` under ``key`` (by default the keyword in lower case)."""
         key = key or data_key_name(keyword.lower())
         if key == "image":  # the image's own data key
             key = "header_image"
         if key not in self.values:  # a keyword written twice: the first line holds
             self.values[key] = HeaderValue(value, units)
-            self.sources[key] = f"PILATUS header {keyword}"
+            self.sources[key] = source or f"PILATUS header {keyword}"
 
 
 def _units(words):
@@ -204,11 +204,14 @@ def parse_detector_line(rest):
     return model, serial, ", ".join(others) or None
 
 
-def _add_detector(header, rest):
+_DETECTOR_KEYS = ("detector_model", "detector_serial", "detector_site")
+
+
+def _add_detector(header, rest, source=None):
     model, serial, site = parse_detector_line(rest)
-    for key, value in (("detector_model", model), ("detector_serial", serial), ("detector_site", site)):
+    for key, value in zip(_DETECTOR_KEYS, (model, serial, site)):
         if value is not None:
-            header.add("Detector", value, key=key)
+            header.add("Detector", value, key=key, source=source)
 
 
 def _parse_line(header, body, timezone):
@@ -424,12 +427,33 @@ def _read_cbf_into(source, row_for, timezone):
 # -- TIFF files -----------------------------------------------------------------------
 
 IMAGE_DESCRIPTION = 270  # TIFF tag; camserver writes the PILATUS header there
+# camserver's TIFF writer ("TVX TIFF") also writes the detector line in the Model tag
+# ("PILATUS 100K, 1-0118, CARS") and the time in DateTime ("2009:02:20 18:53:21", local).
+MODEL, DATE_TIME = 272, 306
+TIFF_TIME_FORMATS = ("%Y:%m:%d %H:%M:%S",)
 
 
-def _description(tif):
-    tag = tif.pages[0].tags.get(IMAGE_DESCRIPTION)
+def _tag_text(tif, tag_code):
+    tag = tif.pages[0].tags.get(tag_code)
     value = tag.value if tag is not None else ""
     return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
+def _tiff_texts(tif):
+    """The ImageDescription, Model and DateTime of a TIFF's first page."""
+    return tuple(_tag_text(tif, code) for code in (IMAGE_DESCRIPTION, MODEL, DATE_TIME))
+
+
+def _tiff_pilatus_header(texts, timezone):
+    """The PILATUS header of the ImageDescription, with the detector from the Model tag
+    and the time from the DateTime tag where the description has no such line."""
+    description, model, date_time = texts
+    header = parse_pilatus_header(description, timezone)
+    if model.strip() and not any(key in header.values for key in _DETECTOR_KEYS):
+        _add_detector(header, model.strip().rstrip("\x00"), source="TIFF tag Model")
+    if header.time is None and date_time.strip():
+        header.time = parse_time(date_time.strip().rstrip("\x00"), TIFF_TIME_FORMATS, timezone)
+    return header
 
 
 def read_pilatus_tiff_header(source, timezone=None):
@@ -444,10 +468,10 @@ def read_pilatus_tiff_header(source, timezone=None):
 
     def header(tif):
         series = tif.series[0]
-        return _description(tif), tuple(series.shape), np.dtype(series.dtype)
+        return _tiff_texts(tif), tuple(series.shape), np.dtype(series.dtype)
 
     try:
-        text, shape, dtype = read_tiff_with(source, header, header_only=True)
+        texts, shape, dtype = read_tiff_with(source, header, header_only=True)
     except MissingFileError:
         raise
     except IngestError:
@@ -455,8 +479,8 @@ def read_pilatus_tiff_header(source, timezone=None):
             raise
         # Seeking a remote file failed (an HTTP server without range requests, say):
         # the whole file, in memory, once more.
-        text, shape, dtype = read_tiff_with(source, header)
-    return parse_pilatus_header(text, timezone), shape, dtype
+        texts, shape, dtype = read_tiff_with(source, header)
+    return _tiff_pilatus_header(texts, timezone), shape, dtype
 
 
 def read_pilatus_tiff_image(source, shape=None, dtype=None):
@@ -474,9 +498,9 @@ def _read_tiff_into(source, row_for, timezone):
     def read(tif):
         series = tif.series[0]
         series.asarray(out=row_for(source, tuple(series.shape), np.dtype(series.dtype)))
-        return _description(tif)
+        return _tiff_texts(tif)
 
-    return parse_pilatus_header(read_tiff_with(source, read), timezone)
+    return _tiff_pilatus_header(read_tiff_with(source, read), timezone)
 
 
 # -- the run ---------------------------------------------------------------------------

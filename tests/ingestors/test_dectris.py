@@ -632,6 +632,24 @@ def test_detector_line_gives_model_serial_and_site(line, model, serial, site):
     assert parsed == {key: value for key, value in expected.items() if value is not None}
 
 
+def test_tiff_model_and_date_time_tags_stand_in_for_missing_lines(tmp_path, validated):
+    # camserver's TIFF writer ("TVX TIFF") puts the detector line in the Model tag and the
+    # time in DateTime (as in the real Pilatus.tiff); lines of the description come first.
+    tags = [(272, "s", 0, "PILATUS 300K, 3-0101, SSRL", True), (306, "s", 0, "2012:05:04 15:43:28", True)]
+    image = np.arange(12, dtype=np.int32).reshape(3, 4)
+    bare = tmp_path / "bare_00001.tif"
+    tifffile.imwrite(bare, image, description=pilatus_header(0, omit=("Detector", "time")), metadata=None, extratags=tags)
+    documents = validated(ingest_pilatus_tiff(str(bare), timezone="UTC"))
+    start = documents[0][1]
+    assert (start["detector_model"], start["detector_serial"], start["detector_site"]) == ("PILATUS 300K", "3-0101", "SSRL")
+    assert start["time"] == utc(datetime.datetime(2012, 5, 4, 15, 43, 28))
+    full = tmp_path / "full_00001.tif"
+    tifffile.imwrite(full, image, description=pilatus_header(0), metadata=None, extratags=tags)
+    start = next(ingest_pilatus_tiff(str(full), timezone="UTC"))[1]
+    assert (start["detector_model"], start["detector_serial"]) == ("PILATUS 100K", "1-0111")
+    assert "detector_site" not in start and start["time"] == pytest.approx(utc(START))
+
+
 # -- real files ------------------------------------------------------------------------------------
 
 
@@ -689,14 +707,24 @@ def test_real_header_only_cbf(tmp_path):
 
 
 def test_real_pilatus_tiff_matches_fabio_and_tifffile(validated):
-    # A PILATUS 100K TIFF as camserver writes it (header in ImageDescription, no detector
-    # or time stamp line), shipped with xraylarch's examples.
+    # A PILATUS 100K TIFF as camserver writes it (the header in ImageDescription without
+    # detector or time stamp lines; those in the Model and DateTime tags, "TVX TIFF"),
+    # from GSECARS (APS 13-ID, Chicago), shipped with xraylarch's examples.
     path = str(REAL / "Pilatus.tiff")
-    documents = validated(ingest_pilatus_tiff(path))
+    documents = validated(ingest_pilatus_tiff(path, timezone="America/Chicago"))
     start, descriptor, event = documents[0][1], documents[1][1], documents[2][1]
     assert documents[-1][0] == "stop"
-    assert start["time"] == os.path.getmtime(path) == event["time"]  # no time stamp line
-    assert "detector_model" not in start and start["pixel_size"] == [172e-6, 172e-6]
+    with tifffile.TiffFile(path) as tif:
+        tags = tif.pages[0].tags
+        assert "# Detector" not in tags["ImageDescription"].value
+        assert (tags["Model"].value, tags["DateTime"].value) == ("PILATUS 100K, 1-0118, CARS", "2009:02:20 18:53:21")
+    taken = utc(datetime.datetime(2009, 2, 21, 0, 53, 21))  # CST is UTC-6
+    assert start["time"] == event["time"] == taken
+    assert (start["detector_model"], start["detector_serial"], start["detector_site"]) == (
+        "PILATUS 100K", "1-0118", "CARS",
+    )
+    assert descriptor["configuration"]["detector"]["data_keys"]["detector_site"]["source"] == "TIFF tag Model"
+    assert start["pixel_size"] == [172e-6, 172e-6]
     stored = tifffile.imread(path)
     fabio_image = fabio.pilatusimage.PilatusImage().read(path)
     assert stored.shape == (195, 487) and stored.dtype == np.int32
