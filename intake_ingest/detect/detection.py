@@ -1,12 +1,17 @@
 """From "these files" to a plan of runs: sniff each file, pick its ingestor, group files into runs."""
 
+import contextlib
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from fsspec.implementations.memory import MemoryFileSystem
 
 from ..errors import IngestError
 from ..files import find_files
 from ..grouping import group_files
 from ..registry import get_spec, ingestor_names, read_head
+from .isolation import IsolatedWorker, WorkerCrashed
 from .plan import Ambiguous, Plan, PlannedRun, Unrecognised
 
 __all__ = ["AMBIGUITY_MARGIN", "MIN_CONFIDENCE", "detect", "sniff_file"]
@@ -77,7 +82,9 @@ def _progress(total, progress, description):
     return tqdm(total=total, disable=not progress, desc=description, unit="file", leave=False)
 
 
-def _sniff_all(sources, specs, workers, progress, use_dask=False):
+def _sniff_all(sources, specs, workers, progress, use_dask=False, worker=None):
+    if worker is not None:
+        return _sniff_isolated(sources, specs, progress, worker)
     if use_dask:
         import dask
 
@@ -104,21 +111,75 @@ def _sniff_block(block, specs):
     return [sniff_file(source, specs) for source in block]
 
 
-def _claim_companions(chosen, sources):
-    """Files that another file's run reads (data files of a master, sidecars), by identity."""
-    claimed = {}
-    for source in sources:
+def _sniff_isolated(sources, specs, progress, worker):
+    """Sniff in the worker process, all files in one batch; a file that crashes it is unrecognised."""
+    results = []
+    with _progress(len(sources), progress, "sniffing") as bar:
+        for source, kind, value in worker.map(partial(_sniff_one, specs), sources):
+            if kind == "ok":
+                results.append(value)
+            elif kind == "crashed":
+                results.append(([], f"sniffing it crashed the reader ({value.description}); the file is probably damaged"))
+            else:  # sniff_file catches what sniffers raise: this is an error of its own
+                results.append(([], f"cannot be sniffed ({type(value).__name__}: {value})"))
+            bar.update()
+    return results
+
+
+def _sniff_one(specs, source):
+    return sniff_file(source, specs)
+
+
+def _claim_companions(chosen, sources, worker=None):
+    """Files that another file's run reads (data files of a master, sidecars), by identity.
+
+    Returns
+    -------
+    claimed : dict
+        Companion identity -> its main file's identity.
+    crashed : dict
+        Main file identity -> why listing its companions crashed the worker process.
+    """
+    asking = []
+    for index, source in enumerate(sources):
         name = chosen.get(source.identity)
         spec = get_spec(name) if name else None
-        if spec is None or spec.companions is None:
-            continue
-        siblings = [other for other in sources if other.identity != source.identity]
-        for companion in spec.companions(source, siblings) or ():
-            claimed[companion.identity] = source.identity
-    return claimed
+        if spec is not None and spec.companions is not None:
+            asking.append((spec, index))
+    if worker is None:
+        answers = ((item, "ok", _companions_of(sources, item)) for item in asking)
+    else:
+        # The list of files goes to the worker once, not once per main file.
+        answers = worker.map(partial(_companions_of, sources), asking)
+    claimed, crashed = {}, {}
+    for (spec, index), kind, value in answers:
+        source = sources[index]
+        if kind == "crashed":
+            crashed[source.identity] = (
+                f"{spec.name} crashed the reader while looking for its companion files ({value.description})"
+            )
+        elif kind == "error":
+            raise value
+        else:
+            for identity in value:
+                claimed[identity] = source.identity
+    return claimed, crashed
 
 
-def _plan_runs(spec, sources, confidence, reason, companions_of, split_gaps):
+def _companions_of(sources, item):
+    """Identities of the companions of ``sources[index]`` (given as ``(spec, index)``)."""
+    spec, index = item
+    source = sources[index]
+    siblings = [other for other in sources if other.identity != source.identity]
+    return [companion.identity for companion in spec.companions(source, siblings) or ()]
+
+
+def _list_runs(spec, source):
+    """The keyword arguments of each run in one file (``spec.runs_in``), as a list."""
+    return list(spec.runs_in(source))
+
+
+def _plan_runs(spec, sources, confidence, reason, companions_of, split_gaps, worker=None):
     """The runs one ingestor makes of its files, and the files whose runs cannot be listed."""
     runs, failed = [], []
     if spec.grouping in ("prefix", "directory"):
@@ -131,7 +192,16 @@ def _plan_runs(spec, sources, confidence, reason, companions_of, split_gaps):
         per_run = [{}]
         if spec.runs_in is not None and len(group) == 1:
             try:
-                per_run = list(spec.runs_in(group[0]))
+                per_run = _list_runs(spec, group[0]) if worker is None else worker.call(_list_runs, spec, group[0])
+            except WorkerCrashed as crash:
+                failed.append(
+                    Unrecognised(
+                        group[0].url,
+                        f"{spec.name} crashed the reader while listing its runs ({crash.description}); "
+                        "the file is probably damaged",
+                    )
+                )
+                continue
             except IngestError as error:
                 failed.append(Unrecognised(group[0].url, f"{spec.name} cannot list its runs: {error.reason}"))
                 continue
@@ -159,6 +229,7 @@ def detect(
     progress=None,
     split_gaps=True,
     use_dask=False,
+    isolate=False,
 ):
     """Decide which ingestor reads each file and how files group into runs.
 
@@ -180,6 +251,13 @@ def detect(
     use_dask : bool
         Sniff with dask (the active scheduler, e.g. a dask.distributed cluster) instead
         of local threads.
+    isolate : bool
+        Do the per-file work that may run C parsers on the files (sniffing, listing the
+        runs of a multi-run file, finding companion files) in one worker process,
+        restarted after a crash, so that a file that crashes a parser (a segfault in
+        libhdf5 or silx) is reported unrecognised, with why, instead of ending
+        detection. The files are sniffed in one batch (``workers`` and ``use_dask``
+        are then not used). The command line isolates by default.
 
     Returns
     -------
@@ -188,17 +266,26 @@ def detect(
         (with why), and the files two ingestors claim about equally (never guessed).
     """
     sources = find_files(paths, storage_options)
+    if isolate and any(isinstance(source.fs, MemoryFileSystem) for source in sources):
+        # A worker process cannot see this process's memory:// files.
+        isolate = False
+    with contextlib.ExitStack() as stack:
+        worker = stack.enter_context(IsolatedWorker()) if isolate and sources else None
+        return _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker)
+
+
+def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
     plan = Plan(files=sources)
     if ingestor is not None:
         spec = get_spec(ingestor)
         confidence = {source.identity: 1.0 for source in sources}
         plan.runs, plan.unrecognised = _plan_runs(
-            spec, sources, confidence, f"chosen by the user: {ingestor}", {}, split_gaps
+            spec, sources, confidence, f"chosen by the user: {ingestor}", {}, split_gaps, worker
         )
         return plan
 
     specs = _detectable_specs()
-    results = _sniff_all(sources, specs, workers, progress, use_dask)
+    results = _sniff_all(sources, specs, workers, progress, use_dask, worker)
     chosen, confidence = {}, {}
     for source, (candidates, why) in zip(sources, results):
         if not candidates or candidates[0][1] < MIN_CONFIDENCE:
@@ -208,7 +295,11 @@ def detect(
         else:
             chosen[source.identity], confidence[source.identity] = candidates[0]
 
-    claimed = _claim_companions(chosen, sources)
+    claimed, crashed = _claim_companions(chosen, sources, worker)
+    for source in sources:
+        if source.identity in crashed:
+            del chosen[source.identity]
+            plan.unrecognised.append(Unrecognised(source.url, crashed[source.identity]))
     companions_of = {}
     for source in sources:
         owner = claimed.get(source.identity)
@@ -224,7 +315,7 @@ def detect(
     for name, members in by_ingestor.items():
         spec = get_spec(name)
         reason = f"sniffed as {name} ({spec.software or spec.description})"
-        runs, failed = _plan_runs(spec, members, confidence, reason, companions_of, split_gaps)
+        runs, failed = _plan_runs(spec, members, confidence, reason, companions_of, split_gaps, worker)
         plan.runs.extend(runs)
         plan.unrecognised.extend(failed)
     plan.runs.sort(key=lambda run: (run.files[0].identity, str(run.kwargs)))

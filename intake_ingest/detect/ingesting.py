@@ -6,14 +6,17 @@ and the reason), and the :class:`IngestResult` lists them, so a folder with one 
 file still gives every other run. ``fail_fast=True`` restores "stop at the first error".
 """
 
+import contextlib
 import sys
 from dataclasses import dataclass, field
 
 from fsspec.core import url_to_fs
+from fsspec.implementations.memory import MemoryFileSystem
 
 from ..errors import IngestError
 from ..registry import get_ingestor
 from ..run import RunDocuments
+from .isolation import IsolatedWorker, RemoteError, WorkerCrashed, note
 
 __all__ = ["IngestResult", "RunResult", "TARGETS", "ingest"]
 
@@ -163,8 +166,10 @@ def _message(error, run):
         first = run.files[0].url
         # A run of several files may fail on any of them: name the run too.
         return text if text.startswith(first) or len(run.files) == 1 else f"{first} (run of {len(run.files)} files): {text}"
-    detail = str(error) or type(error).__name__
-    return f"{run.files[0].url}: {run.ingestor} failed ({type(error).__name__}: {detail})"
+    # An exception the worker could not pickle back keeps its type's name.
+    type_name = error.type_name if isinstance(error, RemoteError) else type(error).__name__
+    detail = str(error) or type_name
+    return f"{run.files[0].url}: {run.ingestor} failed ({type_name}: {detail})"
 
 
 def _check(documents):
@@ -197,11 +202,14 @@ def ingest(
     fail_fast=False,
     storage_options=None,
     progress=None,
+    isolate=False,
 ):
     """Make every run a :func:`~intake_ingest.detect.detect` plan lists.
 
     Every run is attempted: a run that cannot be read is recorded as an error naming
     its file and the reason, and the next run is made (unless ``fail_fast``).
+    With ``isolate``, even a reader that crashes its process (a segfault in a C
+    parser, an abort, the out-of-memory killer) costs only its run.
 
     Parameters
     ----------
@@ -227,6 +235,19 @@ def ingest(
         True/False: show a tqdm progress bar or not (default: when stderr is a terminal);
         a callable is called with the fraction done (0 to 1) before the first run and
         after each, for a GUI's progress bar.
+    isolate : bool
+        Read each run in a worker process (one, reused from run to run, replaced after
+        a crash; see :mod:`intake_ingest.detect.isolation`), so that a native crash is
+        that run's error ("the reader crashed (signal 11: SIGSEGV)") and the next runs
+        go on. With ``to``, the reading and the writing of each run happen there (a
+        crash leaves no partial file behind). In memory, runs stay lazy and are read
+        later in this process, where nothing can isolate them: ``isolate`` then only
+        applies to ``check=True``, whose first reads happen in the worker (a crashing
+        run is reported and left out of the catalog). Runs on a filesystem only this
+        process sees (``memory://``) are read here. The command line isolates by
+        default; in Python the default is False (no worker start-up cost, and
+        ingestors that are not importable functions, such as a test's local
+        function, work).
 
     Returns
     -------
@@ -249,17 +270,18 @@ def ingest(
         fs, root = url_to_fs(str(to), **(storage_options or {}))
     runs = list(plan.runs)
     callback = progress if callable(progress) else None
-    with _progress_bar(len(runs), None if callback else progress, "ingesting") as bar:
+    with _progress_bar(len(runs), None if callback else progress, "ingesting") as bar, _worker(isolate) as worker:
         if callback:
             callback(0.0)
         for index, run in enumerate(runs):
             outcome = RunResult(index, run.ingestor, run.files[0].url, dict(run.kwargs), "ok")
             result.results.append(outcome)
+            run_worker = worker if worker is not None and _reachable_from_worker(run, fs) else None
             try:
                 if to is None:
-                    _to_memory(run, outcome, result.catalog, check)
+                    _to_memory(run, outcome, result.catalog, check, run_worker)
                 else:
-                    _to_msgpack(run, outcome, fs, root, str(to), overwrite, storage_options)
+                    _to_msgpack(run, outcome, fs, root, str(to), overwrite, storage_options, run_worker)
             except Exception as error:  # one run's failure must not stop the others
                 outcome.status, outcome.message = "error", _message(error, run)
                 if fail_fast:
@@ -274,12 +296,48 @@ def ingest(
     return result
 
 
+@contextlib.contextmanager
+def _worker(isolate):
+    if not isolate:
+        yield None
+        return
+    with IsolatedWorker() as worker:
+        yield worker
+
+
+def _reachable_from_worker(run, target_fs):
+    """False for files (or a target) on a filesystem that lives in this process only."""
+    filesystems = [source.fs for source in run.files] + ([target_fs] if target_fs is not None else [])
+    return not any(isinstance(fs, MemoryFileSystem) for fs in filesystems)
+
+
+def _crash_error(run, crash):
+    """A worker's death as the run's error, naming the file and how the reader died."""
+    return IngestError(
+        run.files[0].url,
+        f"the reader crashed ({crash.description}) while {run.ingestor} read this run; "
+        "the file is probably damaged (or the reader has a bug); the other runs went on",
+    )
+
+
 def _documents(run):
-    return RunDocuments(get_ingestor(run.ingestor)(run.argument, **run.kwargs), label=run.files[0].url)
+    return _run_documents(get_ingestor(run.ingestor), run.argument, run.kwargs, run.files[0].url)
 
 
-def _to_memory(run, outcome, catalog, check):
-    if check:
+def _run_documents(ingest_function, argument, kwargs, label):
+    return RunDocuments(ingest_function(argument, **kwargs), label=label)
+
+
+def _to_memory(run, outcome, catalog, check, worker=None):
+    if check and worker is not None:
+        try:
+            outcome.uid = worker.call(_check_run, get_ingestor(run.ingestor), run.argument, run.kwargs, run.files[0].url)
+        except WorkerCrashed as crash:
+            raise _crash_error(run, crash) from None
+        # The worker read the run up to its first event; the catalog reads it again,
+        # lazily, here (nothing can isolate reads made later by the user).
+        catalog.upsert(get_ingestor(run.ingestor), (run.argument,), run.kwargs)
+    elif check:
         documents = _documents(run)
         outcome.uid = documents.uid
         _check(documents)
@@ -291,13 +349,49 @@ def _to_memory(run, outcome, catalog, check):
     outcome.message = "in memory"
 
 
-def _to_msgpack(run, outcome, fs, root, folder, overwrite, storage_options):
+def _check_run(ingest_function, argument, kwargs, label):
+    """In a worker: read a run up to its first event; its uid."""
+    documents = _run_documents(ingest_function, argument, kwargs, label)
+    _check(documents)
+    return documents.uid
+
+
+def _to_msgpack(run, outcome, fs, root, folder, overwrite, storage_options, worker=None):
+    arguments = (get_ingestor(run.ingestor), run.argument, run.kwargs, run.files[0].url, folder, overwrite, storage_options)
+    if worker is None:
+        outcome.status, outcome.uid, outcome.message, outcome.written = _write_run(*arguments)
+        return
+    started = []  # uids the worker began writing (noted before the first byte)
+
+    def on_note(uid):
+        started.append(uid)
+        outcome.uid = uid
+
+    try:
+        outcome.status, outcome.uid, outcome.message, outcome.written = worker.call(
+            _write_run, *arguments, on_note=on_note
+        )
+    except WorkerCrashed as crash:
+        for uid in started:  # the file the crash interrupted is not a run
+            path = f"{root.rstrip('/')}/{uid}.msgpack"
+            if fs.exists(path):
+                fs.rm(path)
+        raise _crash_error(run, crash) from None
+
+
+def _write_run(ingest_function, argument, kwargs, label, folder, overwrite, storage_options):
+    """Read one run and write it to ``folder``; ``(status, uid, message, written)``.
+
+    Runs in a worker process when ingesting in isolation: everything it takes and
+    returns is picklable.
+    """
     from ..msgpack import export
 
-    documents = _documents(run)
-    outcome.uid = documents.uid
-    if not overwrite and fs.exists(f"{root.rstrip('/')}/{outcome.uid}.msgpack"):
-        outcome.status, outcome.message = "skipped", "already written"
-        return
-    outcome.written = export(documents, folder, storage_options=storage_options, overwrite=overwrite)
-    outcome.message = ", ".join(outcome.written)
+    fs, root = url_to_fs(folder, **(storage_options or {}))
+    documents = _run_documents(ingest_function, argument, kwargs, label)
+    uid = documents.uid
+    if not overwrite and fs.exists(f"{root.rstrip('/')}/{uid}.msgpack"):
+        return "skipped", uid, "already written", []
+    note(uid)
+    written = export(documents, folder, storage_options=storage_options, overwrite=overwrite)
+    return "ok", uid, ", ".join(written), written

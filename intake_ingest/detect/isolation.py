@@ -1,0 +1,289 @@
+"""Running readers of untrusted files in a worker process, so that a native crash costs one file.
+
+A C parser (libhdf5, silx's SPEC parser, a decompression filter) fed a damaged file can
+segfault or abort, and a crash takes its whole process down: in-process, the crash of
+one reader would lose every later run of a folder. :class:`IsolatedWorker` runs calls
+in one long-lived worker process instead. A call that crashes the worker (a signal, an
+``os._exit``, the kernel's OOM killer) raises :class:`WorkerCrashed` describing how it
+died; the next call starts a fresh worker. Exceptions raised by the call come back as
+themselves (or as :class:`RemoteError` when they cannot be pickled).
+
+Workers are started with ``spawn``: the parent may run threads (tqdm's monitor, dask's
+thread pool, fsspec's event loop), and a ``fork`` taken while one of them holds a lock
+(malloc's, HDF5's global lock) can deadlock the child. Spawning costs one interpreter
+start and the imports of what the worker runs, paid once per worker, not per call.
+"""
+
+import multiprocessing
+import pickle
+import signal
+
+__all__ = ["DEFAULT_START_METHOD", "IsolatedWorker", "RemoteError", "WorkerCrashed", "note"]
+
+#: How worker processes are started (see the module docstring for why not ``fork``).
+DEFAULT_START_METHOD = "spawn"
+
+# Seconds to wait for a dead worker's exit status to be reported.
+JOIN_TIMEOUT = 10
+
+# Set in a worker process: where :func:`note` sends its messages.
+_connection = None
+
+
+class WorkerCrashed(Exception):
+    """The worker process died during a call (a native crash, an abort, a kill).
+
+    Attributes
+    ----------
+    description : str
+        How it died, e.g. ``'signal 11: SIGSEGV'``.
+    exitcode : int or None
+        The process's exit code (negative: the signal that killed it).
+    """
+
+    def __init__(self, description, exitcode=None):
+        self.description = description
+        self.exitcode = exitcode
+        super().__init__(description)
+
+
+class RemoteError(Exception):
+    """An exception raised in the worker that could not be pickled back: its type name and text.
+
+    Attributes
+    ----------
+    type_name : str
+        The name of the original exception's class.
+    """
+
+    def __init__(self, type_name, text):
+        self.type_name = type_name
+        super().__init__(text)
+
+    def __reduce__(self):
+        return type(self), (self.type_name, str(self))
+
+
+def describe_exit(exitcode):
+    """How a process ended, in words: ``'signal 11: SIGSEGV'``, ``'exit status 3'``."""
+    if exitcode is None:
+        return "no exit status reported"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "unknown signal"
+        text = f"signal {-exitcode}: {name}"
+        if -exitcode == signal.SIGKILL:
+            # The usual sender of SIGKILL to a reader is the kernel's out-of-memory killer.
+            text += ", killed (out of memory?)"
+        return text
+    return f"exit status {exitcode}"
+
+
+def note(value):
+    """From code running in a worker: send ``value`` to the parent now (no-op in-process).
+
+    The parent passes it to the call's ``on_note`` as it arrives, so it knows how far a
+    call got even if the worker then crashes (e.g. which file it started writing).
+    """
+    if _connection is not None:
+        _connection.send(("note", value))
+
+
+def _outcome(function, args):
+    try:
+        return ("ok", function(*args))
+    except Exception as error:
+        return ("error", error)
+
+
+def _send(connection, reply):
+    try:
+        connection.send(reply)
+    except Exception:  # a result or an exception that cannot be pickled
+        kind, value = reply
+        if kind == "error":
+            connection.send(("error", RemoteError(type(value).__name__, str(value))))
+        else:
+            connection.send(("error", RemoteError("PicklingError", f"the result ({type(value).__name__}) cannot be sent back")))
+
+
+def _serve(connection):
+    """The worker's loop: run each request, send its replies; stop at ``None`` or EOF."""
+    global _connection
+    _connection = connection
+    while True:
+        try:
+            request = connection.recv()
+        except EOFError:
+            return
+        except Exception as error:  # e.g. a function that cannot be imported here
+            _send(connection, ("refused", RemoteError(type(error).__name__, str(error))))
+            continue
+        if request is None:
+            return
+        kind, function, payload = request
+        if kind == "call":
+            _send(connection, _outcome(function, payload))
+        else:  # "map": one reply per item, streamed, so a crash names its item
+            for item in payload:
+                _send(connection, _outcome(function, (item,)))
+
+
+class IsolatedWorker:
+    """One worker process running calls one at a time; a new one starts after a crash.
+
+    Use as a context manager (or call :meth:`close`) so that the worker stops.
+
+    Parameters
+    ----------
+    start_method : str
+        ``'spawn'`` (default), ``'forkserver'`` or ``'fork'`` (see the module docstring).
+
+    Examples
+    --------
+    >>> with IsolatedWorker() as worker:            # doctest: +SKIP
+    ...     worker.call(len, "abc")
+    3
+    """
+
+    def __init__(self, start_method=DEFAULT_START_METHOD):
+        self._context = multiprocessing.get_context(start_method)
+        self._process = None
+        self._connection = None
+        #: How many worker processes were started (1 + the crashes recovered from).
+        self.starts = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _start(self):
+        if self._process is not None and self._process.is_alive():
+            return
+        parent_end, child_end = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(child_end,), daemon=True, name="intake-ingest-reader")
+        process.start()
+        child_end.close()  # so that the parent sees EOF when the worker dies
+        self._process, self._connection = process, parent_end
+        self.starts += 1
+
+    def _crashed(self):
+        """The worker died: reap it, and say how."""
+        process = self._process
+        process.join(JOIN_TIMEOUT)
+        if process.is_alive():  # the pipe broke but the process lives on: end it
+            process.kill()
+            process.join(JOIN_TIMEOUT)
+        self._connection.close()
+        self._process = self._connection = None
+        return WorkerCrashed(describe_exit(process.exitcode), process.exitcode)
+
+    def _send(self, request):
+        self._start()
+        try:
+            # Pickled whole before anything is written: a request that cannot be
+            # pickled fails here and leaves the worker usable.
+            self._connection.send(request)
+        except (pickle.PicklingError, AttributeError, TypeError) as error:
+            raise TypeError(f"cannot be sent to a worker process ({error})") from error
+
+    def _receive(self, on_note):
+        """The next reply that is not a note; raises WorkerCrashed if the worker died."""
+        while True:
+            try:
+                kind, value = self._connection.recv()
+            except (EOFError, OSError):
+                raise self._crashed() from None
+            if kind == "note":
+                if on_note is not None:
+                    on_note(value)
+                continue
+            return kind, value
+
+    def call(self, function, *args, on_note=None):
+        """``function(*args)`` in the worker; its result, or its exception raised here.
+
+        Parameters
+        ----------
+        function : callable
+            Picklable (a module-level function, a ``functools.partial`` of one).
+        *args
+            Picklable arguments.
+        on_note : callable, optional
+            Called here with each value the call passes to :func:`note`.
+
+        Raises
+        ------
+        WorkerCrashed
+            The worker died during the call; the next call starts a new one.
+        TypeError
+            ``function`` or ``args`` cannot be pickled.
+        """
+        self._send(("call", function, args))
+        try:
+            kind, value = self._receive(on_note)
+        except BaseException:
+            # Interrupted (Ctrl-C) while the worker may still answer: a later call must
+            # not read this call's reply, so this worker goes.
+            self._kill()
+            raise
+        if kind == "ok":
+            return value
+        raise value
+
+    def map(self, function, items):
+        """``function(item)`` for each item, in the worker; yields ``(item, kind, value)``.
+
+        ``kind`` is ``'ok'`` (``value`` is the result), ``'error'`` (``value`` is the
+        exception) or ``'crashed'`` (``value`` is a :class:`WorkerCrashed`): after a
+        crash, a new worker goes on with the next item. The function is sent once per
+        worker, the items in one message, and results come back as they are made.
+        """
+        remaining = list(items)
+        finished = False
+        try:
+            while remaining:
+                self._send(("map", function, remaining))
+                for index, item in enumerate(remaining):
+                    try:
+                        kind, value = self._receive(None)
+                    except WorkerCrashed as crash:
+                        yield item, "crashed", crash
+                        remaining = remaining[index + 1 :]
+                        break
+                    if kind == "refused":
+                        raise TypeError(f"the worker process cannot run {function!r} ({value})")
+                    yield item, kind, value
+                else:
+                    remaining = []
+            finished = True
+        finally:
+            if not finished:
+                # Abandoned part-way: the worker is still sending replies nobody reads.
+                self._kill()
+
+    def _kill(self):
+        if self._process is not None:
+            self._process.kill()
+            self._process.join(JOIN_TIMEOUT)
+            self._connection.close()
+            self._process = self._connection = None
+
+    def close(self):
+        """Stop the worker (it finishes nothing: call only between calls)."""
+        if self._process is None:
+            return
+        try:
+            self._connection.send(None)
+        except OSError:
+            pass
+        self._process.join(JOIN_TIMEOUT)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(JOIN_TIMEOUT)
+        self._connection.close()
+        self._process = self._connection = None

@@ -1,0 +1,215 @@
+"""A reader that crashes its process (segfault, abort) costs its file, never the folder.
+
+The readers and specs here are module-level so that the worker process (started with
+``spawn``) can import them by name, as it imports the registered ingestors.
+"""
+
+import ctypes
+import os
+
+import numpy as np
+import pytest
+import tifffile
+
+from intake_ingest import BlueskyInMemoryCatalog, BlueskyMsgpackCatalog, IngestError, ingest_tiff_stack
+from intake_ingest.detect import detect, detection, ingest
+from intake_ingest.detect import ingesting as ingesting_module
+from intake_ingest.detect.isolation import IsolatedWorker, WorkerCrashed, describe_exit
+from intake_ingest.registry import IngestorSpec, get_spec
+
+
+def crash_like_a_c_parser(path):
+    """What a damaged file does to a C reader: segfault (``crash_*``) or abort (``abort_*``)."""
+    name = os.path.basename(path)
+    if name.startswith("crash"):
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+    if name.startswith("abort"):
+        os.abort()
+
+
+def stack_reader_that_crashes(source, **kwargs):
+    """``ingest_tiff_stack``, crashing its process after the RunStart on the files named so."""
+    documents = ingest_tiff_stack(source, **kwargs)
+    yield next(documents)  # the RunStart: writing of the run's file has begun
+    crash_like_a_c_parser(source.path)
+    yield from documents
+
+
+@pytest.fixture
+def folder_with_crashing_files(tmp_path):
+    """Four stacks: two good, one that segfaults its reader, one that aborts it."""
+    folder = tmp_path / "beamtime"
+    folder.mkdir()
+    for number, name in enumerate(["a_good.tif", "crash.tif", "abort.tif", "z_good.tif"]):
+        images = np.full((3, 4, 5), number, np.uint16)
+        tifffile.imwrite(folder / name, images, photometric="minisblack")
+    return folder
+
+
+@pytest.fixture
+def crashing_stack_reader(monkeypatch):
+    real = ingesting_module.get_ingestor
+    monkeypatch.setattr(
+        ingesting_module, "get_ingestor", lambda name: stack_reader_that_crashes if name == "tiff_stack" else real(name)
+    )
+
+
+def test_a_native_crash_costs_its_run_and_the_others_are_written(folder_with_crashing_files, crashing_stack_reader, tmp_path):
+    plan = detect(str(folder_with_crashing_files), progress=False)
+    assert [run.ingestor for run in plan.runs] == ["tiff_stack"] * 4
+    copies = tmp_path / "copies"
+    result = ingest(plan, to=str(copies), isolate=True, progress=False)
+    assert result.counts() == {"ok": 2, "skipped": 0, "error": 2}
+    messages = {os.path.basename(failed.first): failed.message for failed in result.errors}
+    assert set(messages) == {"crash.tif", "abort.tif"}
+    crash = str(folder_with_crashing_files / "crash.tif")
+    assert messages["crash.tif"].startswith(f"{crash}: the reader crashed (signal 11: SIGSEGV) while tiff_stack read")
+    assert "(signal 6: SIGABRT)" in messages["abort.tif"]
+    # The file the crash interrupted is removed: every file there is a whole run.
+    assert sorted(path.name for path in copies.iterdir()) == sorted(f"{uid}.msgpack" for uid in result.uids)
+    reopened = BlueskyMsgpackCatalog(str(copies / "*.msgpack"))
+    values = sorted(int(reopened[uid].primary.read()["image"].values.max()) for uid in reopened)
+    assert values == [0, 3]  # a_good.tif and z_good.tif
+    # The crashed runs' uids are known (noted before writing), so a user can find them.
+    assert all(failed.uid for failed in result.errors)
+
+
+def test_without_isolation_the_same_crash_would_end_the_process(folder_with_crashing_files):
+    """The crash is real: run in-process (here in a worker, to survive it), it kills the process."""
+    with IsolatedWorker() as worker, pytest.raises(WorkerCrashed, match="SIGSEGV"):
+        worker.call(crash_like_a_c_parser, str(folder_with_crashing_files / "crash.tif"))
+
+
+def test_fail_fast_names_the_crashed_file(folder_with_crashing_files, crashing_stack_reader, tmp_path):
+    plan = detect(str(folder_with_crashing_files), progress=False)
+    with pytest.raises(IngestError, match=r"abort\.tif: the reader crashed \(signal 6: SIGABRT\)"):
+        ingest(plan, to=str(tmp_path / "copies"), isolate=True, fail_fast=True, progress=False)
+
+
+def test_in_memory_check_isolated_leaves_crashing_runs_out(folder_with_crashing_files, crashing_stack_reader):
+    plan = detect(str(folder_with_crashing_files), progress=False)
+    catalog = BlueskyInMemoryCatalog()
+    result = ingest(plan, catalog=catalog, check=True, isolate=True, progress=False)
+    assert result.counts() == {"ok": 2, "skipped": 0, "error": 2}
+    assert sorted(catalog) == sorted(result.uids)
+    assert all("the reader crashed" in failed.message for failed in result.errors)
+
+
+def test_python_errors_in_the_worker_are_reported_as_in_process(tmp_path):
+    """A damaged file that raises (not crashes) gives the same message with or without isolation."""
+    folder = tmp_path / "beamtime"
+    folder.mkdir()
+    tifffile.imwrite(folder / "good.tif", np.ones((3, 4, 5), np.uint16), photometric="minisblack")
+    tifffile.imwrite(folder / "broken.tif", np.ones((30, 40, 50), np.uint16), photometric="minisblack")
+    with open(folder / "broken.tif", "r+b") as file:
+        file.truncate(2000)
+    plan = detect(str(folder), progress=False)
+    isolated = ingest(plan, to=str(tmp_path / "isolated"), isolate=True, progress=False)
+    in_process = ingest(plan, to=str(tmp_path / "in_process"), progress=False)
+    assert isolated.counts() == in_process.counts() == {"ok": 1, "skipped": 0, "error": 1}
+    assert [r.message for r in isolated.errors] == [r.message for r in in_process.errors]
+    assert "broken.tif" in isolated.errors[0].message
+    again = ingest(plan, to=str(tmp_path / "isolated"), isolate=True, progress=False)
+    assert again.counts() == {"ok": 0, "skipped": 1, "error": 1}
+
+
+# -- detection ----------------------------------------------------------------------------
+
+
+def sniff_crashy(head, source):
+    """Confident for files starting ``CRASHY``; segfaults on ``CRASHY-SNIFF``."""
+    if head.startswith(b"CRASHY-SNIFF"):
+        ctypes.string_at(0)
+    return 0.9 if head.startswith(b"CRASHY") else 0.0
+
+
+def crashy_runs(source):
+    """Two runs per file; segfaults on ``CRASHY-LIST``, as libhdf5 listing a damaged file."""
+    with source.fs.open(source.path, "rb") as file:
+        if file.read().startswith(b"CRASHY-LIST"):
+            ctypes.string_at(0)
+    return [{"part": 1}, {"part": 2}]
+
+
+def crashy_companions(source, candidates):
+    """Its ``.side`` files; segfaults on ``CRASHY-COMPANIONS``."""
+    with source.fs.open(source.path, "rb") as file:
+        if file.read().startswith(b"CRASHY-COMPANIONS"):
+            os.abort()
+    stem = os.path.splitext(source.path)[0]
+    return [candidate for candidate in candidates if candidate.path == stem + ".side"]
+
+
+CRASHY = IngestorSpec(
+    name="crashy",
+    ingest=ingest_tiff_stack,
+    patterns=("*.crashy",),
+    sniff=sniff_crashy,
+    runs_in=crashy_runs,
+    companions=crashy_companions,
+)
+
+
+@pytest.fixture
+def crashy_registered(monkeypatch):
+    real = detection.get_spec
+    monkeypatch.setattr(detection, "_detectable_specs", lambda: [CRASHY, get_spec("tiff_stack")])
+    monkeypatch.setattr(detection, "get_spec", lambda name: CRASHY if name == "crashy" else real(name))
+
+
+@pytest.fixture
+def folder_crashing_detection(tmp_path):
+    folder = tmp_path / "detect"
+    folder.mkdir()
+    (folder / "a_good.crashy").write_bytes(b"CRASHY fine")
+    (folder / "a_good.side").write_bytes(b"sidecar")
+    (folder / "b_list.crashy").write_bytes(b"CRASHY-LIST damaged")
+    (folder / "c_sniff.crashy").write_bytes(b"CRASHY-SNIFF damaged")
+    (folder / "d_companions.crashy").write_bytes(b"CRASHY-COMPANIONS damaged")
+    (folder / "z_good.crashy").write_bytes(b"CRASHY fine too")
+    tifffile.imwrite(folder / "stack.tif", np.zeros((2, 3, 4), np.uint16), photometric="minisblack")
+    return folder
+
+
+def test_detection_survives_crashing_sniffers_runs_in_and_companions(folder_crashing_detection, crashy_registered):
+    plan = detect(str(folder_crashing_detection), isolate=True, progress=False)
+    planned = sorted((os.path.basename(run.files[0].path), run.ingestor, str(run.kwargs)) for run in plan.runs)
+    assert planned == [
+        ("a_good.crashy", "crashy", "{'part': 1}"),
+        ("a_good.crashy", "crashy", "{'part': 2}"),
+        ("stack.tif", "tiff_stack", "{}"),
+        ("z_good.crashy", "crashy", "{'part': 1}"),
+        ("z_good.crashy", "crashy", "{'part': 2}"),
+    ]
+    (good,) = {run.files[0].path: run for run in plan.runs if "a_good" in run.files[0].path}.values()
+    assert [os.path.basename(source.path) for source in good.companions] == ["a_good.side"]
+    reasons = {os.path.basename(item.url): item.reason for item in plan.unrecognised}
+    assert set(reasons) == {"b_list.crashy", "c_sniff.crashy", "d_companions.crashy"}
+    assert reasons["b_list.crashy"].startswith("crashy crashed the reader while listing its runs (signal 11: SIGSEGV)")
+    assert reasons["c_sniff.crashy"].startswith("sniffing it crashed the reader (signal 11: SIGSEGV)")
+    assert reasons["d_companions.crashy"].startswith("crashy crashed the reader while looking for its companion files (signal 6: SIGABRT)")
+    places = plan.places()
+    assert {url: where for url, where in places.items() if len(where) != 1} == {}
+
+
+def test_isolated_detection_plans_like_in_process_detection(folder_crashing_detection, crashy_registered):
+    for name in ["b_list.crashy", "c_sniff.crashy", "d_companions.crashy"]:
+        (folder_crashing_detection / name).unlink()
+    isolated = detect(str(folder_crashing_detection), isolate=True, progress=False)
+    in_process = detect(str(folder_crashing_detection), progress=False)
+    assert isolated.to_dict() == in_process.to_dict()
+    assert len(isolated.runs) == 5
+
+
+def test_exit_descriptions():
+    assert describe_exit(-11) == "signal 11: SIGSEGV"
+    assert describe_exit(-9) == "signal 9: SIGKILL, killed (out of memory?)"
+    assert describe_exit(3) == "exit status 3"
+
+
+def test_a_worker_killed_like_by_the_oom_killer_is_replaced():
+    with IsolatedWorker() as worker:
+        pid = worker.call(os.getpid)
+        with pytest.raises(WorkerCrashed, match="SIGKILL"):
+            worker.call(os.kill, pid, 9)
+        assert worker.call(os.getpid) != pid and worker.starts == 2
