@@ -39,6 +39,7 @@ from intake_ingest.ingestors.spec import SPEC, ingest_spec, runs_in, sniff_spec
 from intake_ingest.registry import get_spec
 
 SPEC2NEXUS_DATA = pathlib.Path(spec2nexus.__file__).parent / "data"
+REAL = pathlib.Path(__file__).parents[1] / "data" / "real" / "spec"
 
 # newfile at Wed Nov 03 13:39:34 2010 local time = 18:39:34 UTC (#E): the clock ran 5 h behind UTC.
 FILE_HEADER = """\
@@ -626,6 +627,25 @@ def test_real_file_with_a_second_file_header_names_motors_by_the_header_in_force
         assert baseline_positions(documents) == list(zip(expected_names, expected_positions))
         assert len(expected_names) == len(expected_positions) == {"7.1": 13, "8.1": 17}[scan]
     assert expected_names[0] == "Two Theta" and expected_positions[0] == 22.118501
+
+
+@pytest.mark.parametrize("scan, scan_line, next_scan_line, n_points", [("1.1", 57, 147, 51), ("2.1", 147, 227, 41)])
+def test_real_4idd_file_keeps_every_motor_as_its_lines_name_it(scan, scan_line, next_scan_line, n_points, validated):
+    # APS 4-ID-D (SPEC fourc, 2018), from polartools' test data (its first two scans):
+    # 58 motors over 8 '#O'/'#P' lines, names with spaces up to the end of a line
+    # ('PhasR2 Y', which silx reads as 'PhasR2Y'), '#P7' ending in a space.
+    path = str(REAL / "pressure_calibration_scans_1_2.dat")
+    documents = validated(ingest_spec(path, scan))
+    names_ = [name for text in plain_motor_lines(path, "O", scan_line) for name in re.split(r"\s{2,}", text.strip())]
+    values = [float(word) for text in plain_motor_lines(path, "P", next_scan_line) for word in text.split()]
+    assert len(names_) == len(values) == 58 and "PhasR2 Y" in names_
+    assert baseline_positions(documents) == list(zip(names_, values))
+    silx_scan = SpecFile(path)[scan]
+    assert "PhasR2 Y" not in silx_scan.motor_names and silx_scan.motor_positions == values
+    primary, events = stream(documents, "primary")
+    assert len(events) == silx_scan.data.shape[1] == n_points
+    for key, data_key in primary["data_keys"].items():
+        np.testing.assert_array_equal(column(events, key), silx_scan.data[silx_scan.labels.index(data_key.get("spec_label", key))])
 
 
 def test_real_files_with_single_space_and_in_scan_motor_names(validated):
