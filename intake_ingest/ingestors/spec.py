@@ -69,6 +69,7 @@ class ScanHeader:
     motor_names: tuple
     motor_positions: tuple
     unmatched_motors: tuple  # '#P1 gives 3 motor positions for 4 #O1 motor names', ...
+    motor_mnemonics: dict  # mnemonic -> motor name, from SPEC 6's '#o' lines beside '#O'
     begin: int
     end: int
     first_line: int  # line number of the '#S' line, from 1
@@ -105,7 +106,7 @@ def _motor_names_of_line(text, n_positions):
     return names
 
 
-def _motors(name_lines, position_lines):
+def _motors(name_lines, position_lines, mnemonic_lines):
     """``#O`` names and ``#P`` positions, line by line: ``#O0`` pairs with ``#P0``, and so on.
 
     Read from the lines' text rather than silx's ``motor_names`` and ``motor_positions``:
@@ -115,9 +116,9 @@ def _motors(name_lines, position_lines):
 
     Parameters
     ----------
-    name_lines, position_lines : dict
-        ``{0: text of #O0, 1: ...}``, the ``#O`` lines in force for the scan, and
-        ``{0: text of #P0, ...}``, the scan's ``#P`` lines.
+    name_lines, position_lines, mnemonic_lines : dict
+        ``{0: text of #O0, 1: ...}``, the ``#O`` lines in force for the scan,
+        ``{0: text of #P0, ...}``, the scan's ``#P`` lines, and the ``#o`` lines in force.
 
     Returns
     -------
@@ -125,11 +126,13 @@ def _motors(name_lines, position_lines):
         The motors whose line pairs up, in file order.
     unmatched : tuple of str
         One description per ``#O``/``#P`` line pair whose counts differ.
+    mnemonics : dict
+        Mnemonic -> name, for the motors of lines whose ``#o`` line has as many words.
     """
     if position_lines and not name_lines:
         count = sum(len(text.split()) for text in position_lines.values())
-        return (), (), (f"#P gives {count} motor positions but no #O line names them",)
-    names, positions, unmatched = [], [], []
+        return (), (), (f"#P gives {count} motor positions but no #O line names them",), {}
+    names, positions, unmatched, mnemonics = [], [], [], {}
     for number, text in sorted(position_lines.items()):
         words = text.split()
         line_positions = [_number_or_none(word) for word in words]
@@ -140,39 +143,48 @@ def _motors(name_lines, position_lines):
             continue
         names += line_names
         positions += line_positions
-    return tuple(names), tuple(positions), tuple(unmatched)
+        line_mnemonics = mnemonic_lines.get(number, "").split()
+        if len(line_mnemonics) == len(line_names):
+            mnemonics.update(zip(line_mnemonics, line_names))
+    return tuple(names), tuple(positions), tuple(unmatched), mnemonics
 
 
-# '#O0 name  name ...' and '#P0 1 2 ...' lines; '#F' and '#E' start a file header.
-_MOTOR_LINE = re.compile(rb"^#([OP])(\d+)[ \t]?([^\n]*)$|^#[FE]\b", re.M)
+# '#O0 name  name ...', '#o0 mne mne ...' and '#P0 1 2 ...' lines; '#F' and '#E' start a
+# file header.
+_MOTOR_LINE = re.compile(rb"^#([OoP])(\d+)[ \t]?([^\n]*)$|^#[FE]\b", re.M)
 
 
 def _motor_lines(content, blocks):
-    """For each scan block, the ``#O`` lines in force at its first ``#P`` line and its
-    ``#P`` lines, as ``({number: text}, {number: text})``.
+    """For each scan block, the ``#O`` and ``#o`` lines in force at its first ``#P`` line
+    and its ``#P`` lines, as ``({number: text}, {number: text}, {number: text})``.
 
-    A file header (``#F`` or ``#E``) or a new ``#O0`` line starts a new set of names;
-    Sardana's spock writes the ``#O`` lines inside each scan, SPEC in the file header.
+    A file header (``#F`` or ``#E``) or a new ``#O0`` (``#o0``) line starts a new set of
+    names (mnemonics); Sardana's spock writes the ``#O`` lines inside each scan, SPEC in
+    the file header.
     """
     found = [
         (match.start(), match.group(1), match.group(2), match.group(3)) for match in _MOTOR_LINE.finditer(content)
     ]
-    result, names, position = [], {}, 0
+    result, in_force, position = [], {b"O": {}, b"o": {}}, 0
     for begin, end, _ in blocks:
-        positions, in_force = {}, None
+        positions, at_first_position = {}, None
         while position < len(found) and found[position][0] < end:
             at, code, number, text = found[position]
             position += 1
             text = text.decode("utf-8", "replace").rstrip("\r") if text is not None else None
             if code == b"P":
                 if at >= begin:  # not a '#P' line outside any scan
-                    in_force = dict(names) if in_force is None else in_force
+                    if at_first_position is None:
+                        at_first_position = {key: dict(lines) for key, lines in in_force.items()}
                     positions.setdefault(int(number), text)  # a repeated '#P<n>': the first holds
-            elif code is None or int(number) == 0:
-                names = {} if code is None else {0: text}
+            elif code is None:
+                in_force = {b"O": {}, b"o": {}}
             else:
-                names[int(number)] = text
-        result.append((dict(names) if in_force is None else in_force, positions))
+                if int(number) == 0:
+                    in_force[code] = {}
+                in_force[code][int(number)] = text
+        lines = at_first_position or {key: dict(found_lines) for key, found_lines in in_force.items()}
+        result.append((lines[b"O"], positions, lines[b"o"]))
     return result
 
 
@@ -214,7 +226,7 @@ def _read_index(source):
 
 
 def _scan_header(index, key, scan, block, motor_lines):
-    motor_names, motor_positions, unmatched_motors = _motors(*motor_lines)
+    motor_names, motor_positions, unmatched_motors, motor_mnemonics = _motors(*motor_lines)
     begin, end, first_line = block
     return ScanHeader(
         key=key,
@@ -228,6 +240,7 @@ def _scan_header(index, key, scan, block, motor_lines):
         motor_names=motor_names,
         motor_positions=motor_positions,
         unmatched_motors=unmatched_motors,
+        motor_mnemonics=motor_mnemonics,
         begin=begin,
         end=end,
         first_line=first_line,
@@ -665,15 +678,6 @@ def _unmapped(header_dict, mapped):
     }
 
 
-def _motor_mnemonics(header):
-    """Motor mnemonic -> name, from SPEC 6's ``#o`` lines beside ``#O``; {} if absent."""
-    codes = _numbered_codes(header.file, "o")
-    mnemonics = [word for code in codes for word in header.file[code].split()]
-    if len(mnemonics) != len(header.motor_names):
-        return {}
-    return dict(zip(mnemonics, header.motor_names))
-
-
 # -- the scan command ------------------------------------------------------------------------
 
 
@@ -823,7 +827,7 @@ def _start_metadata(header, label):
         "source": label,
         "scan_id": header.number,
         "scan_key": header.key,
-        **_command_metadata(header, _motor_mnemonics(header)),
+        **_command_metadata(header, header.motor_mnemonics),
         **_count_mode(header),
         **_file_metadata(header),
     }

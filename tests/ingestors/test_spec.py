@@ -648,6 +648,19 @@ def test_real_4idd_file_keeps_every_motor_as_its_lines_name_it(scan, scan_line, 
         np.testing.assert_array_equal(column(events, key), silx_scan.data[silx_scan.labels.index(data_key.get("spec_label", key))])
 
 
+def test_a_later_file_header_renames_motors_and_mnemonics(tmp_path, validated):
+    # As SPEC writes a new file header ('#E', no '#F') after the motor configuration changed.
+    later_header = "\n#E 1288810000\n#D Wed Nov 03 13:46:40 2010\n#O0 Delta  Two Theta  Theta\n#o0 del tth th\n"
+    first = scan_block(1, "ascan  tth 10 11  2 1", ["10 150 1", "10.5 151 2", "11 152 3"], labels="Two Theta  Epoch  Detector")
+    second = scan_block(2, "ascan  tth 10 11  2 1", ["10 250 1", "10.5 251 2", "11 252 3"], labels="Two Theta  Epoch  Detector")
+    path = write_spec(tmp_path / "renamed.spec", first + later_header + second.replace("#P0 1 2 3 4", "#P0 7 10 5"))
+    first_documents = validated(ingest_spec(path, "1.1"))
+    second_documents = validated(ingest_spec(path, "2.1"))
+    assert baseline_positions(first_documents) == [("Two Theta", 1.0), ("Theta", 2.0), ("Chi", 3.0), ("Phi", 4.0)]
+    assert baseline_positions(second_documents) == [("Delta", 7.0), ("Two Theta", 10.0), ("Theta", 5.0)]
+    assert first_documents[0][1]["motors"] == second_documents[0][1]["motors"] == ["Two_Theta"]
+
+
 def test_real_files_with_single_space_and_in_scan_motor_names(validated):
     # user6idd.dat (APS 6-ID-D) writes '#O' names one space apart, each line as long as
     # its '#P' line; spec_from_spock.spc (Sardana's spock) writes the '#O' lines in each scan.
