@@ -26,12 +26,16 @@ def list_ingestors(out=None):
     return 0
 
 
-def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None):
-    """``detect PATHS``: which ingestor reads which files, as a table or JSON."""
+def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None, isolate=True):
+    """``detect PATHS``: which ingestor reads which files, as a table or JSON.
+
+    With ``isolate`` (the default), a file that crashes a parser while it is sniffed or
+    its runs listed is reported unrecognised instead of ending the command.
+    """
     from ..detect import detect
 
     out = out or sys.stdout
-    plan = detect(paths, ingestor=ingestor, progress=False if quiet else None)
+    plan = detect(paths, ingestor=ingestor, progress=False if quiet else None, isolate=isolate)
     if as_json:
         json.dump(plan.to_dict(), out, indent=2)
         print(file=out)
@@ -40,19 +44,27 @@ def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None):
     return 0
 
 
-def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_fast=False, out=None):
+def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_fast=False, out=None, isolate=True):
     """``ingest PATHS --to DIR``: detect, then write each run to ``DIR/<uid>.msgpack``.
 
     Every run is attempted; the summary names each run that failed (its file and the
     reason) and each file left out. Exit status 1 if any run failed, else 0; the good
     runs are written either way. With ``fail_fast``, the first failure stops the ingest.
+    With ``isolate`` (the default), files are sniffed and runs read and written in a
+    worker process, so that a reader's native crash (a segfault in a C parser) is that
+    run's failure, not the end of the command. A ``to`` that cannot be a folder is an
+    error (one line, exit status 1) before any file is read.
     """
     from ..detect import detect, ingest
+    from ..detect.ingesting import target_folder
+    from ..detect.isolation import isolation_worker
 
     out = out or sys.stdout
     progress = False if quiet else None
-    plan = detect(paths, ingestor=ingestor, progress=progress)
-    result = ingest(plan, to=to, overwrite=overwrite, progress=progress, fail_fast=fail_fast)
+    target_folder(to)
+    with isolation_worker(isolate) as worker:  # one worker start for both steps
+        plan = detect(paths, ingestor=ingestor, progress=progress, isolate=worker or False)
+        result = ingest(plan, to=to, overwrite=overwrite, progress=progress, fail_fast=fail_fast, isolate=worker or False)
     counts = result.counts()
     line = f"{counts['ok']} run(s) written to {to}, {counts['skipped']} already there"
     if counts["skipped"]:
@@ -70,13 +82,13 @@ def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_
     return 0 if result.ok else 1
 
 
-def write_catalog_command(paths, output, ingestor=None, quiet=False, out=None):
-    """``catalog PATHS -o beamline.yml``: a YAML catalog spec of the detected runs."""
+def write_catalog_command(paths, output, ingestor=None, quiet=False, out=None, isolate=True):
+    """``catalog PATHS -o beamline.yml``: a YAML catalog spec of the detected runs (detection isolated by default)."""
     from ..detect import detect
     from ..detect.catalog_spec import write_catalog_spec
 
     out = out or sys.stdout
-    plan = detect(paths, ingestor=ingestor, progress=False if quiet else None)
+    plan = detect(paths, ingestor=ingestor, progress=False if quiet else None, isolate=isolate)
     spec = write_catalog_spec(plan, output)
     print(f"{output}: {len(spec['sources'])} source(s) for {len(plan.runs)} run(s)", file=out)
     return 0

@@ -1,6 +1,5 @@
 """From "these files" to a plan of runs: sniff each file, pick its ingestor, group files into runs."""
 
-import contextlib
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -11,7 +10,7 @@ from ..errors import IngestError
 from ..files import find_files
 from ..grouping import group_files
 from ..registry import get_spec, ingestor_names, read_head
-from .isolation import IsolatedWorker, WorkerCrashed
+from .isolation import WorkerCrashed, isolation_worker
 from .plan import Ambiguous, Plan, PlannedRun, Unrecognised
 
 __all__ = ["AMBIGUITY_MARGIN", "MIN_CONFIDENCE", "detect", "sniff_file"]
@@ -251,13 +250,14 @@ def detect(
     use_dask : bool
         Sniff with dask (the active scheduler, e.g. a dask.distributed cluster) instead
         of local threads.
-    isolate : bool
+    isolate : bool or IsolatedWorker
         Do the per-file work that may run C parsers on the files (sniffing, listing the
         runs of a multi-run file, finding companion files) in one worker process,
         restarted after a crash, so that a file that crashes a parser (a segfault in
         libhdf5 or silx) is reported unrecognised, with why, instead of ending
         detection. The files are sniffed in one batch (``workers`` and ``use_dask``
-        are then not used). The command line isolates by default.
+        are then not used). The command line isolates by default. A worker given is
+        used as it is (and left running, e.g. for :func:`ingest`).
 
     Returns
     -------
@@ -269,8 +269,7 @@ def detect(
     if isolate and any(isinstance(source.fs, MemoryFileSystem) for source in sources):
         # A worker process cannot see this process's memory:// files.
         isolate = False
-    with contextlib.ExitStack() as stack:
-        worker = stack.enter_context(IsolatedWorker()) if isolate and sources else None
+    with isolation_worker(isolate if sources else False) as worker:
         return _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker)
 
 

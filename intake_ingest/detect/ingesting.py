@@ -6,7 +6,6 @@ and the reason), and the :class:`IngestResult` lists them, so a folder with one 
 file still gives every other run. ``fail_fast=True`` restores "stop at the first error".
 """
 
-import contextlib
 import sys
 from dataclasses import dataclass, field
 
@@ -16,9 +15,9 @@ from fsspec.implementations.memory import MemoryFileSystem
 from ..errors import IngestError
 from ..registry import get_ingestor
 from ..run import RunDocuments
-from .isolation import IsolatedWorker, RemoteError, WorkerCrashed, note
+from .isolation import RemoteError, WorkerCrashed, isolation_worker, note
 
-__all__ = ["IngestResult", "RunResult", "TARGETS", "ingest"]
+__all__ = ["IngestResult", "RunResult", "TARGETS", "ingest", "target_folder"]
 
 #: Where runs can go: an in-memory catalog (lazy) or msgpack files in a folder.
 TARGETS = ("memory", "msgpack")
@@ -235,7 +234,7 @@ def ingest(
         True/False: show a tqdm progress bar or not (default: when stderr is a terminal);
         a callable is called with the fraction done (0 to 1) before the first run and
         after each, for a GUI's progress bar.
-    isolate : bool
+    isolate : bool or IsolatedWorker
         Read each run in a worker process (one, reused from run to run, replaced after
         a crash; see :mod:`intake_ingest.detect.isolation`), so that a native crash is
         that run's error ("the reader crashed (signal 11: SIGSEGV)") and the next runs
@@ -247,7 +246,8 @@ def ingest(
         process sees (``memory://``) are read here. The command line isolates by
         default; in Python the default is False (no worker start-up cost, and
         ingestors that are not importable functions, such as a test's local
-        function, work).
+        function, work). An :class:`~intake_ingest.detect.isolation.IsolatedWorker`
+        is used as it is (so that detection and ingest share one worker start).
 
     Returns
     -------
@@ -258,7 +258,8 @@ def ingest(
     Raises
     ------
     IngestError
-        With ``fail_fast``: the first run's error, naming its file.
+        With ``fail_fast``: the first run's error, naming its file. Whatever
+        ``fail_fast``: a ``to`` that cannot be a folder (see :func:`target_folder`).
     """
     if to is None:
         from ..catalog import BlueskyInMemoryCatalog
@@ -267,10 +268,10 @@ def ingest(
         fs = root = None
     else:
         result = IngestResult(target="msgpack", folder=str(to))
-        fs, root = url_to_fs(str(to), **(storage_options or {}))
+        fs, root = target_folder(to, storage_options)
     runs = list(plan.runs)
     callback = progress if callable(progress) else None
-    with _progress_bar(len(runs), None if callback else progress, "ingesting") as bar, _worker(isolate) as worker:
+    with _progress_bar(len(runs), None if callback else progress, "ingesting") as bar, isolation_worker(isolate) as worker:
         if callback:
             callback(0.0)
         for index, run in enumerate(runs):
@@ -296,13 +297,26 @@ def ingest(
     return result
 
 
-@contextlib.contextmanager
-def _worker(isolate):
-    if not isolate:
-        yield None
-        return
-    with IsolatedWorker() as worker:
-        yield worker
+def target_folder(to, storage_options=None):
+    """The filesystem and path of the folder runs are written to, made if missing.
+
+    Raises
+    ------
+    IngestError
+        Naming ``to``: an unknown protocol, a file where the folder should be, a folder
+        that cannot be made. Checked once, before any run is read.
+    """
+    try:
+        fs, root = url_to_fs(str(to), **(storage_options or {}))
+    except (ValueError, ImportError) as error:  # "Protocol not known: foo", a missing fsspec extra
+        raise IngestError(str(to), f"cannot be written to ({error})") from None
+    try:
+        if fs.exists(root) and not fs.isdir(root):
+            raise IngestError(str(to), "is a file, not a folder: runs are written as files in a folder")
+        fs.makedirs(root, exist_ok=True)
+    except OSError as error:
+        raise IngestError(str(to), f"cannot be made a folder ({error.strerror or error})") from None
+    return fs, root
 
 
 def _reachable_from_worker(run, target_fs):

@@ -6,7 +6,9 @@ one reader would lose every later run of a folder. :class:`IsolatedWorker` runs 
 in one long-lived worker process instead. A call that crashes the worker (a signal, an
 ``os._exit``, the kernel's OOM killer) raises :class:`WorkerCrashed` describing how it
 died; the next call starts a fresh worker. Exceptions raised by the call come back as
-themselves (or as :class:`RemoteError` when they cannot be pickled).
+themselves (or as :class:`RemoteError` when they cannot be pickled), and the
+warnings they raise (an :class:`~intake_ingest.IngestWarning` naming a file) are raised
+again in the parent, after the call, through the parent's warning filters.
 
 Workers are started with ``spawn``: the parent may run threads (tqdm's monitor, dask's
 thread pool, fsspec's event loop), and a ``fork`` taken while one of them holds a lock
@@ -14,11 +16,21 @@ thread pool, fsspec's event loop), and a ``fork`` taken while one of them holds 
 start and the imports of what the worker runs, paid once per worker, not per call.
 """
 
+import contextlib
 import multiprocessing
 import pickle
 import signal
+import warnings
 
-__all__ = ["DEFAULT_START_METHOD", "IsolatedWorker", "RemoteError", "WorkerCrashed", "note"]
+__all__ = [
+    "DEFAULT_START_METHOD",
+    "IsolatedWorker",
+    "RemoteError",
+    "WorkerCrashed",
+    "describe_exit",
+    "isolation_worker",
+    "note",
+]
 
 #: How worker processes are started (see the module docstring for why not ``fork``).
 DEFAULT_START_METHOD = "spawn"
@@ -91,19 +103,27 @@ def note(value):
         _connection.send(("note", value))
 
 
-def _outcome(function, args):
-    try:
-        return ("ok", function(*args))
-    except Exception as error:
-        return ("error", error)
+def _outcome(connection, function, args):
+    """Run one call; send the warnings it raised (to be raised again by the parent), then its reply."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # the parent's filters decide what is shown
+        try:
+            reply = ("ok", function(*args))
+        except Exception as error:
+            reply = ("error", error)
+    for warning in caught:
+        _send(connection, ("warning", (warning.category, str(warning.message))))
+    _send(connection, reply)
 
 
 def _send(connection, reply):
     try:
         connection.send(reply)
-    except Exception:  # a result or an exception that cannot be pickled
+    except Exception:  # a result, exception or warning category that cannot be pickled
         kind, value = reply
-        if kind == "error":
+        if kind == "warning":
+            connection.send(("warning", (UserWarning, value[1])))
+        elif kind == "error":
             connection.send(("error", RemoteError(type(value).__name__, str(value))))
         else:
             connection.send(("error", RemoteError("PicklingError", f"the result ({type(value).__name__}) cannot be sent back")))
@@ -125,10 +145,10 @@ def _serve(connection):
             return
         kind, function, payload = request
         if kind == "call":
-            _send(connection, _outcome(function, payload))
+            _outcome(connection, function, payload)
         else:  # "map": one reply per item, streamed, so a crash names its item
             for item in payload:
-                _send(connection, _outcome(function, (item,)))
+                _outcome(connection, function, (item,))
 
 
 class IsolatedWorker:
@@ -201,6 +221,10 @@ class IsolatedWorker:
             if kind == "note":
                 if on_note is not None:
                     on_note(value)
+                continue
+            if kind == "warning":
+                category, message = value
+                warnings.warn(message, category, stacklevel=3)
                 continue
             return kind, value
 
@@ -287,3 +311,15 @@ class IsolatedWorker:
             self._process.join(JOIN_TIMEOUT)
         self._connection.close()
         self._process = self._connection = None
+
+
+@contextlib.contextmanager
+def isolation_worker(isolate):
+    """The worker for ``isolate``: None (False), a new one stopped on exit (True), or the one given."""
+    if isinstance(isolate, IsolatedWorker):
+        yield isolate  # the caller's, shared between calls: the caller stops it
+    elif not isolate:
+        yield None
+    else:
+        with IsolatedWorker() as worker:
+            yield worker

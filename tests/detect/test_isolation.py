@@ -6,6 +6,7 @@ The readers and specs here are module-level so that the worker process (started 
 
 import ctypes
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -213,3 +214,25 @@ def test_a_worker_killed_like_by_the_oom_killer_is_replaced():
         with pytest.raises(WorkerCrashed, match="SIGKILL"):
             worker.call(os.kill, pid, 9)
         assert worker.call(os.getpid) != pid and worker.starts == 2
+
+
+def warn_and_return(value):
+    from intake_ingest import IngestWarning
+
+    warnings.warn(f"{value}: something was left out", IngestWarning)
+    return value
+
+
+def test_warnings_raised_in_the_worker_are_raised_here():
+    from intake_ingest import IngestWarning
+
+    with IsolatedWorker() as worker:
+        with pytest.warns(IngestWarning, match="scan.spec: something was left out"):
+            assert worker.call(warn_and_return, "scan.spec") == "scan.spec"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert [value for _, _, value in worker.map(warn_and_return, ["a", "b"])] == ["a", "b"]
+        assert [(w.category, str(w.message)) for w in caught] == [
+            (IngestWarning, "a: something was left out"),
+            (IngestWarning, "b: something was left out"),
+        ]
