@@ -8,6 +8,7 @@ from ..errors import IngestError, IngestWarning
 from ..files import expand
 from ..run import RunDocuments
 from .codec import read_documents
+from .structure import checked_documents, start_problem
 
 __all__ = ["BlueskyMsgpackCatalog"]
 
@@ -86,8 +87,11 @@ def _read_start(source):
         documents.close()  # closes the file now, not when garbage-collected
     if name != "start":
         raise IngestError(source.url, f"its first document is {name!r}, not a RunStart")
+    problem = start_problem(doc)
+    if problem:
+        raise IngestError(source.url, f"its RunStart {problem}")
     return doc
 
 
 def _open_documents(source):
-    return RunDocuments(read_documents(source), label=source.url)
+    return RunDocuments(checked_documents(read_documents(source), source.url), label=source.url)
