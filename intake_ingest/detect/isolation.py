@@ -10,10 +10,15 @@ themselves (or as :class:`RemoteError` when they cannot be pickled), and the
 warnings they raise (an :class:`~intake_ingest.IngestWarning` naming a file) are raised
 again in the parent, after the call, through the parent's warning filters.
 
-Workers are started with ``spawn``: the parent may run threads (tqdm's monitor, dask's
+Workers are never forked from the parent: it may run threads (tqdm's monitor, dask's
 thread pool, fsspec's event loop), and a ``fork`` taken while one of them holds a lock
-(malloc's, HDF5's global lock) can deadlock the child. Spawning costs one interpreter
-start and the imports of what the worker runs, paid once per worker, not per call.
+(malloc's, HDF5's global lock) can deadlock the child. They are forked from a
+``forkserver`` instead: a fresh, single-threaded process started once per session,
+which imports the readers (:mod:`~intake_ingest.detect.worker_imports`) before it forks
+any worker. The first worker costs an interpreter start and those imports (about 2 s);
+every later one, such as the replacement of a crashed worker, a few milliseconds.
+Where there is no forkserver (Windows), workers are spawned: each start then costs the
+imports again.
 """
 
 import contextlib
@@ -33,7 +38,10 @@ __all__ = [
 ]
 
 #: How worker processes are started (see the module docstring for why not ``fork``).
-DEFAULT_START_METHOD = "spawn"
+DEFAULT_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+#: What the forkserver imports before it forks workers.
+FORKSERVER_PRELOAD = ["intake_ingest.detect.worker_imports"]
 
 # Seconds to wait for a dead worker's exit status to be reported.
 JOIN_TIMEOUT = 10
@@ -159,7 +167,8 @@ class IsolatedWorker:
     Parameters
     ----------
     start_method : str
-        ``'spawn'`` (default), ``'forkserver'`` or ``'fork'`` (see the module docstring).
+        ``'forkserver'`` (the default where there is one), ``'spawn'`` or ``'fork'``
+        (see the module docstring).
 
     Examples
     --------
@@ -170,6 +179,9 @@ class IsolatedWorker:
 
     def __init__(self, start_method=DEFAULT_START_METHOD):
         self._context = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            # Only takes effect if this process's forkserver has not started yet.
+            self._context.set_forkserver_preload(FORKSERVER_PRELOAD)
         self._process = None
         self._connection = None
         #: How many worker processes were started (1 + the crashes recovered from).

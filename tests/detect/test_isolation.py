@@ -15,7 +15,7 @@ import tifffile
 from intake_ingest import BlueskyInMemoryCatalog, BlueskyMsgpackCatalog, IngestError, ingest_tiff_stack
 from intake_ingest.detect import detect, detection, ingest
 from intake_ingest.detect import ingesting as ingesting_module
-from intake_ingest.detect.isolation import IsolatedWorker, WorkerCrashed, describe_exit
+from intake_ingest.detect.isolation import DEFAULT_START_METHOD, IsolatedWorker, WorkerCrashed, describe_exit
 from intake_ingest.registry import IngestorSpec, get_spec
 
 
@@ -75,10 +75,15 @@ def test_a_native_crash_costs_its_run_and_the_others_are_written(folder_with_cra
     assert all(failed.uid for failed in result.errors)
 
 
-def test_without_isolation_the_same_crash_would_end_the_process(folder_with_crashing_files):
-    """The crash is real: run in-process (here in a worker, to survive it), it kills the process."""
-    with IsolatedWorker() as worker, pytest.raises(WorkerCrashed, match="SIGSEGV"):
-        worker.call(crash_like_a_c_parser, str(folder_with_crashing_files / "crash.tif"))
+@pytest.mark.parametrize("start_method", sorted({"spawn", DEFAULT_START_METHOD}))
+def test_the_crash_is_real_and_workers_start_either_way(folder_with_crashing_files, start_method):
+    """Run in a process, the reader kills it; a new worker (spawned or forked from the forkserver) goes on."""
+    with IsolatedWorker(start_method) as worker:
+        with pytest.raises(WorkerCrashed, match="SIGSEGV") as raised:
+            worker.call(crash_like_a_c_parser, str(folder_with_crashing_files / "crash.tif"))
+        assert raised.value.exitcode == -11
+        assert worker.call(crash_like_a_c_parser, str(folder_with_crashing_files / "a_good.tif")) is None
+        assert worker.starts == 2
 
 
 def test_fail_fast_names_the_crashed_file(folder_with_crashing_files, crashing_stack_reader, tmp_path):
