@@ -241,3 +241,37 @@ def test_warnings_raised_in_the_worker_are_raised_here():
             (IngestWarning, "a: something was left out"),
             (IngestWarning, "b: something was left out"),
         ]
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+def test_the_command_line_isolates_by_default(folder_with_crashing_files, crashing_stack_reader, tmp_path, capsys):
+    from intake_ingest.cli import main
+
+    copies = tmp_path / "copies"
+    assert main(["ingest", str(folder_with_crashing_files), "--to", str(copies), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"2 run(s) written to {copies}, 0 already there, 2 failed;")
+    assert f"  failed: {folder_with_crashing_files / 'crash.tif'}: the reader crashed (signal 11: SIGSEGV)" in out
+    assert len(list(copies.glob("*.msgpack"))) == 2
+
+
+@pytest.mark.parametrize(
+    "target, reason",
+    [
+        ("a_file", "is a file, not a folder"),
+        ("a_file/sub", "cannot be made a folder"),
+        ("foo://x", "cannot be written to (Protocol not known: foo)"),
+    ],
+)
+def test_a_target_that_cannot_be_a_folder_is_a_one_line_error(folder_with_crashing_files, tmp_path, capsys, monkeypatch, target, reason):
+    from intake_ingest.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("not a folder")
+    assert main(["ingest", str(folder_with_crashing_files), "--to", target, "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"intake-ingest: error: {target}: {reason}")
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err and captured.out == ""
+    assert (tmp_path / "a_file").read_text() == "not a folder"
