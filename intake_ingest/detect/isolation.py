@@ -32,6 +32,7 @@ __all__ = [
     "IsolatedWorker",
     "RemoteError",
     "WorkerCrashed",
+    "WorkerStartError",
     "describe_exit",
     "isolation_worker",
     "note",
@@ -65,6 +66,14 @@ class WorkerCrashed(Exception):
         self.description = description
         self.exitcode = exitcode
         super().__init__(description)
+
+
+class WorkerStartError(RuntimeError):
+    """A worker process could not start: nothing to do with any file.
+
+    The usual cause is a main program that multiprocessing cannot import again in the
+    worker (a script read from stdin); run it from a file, or do not isolate.
+    """
 
 
 class RemoteError(Exception):
@@ -141,6 +150,7 @@ def _serve(connection):
     """The worker's loop: run each request, send its replies; stop at ``None`` or EOF."""
     global _connection
     _connection = connection
+    connection.send(("ready", None))  # reached only if the worker could import its way here
     while True:
         try:
             request = connection.recv()
@@ -193,7 +203,14 @@ class IsolatedWorker:
     def __exit__(self, *exc_info):
         self.close()
 
-    def _start(self):
+    def start(self):
+        """Start the worker now, unless it runs (calls start it when needed).
+
+        Raises
+        ------
+        WorkerStartError
+            The worker died before it could take a call.
+        """
         if self._process is not None and self._process.is_alive():
             return
         parent_end, child_end = self._context.Pipe()
@@ -202,6 +219,15 @@ class IsolatedWorker:
         child_end.close()  # so that the parent sees EOF when the worker dies
         self._process, self._connection = process, parent_end
         self.starts += 1
+        try:
+            parent_end.recv()  # "ready"
+        except (EOFError, OSError):
+            # Not a file's fault: no call was sent. Blaming the next file would be wrong.
+            crash = self._crashed()
+            raise WorkerStartError(
+                f"the worker process for isolated reading could not start ({crash.description}); "
+                "if this program was read from stdin, run it from a file, or do not isolate"
+            ) from None
 
     def _crashed(self):
         """The worker died: reap it, and say how."""
@@ -215,7 +241,7 @@ class IsolatedWorker:
         return WorkerCrashed(describe_exit(process.exitcode), process.exitcode)
 
     def _send(self, request):
-        self._start()
+        self.start()
         try:
             # Pickled whole before anything is written: a request that cannot be
             # pickled fails here and leaves the worker usable.
@@ -334,4 +360,5 @@ def isolation_worker(isolate):
         yield None
     else:
         with IsolatedWorker() as worker:
+            worker.start()  # a worker that cannot start is an error now, not every run's
             yield worker

@@ -13,7 +13,7 @@ import pytest
 import tifffile
 
 from intake_ingest import BlueskyInMemoryCatalog, BlueskyMsgpackCatalog, IngestError, ingest_tiff_stack
-from intake_ingest.detect import detect, detection, ingest
+from intake_ingest.detect import PlannedRun, detect, detection, ingest
 from intake_ingest.detect import ingesting as ingesting_module
 from intake_ingest.detect.isolation import DEFAULT_START_METHOD, IsolatedWorker, WorkerCrashed, describe_exit
 from intake_ingest.registry import IngestorSpec, get_spec
@@ -275,3 +275,62 @@ def test_a_target_that_cannot_be_a_folder_is_a_one_line_error(folder_with_crashi
     assert captured.err.startswith(f"intake-ingest: error: {target}: {reason}")
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err and captured.out == ""
     assert (tmp_path / "a_file").read_text() == "not a folder"
+
+
+# -- a real native crash: silx's SPEC parser and a 20 kB line -------------------------------
+
+
+def write_spec(path, columns):
+    """A one-scan SPEC file with ``columns`` counters: its #L and data lines grow with them."""
+    labels = "  ".join(f"c{index}" for index in range(columns))
+    row = " ".join(f"{index:.6f}" for index in range(columns))
+    path.write_text(
+        "#F data\n#E 1577836800\n#D Wed Jan 01 00:00:00 2020\n\n"
+        f"#S 1 ascan c0 0 1 1 0.1\n#D Wed Jan 01 00:00:00 2020\n#N {columns}\n#L {labels}\n{row}\n{row}\n"
+    )
+    return path
+
+
+@pytest.fixture
+def folder_with_a_spec_file_silx_crashes_on(tmp_path):
+    folder = tmp_path / "spec"
+    folder.mkdir()
+    write_spec(folder / "good.spec", 3)
+    write_spec(folder / "long_lines.spec", 2000)  # data lines of 20 kB: silx 2.x segfaults
+    tifffile.imwrite(folder / "stack.tif", np.zeros((2, 3, 4), np.uint16), photometric="minisblack")
+    return folder
+
+
+def test_silx_crashing_on_long_lines_costs_that_file_only(folder_with_a_spec_file_silx_crashes_on, tmp_path):
+    """Unless the SPEC ingestor refuses such lines before silx sees them, silx crashes: either way, that file only."""
+    folder = folder_with_a_spec_file_silx_crashes_on
+    plan = detect(str(folder), isolate=True, progress=False)
+    assert sorted((os.path.basename(run.files[0].path), run.ingestor) for run in plan.runs) == [
+        ("good.spec", "spec"),
+        ("stack.tif", "tiff_stack"),
+    ]
+    ((url, reason),) = [(item.url, item.reason) for item in plan.unrecognised]
+    assert url == str(folder / "long_lines.spec")
+    assert reason.startswith(("spec crashed the reader while listing its runs (signal 11: SIGSEGV)", "spec cannot list its runs: "))
+
+    # Planned by hand (as --ingestor would, were listing not needed), the run crashes the reader or is refused.
+    (long_lines,) = [source for source in plan.files if source.path.endswith("long_lines.spec")]
+    plan.runs.insert(1, PlannedRun("spec", [long_lines], {"scan": "1.1"}))
+    result = ingest(plan, to=str(tmp_path / "copies"), isolate=True, progress=False)
+    assert result.counts() == {"ok": 2, "skipped": 0, "error": 1}
+    (failed,) = result.errors
+    assert failed.message.startswith(f"{long_lines.path}: ")
+    assert "the reader crashed (signal 11: SIGSEGV)" in failed.message or "crashed" not in failed.message
+
+
+def test_a_worker_that_cannot_start_is_an_error_of_its_own_not_of_a_file(monkeypatch, tmp_path):
+    """A main program multiprocessing cannot import again (read from stdin) stops the worker at start."""
+    import sys
+
+    from intake_ingest.detect.isolation import WorkerStartError
+
+    main_module = sys.modules["__main__"]
+    monkeypatch.setattr(main_module, "__spec__", None, raising=False)
+    monkeypatch.setattr(main_module, "__file__", str(tmp_path / "<stdin>"), raising=False)
+    with IsolatedWorker("spawn") as worker, pytest.raises(WorkerStartError, match="could not start .exit status 1."):
+        worker.call(len, "abc")
