@@ -334,3 +334,15 @@ def test_a_worker_that_cannot_start_is_an_error_of_its_own_not_of_a_file(monkeyp
     monkeypatch.setattr(main_module, "__file__", str(tmp_path / "<stdin>"), raising=False)
     with IsolatedWorker("spawn") as worker, pytest.raises(WorkerStartError, match="could not start .exit status 1."):
         worker.call(len, "abc")
+
+
+def test_memory_urls_are_read_in_process_even_when_isolating(folder_with_crashing_files, memory_folder):
+    """A worker cannot see this process's memory:// files: those runs are read here, and succeed."""
+    fs, root = memory_folder
+    for name in ("a_good.tif", "z_good.tif"):
+        fs.pipe(f"{root}/in/{name}", (folder_with_crashing_files / name).read_bytes())
+    plan = detect(f"memory://{root}/in", isolate=True, progress=False)
+    assert len(plan.runs) == 2
+    result = ingest(plan, to=f"memory://{root}/out", isolate=True, progress=False)
+    assert result.counts() == {"ok": 2, "skipped": 0, "error": 0}
+    assert sorted(BlueskyMsgpackCatalog(f"memory://{root}/out/*.msgpack")) == sorted(result.uids)
