@@ -2,27 +2,49 @@
 
 import datetime
 import json
+import os
 import sys
 
-__all__ = ["check_catalog_command", "list_runs", "open_catalog_argument", "search_runs", "show_run"]
+__all__ = [
+    "DATA_ROOTS_VARIABLE",
+    "check_catalog_command",
+    "data_roots_from_environment",
+    "list_runs",
+    "open_catalog_argument",
+    "search_runs",
+    "show_run",
+]
+
+
+#: Environment variable: folders or URLs (separated by ';') that specs opened by the
+#: command line and the GUI may read outside their own folder.
+DATA_ROOTS_VARIABLE = "INTAKE_INGEST_DATA_ROOTS"
+
+
+def data_roots_from_environment():
+    """The data roots the user set in :data:`DATA_ROOTS_VARIABLE`, in order."""
+    return tuple(root.strip() for root in os.environ.get(DATA_ROOTS_VARIABLE, "").split(";") if root.strip())
 
 
 def check_catalog_command(url, out=None):
-    """Report whether a YAML catalog spec (and those it nests) is safe to open.
+    """Report whether a YAML catalog spec (and those it nests) opens safely.
+
+    The check is :func:`~intake_ingest.open_catalog` itself, on the spec and every spec it
+    nests; no data file is read.
 
     Returns
     -------
     int
-        0 when safe, 1 when any entry could run code or the file cannot be read.
+        0 when it opens, 1 when anything is refused or the file cannot be read.
     """
     from ..catalog import check_catalog
 
     out = out or sys.stdout
-    problems = check_catalog(url)
+    problems = check_catalog(url, data_roots=data_roots_from_environment())
     if not problems:
-        print(f"{url}: OK, no entry can run code", file=out)
+        print(f"{url}: OK, opens safely: every entry and nested catalog passed the allow-list", file=out)
         return 0
-    print(f"{url}: refused, this catalog spec could run code:", file=out)
+    print(f"{url}: refused, nothing of it was used:", file=out)
     for problem in problems:
         print(f"  - {problem}", file=out)
     return 1
@@ -35,6 +57,9 @@ class UserError(Exception):
 def open_catalog_argument(argument):
     """A catalog from what a user typed: a YAML spec (opened safely), or msgpack files.
 
+    A YAML spec may read outside its folder only in the data roots of
+    :data:`DATA_ROOTS_VARIABLE`.
+
     ``beamline.yml`` / a URL ending in .yml or .yaml: the YAML catalog; a folder: the
     ``*.msgpack`` files in it; anything else: a glob or path of msgpack files.
     """
@@ -44,7 +69,7 @@ def open_catalog_argument(argument):
     from ..msgpack import BlueskyMsgpackCatalog
 
     if argument.endswith((".yml", ".yaml")):
-        return open_catalog(argument)
+        return open_catalog(argument, data_roots=data_roots_from_environment())
     try:
         fs, path = url_to_fs(argument)
         is_folder = fs.isdir(path)
@@ -55,18 +80,27 @@ def open_catalog_argument(argument):
     return BlueskyMsgpackCatalog(argument)
 
 
-def iter_runs(catalog, prefix=""):
-    """``(entry path, run)`` for every run in a catalog and in the catalogs it holds."""
+def iter_runs(catalog, prefix="", _listed=None):
+    """``(entry path, run)`` for every run in a catalog and in the catalogs it holds.
+
+    A YAML spec nested more than once is listed once, under its first path: a spec
+    nesting the same files many times over would otherwise be walked exponentially.
+    """
     from intake.catalog import Catalog
 
     from ..run import BlueskyRun
 
+    listed = set(getattr(catalog, "lineage", ())[-1:]) if _listed is None else _listed
     for name in catalog:
         item = catalog[name]
         if isinstance(item, BlueskyRun):
             yield f"{prefix}{name}", item
         elif isinstance(item, Catalog):
-            yield from iter_runs(item, f"{prefix}{name}/")
+            spec_file = getattr(item, "lineage", ())[-1:]
+            if spec_file and spec_file[0] in listed:
+                continue
+            listed.update(spec_file)
+            yield from iter_runs(item, f"{prefix}{name}/", listed)
 
 
 def _run_line(path, run):

@@ -1,12 +1,19 @@
-"""A catalog spec from elsewhere must not be able to run code."""
+"""Opening specs from others through the allow-list: what is accepted, and how refusals read.
 
+The hostile specs themselves are in tests/catalog/hostile/ (test_hostile_specs.py).
+"""
+
+import shutil
 import textwrap
 
-import intake
+import numpy as np
 import pytest
+import tifffile
 
 import intake_ingest
 from intake_ingest import UnsafeCatalogError, check_catalog
+from intake_ingest.catalog.spec_paths import PathPolicy
+from intake_ingest.catalog.spec_schema import validate_spec
 from intake_ingest.cli import main
 
 
@@ -16,164 +23,83 @@ def write(folder, name, text):
     return path
 
 
-def spec_with(entry, parameters=""):
-    return f"""
-    metadata:
-      version: 1
+def test_refusal_names_the_file_and_each_path_in_the_spec(tmp_path):
+    path = write(tmp_path, "bad.yml", """
     sources:
-      harmless:
+      good:
         driver: bluesky-tiff-stack
-        args:
-          filename: "{{{{ CATALOG_DIR }}}}/stack.tiff"
+        args: {filename: "{{ CATALOG_DIR }}/stack.tiff"}
       evil:
-{textwrap.indent(textwrap.dedent(entry), " " * 8)}
-    {parameters}
-    """
-
-
-def assert_refused(path, payload, match):
-    with pytest.raises(UnsafeCatalogError, match=match) as info:
-        cat = intake_ingest.open_catalog(str(path))
-        cat.evil  # only reached if the spec was not refused
-    assert str(path) in str(info.value) or path.name in str(info.value)
-    assert not payload.exists(), "the payload ran"
-    assert check_catalog(str(path)), "check_catalog must report it too"
-    return info.value
-
-
-def test_shell_template_is_refused_and_does_not_run(tmp_path):
-    payload = tmp_path / "pwned"
-    path = write(tmp_path, "shell.yml", spec_with(f"""
-        driver: bluesky-tiff-stack
-        args:
-          filename: "{{{{ shell('touch {payload}') }}}}"
-    """))
-    error = assert_refused(path, payload, "shell command")
-    assert "sources.evil" in str(error)
-    # Even asking intake for shell expansion runs nothing through the safe opener.
-    with pytest.raises(UnsafeCatalogError):
-        intake_ingest.open_catalog(str(path), getshell=True)
-    assert not payload.exists()
-
-
-def test_shell_parameter_default_is_refused(tmp_path):
-    payload = tmp_path / "pwned"
-    path = write(tmp_path, "param.yml", spec_with("""
-        driver: bluesky-tiff-stack
-        args:
-          filename: "{{ where }}"
-        parameters:
-          where:
-            type: str
-            default: "client_shell(touch /tmp/x)"
-    """))
-    assert_refused(path, payload, "shell command")
-
-
-def test_jinja_expression_reaching_into_python_is_refused_though_intake_would_run_it(tmp_path):
-    payload = tmp_path / "pwned"
-    attack = f"{{{{ cycler.__init__.__globals__.os.popen('touch {payload}').read() }}}}"
-    path = write(tmp_path, "ssti.yml", spec_with(f"""
-        driver: bluesky-tiff-stack
-        args:
-          filename: "{attack}"
-    """))
-    assert_refused(path, payload, "more than a name")
-    # Plain intake renders it with an unsandboxed Jinja environment: the danger is real.
-    cat = intake.open_catalog(str(path))
-    with pytest.raises(Exception):
-        cat.evil
-    assert payload.exists()
-
-
-def test_import_path_driver_is_refused(tmp_path):
-    payload = tmp_path / "pwned"
-    path = write(tmp_path, "driver.yml", spec_with(f"""
         driver: os.system
-        args:
-          command: "touch {payload}"
-    """))
-    error = assert_refused(path, payload, "driver 'os.system' is an import path")
-    assert "sources.evil" in str(error)
-
-
-def test_driver_class_in_a_mapping_is_refused(tmp_path):
-    path = write(tmp_path, "mapping.yml", spec_with("""
-        driver:
-          fast:
-            class: subprocess.Popen
-        args: {}
-    """))
-    assert_refused(path, tmp_path / "none", "subprocess.Popen")
-
-
-def test_plugins_section_is_refused(tmp_path):
-    path = write(tmp_path, "plugins.yml", spec_with("""
-        driver: bluesky-tiff-stack
-        args: {filename: x.tiff}
-    """, parameters="""
-    plugins:
-      source:
-        - module: antigravity
-    """))
-    assert_refused(path, tmp_path / "none", "plugins")
-
-
-def test_python_yaml_tags_are_refused(tmp_path):
-    path = write(tmp_path, "tags.yml", """
-    sources:
-      evil: !!python/object/apply:os.system ["touch pwned"]
+        args: {command: "touch pwned"}
     """)
-    with pytest.raises(UnsafeCatalogError, match="not plain YAML"):
+    with pytest.raises(UnsafeCatalogError) as refused:
         intake_ingest.open_catalog(str(path))
+    message = str(refused.value)
+    assert message.startswith(f"{path}: refused")
+    assert "  - sources.evil.driver: driver 'os.system' is an import path" in message
+    assert [problem.where for problem in refused.value.problems] == ["sources.evil.driver"]
+    assert not (tmp_path / "pwned").exists()
 
 
-def test_nested_catalog_is_checked_whatever_driver_nests_it(tmp_path):
-    payload = tmp_path / "pwned"
-    write(tmp_path, "inner.yml", spec_with(f"""
-        driver: bluesky-tiff-stack
-        args:
-          filename: "{{{{ shell('touch {payload}') }}}}"
-    """))
-    for driver in ["yaml_file_cat", "bluesky-yaml-catalog"]:
-        outer = write(tmp_path, f"outer-{driver}.yml", f"""
-        sources:
-          inner:
-            driver: {driver}
-            args:
-              path: "{{{{ CATALOG_DIR }}}}/inner.yml"
-        """)
-        problems = check_catalog(str(outer))
-        assert problems and "inner.yml" in str(problems[0]) and "sources.evil" in str(problems[0])
-        cat = intake_ingest.open_catalog(str(outer))  # the outer spec itself is fine
-        with pytest.raises(UnsafeCatalogError, match="inner.yml"):
-            cat.inner
-        assert not payload.exists()
-
-
-def test_a_file_changed_after_opening_is_checked_again_on_reload(tmp_path, example_catalogs):
+def test_a_file_changed_after_opening_is_checked_again_on_reload(example_catalogs):
     path = example_catalogs / "beamline.yml"
     cat = intake_ingest.open_catalog(str(path), ttl=0)
     assert "scans" in cat
-    path.write_text(path.read_text() + "\n  evil:\n    driver: os.system\n    args: {}\n")
-    with pytest.raises(UnsafeCatalogError, match="os.system"):
+    path.write_text(path.read_text() + "\n  evil:\n    cls: os.system\n")
+    with pytest.raises(UnsafeCatalogError, match="sources.evil.cls"):
         list(cat)
 
 
-def test_yaml_files_cat_is_refused(tmp_path):
-    path = write(tmp_path, "many.yml", """
+@pytest.mark.parametrize("driver", ["yaml_file_cat", "bluesky-yaml-catalog"])
+def test_a_nested_catalog_is_checked_whatever_driver_nests_it(tmp_path, driver):
+    write(tmp_path, "inner.yml", """
     sources:
-      everything:
-        driver: yaml_files_cat
-        args:
-          path: "{{ CATALOG_DIR }}/*.yml"
+      evil:
+        driver: bluesky-tiff-stack
+        args: {filename: "{{ cycler.__init__.__globals__.os.popen('touch pwned') }}"}
     """)
-    assert "yaml_files_cat" in str(check_catalog(str(path)))
+    outer = write(tmp_path, "outer.yml", f"""
+    sources:
+      inner:
+        driver: {driver}
+        args: {{path: "{{{{ CATALOG_DIR }}}}/inner.yml"}}
+    """)
+    (problem,) = check_catalog(str(outer))
+    assert problem.where == f"{tmp_path}/inner.yml sources.evil.args.filename"
+    cat = intake_ingest.open_catalog(str(outer))  # the outer spec itself is fine
+    with pytest.raises(UnsafeCatalogError, match="inner.yml"):
+        cat.inner
+    assert not (tmp_path / "pwned").exists()
 
 
-def test_plain_names_and_env_are_accepted(tmp_path, monkeypatch):
-    monkeypatch.setenv("BEAMLINE_DATA", str(tmp_path))
-    path = write(tmp_path, "ok.yml", """
+def test_data_outside_the_spec_folder_needs_a_data_root(tmp_path, example_catalogs, monkeypatch, capsys):
+    data = example_catalogs / "data" / "stack"
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    path = write(specs, "elsewhere.yml", f"""
+    sources:
+      stack:
+        driver: bluesky-tiff-stack
+        args: {{filename: "{data}/stack.tiff"}}
+    """)
+    (problem,) = check_catalog(str(path))
+    assert problem.where == "sources.stack.args.filename" and "data root" in problem.reason
+    cat = intake_ingest.open_catalog(str(path), data_roots=[str(data)])
+    np.testing.assert_array_equal(cat.stack.primary.read()["image"].values, tifffile.imread(data / "stack.tiff"))
+    # A root is a folder, not a prefix of names.
+    assert check_catalog(str(path), data_roots=[str(data)[:-1]])
+    # The command line takes them from the environment.
+    assert main(["ls", str(path)]) == 1
+    monkeypatch.setenv("INTAKE_INGEST_DATA_ROOTS", f"/nowhere;{data}")
+    capsys.readouterr()
+    assert main(["catalog", "check", str(path)]) == 0
+    assert main(["ls", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("  stack")
+
+
+def test_env_and_parameters_are_refused_with_what_to_do_instead(tmp_path):
+    path = write(tmp_path, "env.yml", """
     sources:
       run:
         driver: bluesky-tiff-stack
@@ -182,19 +108,86 @@ def test_plain_names_and_env_are_accepted(tmp_path, monkeypatch):
         args:
           filename: "{{ env('BEAMLINE_DATA') }}/{{ name }}"
     """)
-    assert check_catalog(str(path)) == []
-    assert list(intake_ingest.open_catalog(str(path))) == ["run"]
+    problems = {problem.where: problem.reason for problem in check_catalog(str(path))}
+    assert "only template" in problems["sources.run.args.filename"]
+    assert list(problems) == ["sources.run.args.filename"]  # templates are refused first
+    path.write_text(path.read_text().replace("{{ env('BEAMLINE_DATA') }}/{{ name }}", "{{ CATALOG_DIR }}/x.tiff"))
+    problems = {problem.where: problem.reason for problem in check_catalog(str(path))}
+    assert list(problems) == ["sources.run.parameters"] and "shell()" in problems["sources.run.parameters"]
+
+
+def test_plain_yaml_values_dates_and_aliases_within_limits_are_accepted(tmp_path, example_catalogs):
+    shared_args = "\n".join(
+        f"  run_{index}:\n    driver: bluesky-tiff-stack\n    args: *stack" for index in range(1, 60)
+    )
+    path = write(example_catalogs, "many.yml", "metadata: {taken: 2024-01-01, '<<': merge key}\nsources:\n"
+                 "  run_0:\n    driver: bluesky-tiff-stack\n    args: &stack\n"
+                 "      filename: '{{ CATALOG_DIR }}/data/stack/stack.tiff'\n      lazy: true\n" + shared_args + "\n")
+    cat = intake_ingest.open_catalog(str(path))
+    assert cat.metadata == {"taken": "2024-01-01", "<<": "merge key"}
+    assert len(list(cat)) == 60
+    assert cat.run_59.primary.to_dask()["image"].shape == (5, 32, 32)
+    description = cat._entries["run_3"].describe()
+    assert description["driver"] == ["bluesky-tiff-stack"]
+    assert description["args"]["filename"] == f"{example_catalogs}/data/stack/stack.tiff"
+
+
+def test_entry_metadata_reaches_the_run_and_descriptions_the_entry(example_catalogs):
+    cat = intake_ingest.open_catalog(str(example_catalogs / "beamline.yml"))
+    assert cat.metadata["beamline"] == "example"
+    assert cat._entries["stack"].describe()["description"] == "A multi-page TIFF stack, one event per page."
+    path = write(example_catalogs, "md.yml", """
+    sources:
+      stack:
+        driver: bluesky-tiff-stack
+        metadata: {sample: silicon, tags: [a, b]}
+        args: {filename: "{{ CATALOG_DIR }}/data/stack/stack.tiff"}
+    """)
+    run = intake_ingest.open_catalog(str(path)).stack
+    assert run.metadata["sample"] == "silicon" and run.metadata["tags"] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("catalog_dir", "options", "refused"),
+    [
+        ("http://host/cats", {"block_size": 0, "simple_links": False}, []),
+        ("http://host/cats", {"block_size": True}, ["block_size"]),
+        ("http://host/cats", {"client_kwargs": {"trust_env": True}, "headers": {"x": "y"}}, ["client_kwargs", "headers"]),
+        ("/local/cats", {"block_size": 5}, ["block_size"]),
+        ("memory://cats", {"auto_mkdir": True}, ["auto_mkdir"]),
+    ],
+)
+def test_storage_options_per_protocol(catalog_dir, options, refused):
+    spec = {"sources": {"run": {"driver": "bluesky-tiff-stack",
+                                "args": {"filename": "{{ CATALOG_DIR }}/x.tiff", "storage_options": options}}}}
+    plan, problems = validate_spec(spec, PathPolicy(catalog_dir))
+    assert [problem.where.rsplit(".", 1)[1] for problem in problems] == refused
+    if not refused:
+        assert plan.entries[0].args["filename"] == f"{catalog_dir}/x.tiff"
+
+
+def test_user_storage_options_reach_entries_inside_the_spec_folder(example_catalogs, tmp_path):
+    archive = shutil.make_archive(str(tmp_path / "shared"), "zip", root_dir=tmp_path, base_dir="catalogs")
+    url = f"zip://catalogs/beamline.yml::file://{archive}"
+    assert check_catalog(url) == []
+    cat = intake_ingest.open_catalog("zip://catalogs/beamline.yml", storage_options={"fo": archive})
+    assert cat.detectors.stack_pages[0].primary.read()["image"].shape == (5, 32, 32)
 
 
 def test_cli_catalog_check(tmp_path, example_catalogs, capsys):
     assert main(["catalog", "check", str(example_catalogs / "beamline.yml")]) == 0
-    assert "OK" in capsys.readouterr().out
-    bad = write(tmp_path, "bad.yml", spec_with("""
+    assert "OK, opens safely" in capsys.readouterr().out
+    bad = write(tmp_path, "bad.yml", """
+    sources:
+      evil:
         driver: os.system
         args: {}
-    """))
+    """)
     assert main(["catalog", "check", str(bad)]) == 1
-    out = capsys.readouterr().out
-    assert "refused" in out and "sources.evil" in out and "os.system" in out
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{bad}: refused, nothing of it was used:"
+    assert out[1].startswith("  - sources.evil.driver: driver 'os.system' is an import path")
     assert main(["catalog", "check", str(tmp_path / "missing.yml")]) == 1
-    assert "cannot be read" in capsys.readouterr().out
+    assert "catalog: cannot be read" in capsys.readouterr().out
+    assert main(["ls", str(tmp_path / "missing.yml")]) == 1
+    assert "cannot be read" in capsys.readouterr().err
