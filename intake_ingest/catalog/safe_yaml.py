@@ -5,7 +5,8 @@
 intake's YAML and Jinja machinery. Each time the file is read (also on reload):
 
 1. it is parsed as plain YAML within limits (:mod:`.spec_loader`);
-2. templates other than ``{{ CATALOG_DIR }}`` in args are refused (:mod:`.templates`);
+2. templates other than ``{{ CATALOG_DIR }}`` in args are refused (:mod:`.templates`),
+   and
 3. it is checked against the allow-list of keys, drivers, argument types, paths and
    storage options (:mod:`.spec_schema`, :mod:`.spec_paths`, :mod:`.spec_storage`);
 4. its entries are made by this package's classes from the checked values
@@ -98,11 +99,13 @@ class SafeYAMLFileCatalog(Catalog):
             reason = f"is nested {len(self._ancestors) + 1} catalogs deep; at most {MAX_NESTING} are opened"
             raise UnsafeCatalogError(self.path, [Problem("catalog", reason)])
         spec = parse_spec(read_spec_text(fs, path, self.path), self.path)
-        problems = template_problems(spec)
-        if problems:
-            raise UnsafeCatalogError(self.path, problems)
         policy = PathPolicy(_catalog_dir(self.path, fs, path), self.data_roots)
+        templates = template_problems(spec)
+        # Substituting {{ CATALOG_DIR }} is plain text, so the schema can be checked
+        # beside the templates: every problem is reported at once, one per path.
         plan, problems = validate_spec(spec, policy)
+        templated = {problem.where for problem in templates}
+        problems = templates + [problem for problem in problems if problem.where not in templated]
         if problems:
             raise UnsafeCatalogError(self.path, problems)
         self.policy = policy
