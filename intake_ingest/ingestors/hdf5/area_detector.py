@@ -69,6 +69,8 @@ DETECTOR_DATA = "/entry/instrument/detector/data"
 NDATTRIBUTES = "/entry/instrument/NDAttributes"
 DETECTOR_NDATTRIBUTES = "/entry/instrument/detector/NDAttributes"
 ATTRIBUTE_GROUPS = (NDATTRIBUTES, DETECTOR_NDATTRIBUTES)
+#: How deep under /entry an XML layout's NDAttribute groups are looked for.
+MARKED_GROUP_DEPTH = 3
 
 UNIQUE_ID = "NDArrayUniqueId"
 TIME_STAMP = "NDArrayTimeStamp"
@@ -154,19 +156,47 @@ def _per_frame(values, n_frames, leading_shape):
     return None
 
 
+def _marked_groups(group, depth):
+    """Groups under ``group`` holding datasets NDFileHDF5 marked with ``NDAttrName``.
+
+    An XML layout may put NDAttributes anywhere (APS USAXS: ``/entry/Metadata``); in any
+    layout NDFileHDF5 gives each NDAttribute dataset the ``NDAttrName`` attribute.
+    """
+    found, marked = [], False
+    for name in group:
+        child = member(group, name)
+        if isinstance(child, h5py.Dataset) and "NDAttrName" in child.attrs:
+            marked = True
+        elif isinstance(child, h5py.Group) and depth > 0:
+            found.extend(_marked_groups(child, depth - 1))
+    return ([group] if marked else []) + found
+
+
+def _attribute_groups(h5):
+    """The default layout's NDAttributes groups first, then any group of marked datasets."""
+    groups = [member(h5, path) for path in ATTRIBUTE_GROUPS]
+    groups = [group for group in groups if isinstance(group, h5py.Group)]
+    entry = member(h5, "/entry")
+    if isinstance(entry, h5py.Group):
+        known = {group.name for group in groups}
+        groups.extend(group for group in _marked_groups(entry, MARKED_GROUP_DEPTH) if group.name not in known)
+    return groups
+
+
 def _read_columns(h5, header):
     layout = header.layout
-    for group_path in ATTRIBUTE_GROUPS:
-        group = member(h5, group_path)
-        if not isinstance(group, h5py.Group):
-            continue
+    for group in _attribute_groups(h5):
+        default_layout = group.name in ATTRIBUTE_GROUPS
         for name, value in group.attrs.items():
-            if name != "NX_class":
+            # hostname and the like: on NDAttributes collections, not on /entry itself
+            if name != "NX_class" and (default_layout or text(group.attrs.get("NX_class")) == "NXcollection"):
                 header.group_attributes.setdefault(name, plain(value))
         for dataset_name in group:
             dataset = member(group, dataset_name)
             if not isinstance(dataset, h5py.Dataset) or dataset.dtype.names:
                 continue
+            if not default_layout and "NDAttrName" not in dataset.attrs:
+                continue  # another dataset of an XML layout's group (the frames, say)
             name = text(dataset.attrs.get("NDAttrName")) or dataset_name
             if h5py.check_string_dtype(dataset.dtype) is not None:
                 values = np.asarray(dataset.asstr()[()], dtype=object)

@@ -87,13 +87,6 @@ def test_usaxs_file_is_detected_as_area_detector_hdf5_not_nexus():
     assert not plan.unrecognised and not plan.ambiguous
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NDAttributes are read only from the default layout's /entry/instrument/NDAttributes "
-    "and /entry/instrument/detector/NDAttributes; this file's XML layout puts them in "
-    "/entry/Metadata (each dataset marked with NDAttrName, as NDFileHDF5 marks them in any "
-    "layout), so unique id, EPICS time and all 111 NDAttributes are lost",
-)
 def test_usaxs_ndattributes_in_an_xml_layout_group_are_read(validated):
     documents = validated(ingest_area_detector_hdf5(str(USAXS_SAXS)))
     descriptor = documents[1][1]
