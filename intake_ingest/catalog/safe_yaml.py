@@ -87,6 +87,7 @@ class SafeYAMLFileCatalog(Catalog):
         self._ancestors = tuple(_ancestors)
         self.policy = None
         self.lineage = self._ancestors
+        self._text = None  # the text last accepted
         super().__init__(storage_options=storage_options, **kwargs)
 
     def _load(self):
@@ -98,7 +99,10 @@ class SafeYAMLFileCatalog(Catalog):
         if len(self._ancestors) >= MAX_NESTING:
             reason = f"is nested {len(self._ancestors) + 1} catalogs deep; at most {MAX_NESTING} are opened"
             raise UnsafeCatalogError(self.path, [Problem("catalog", reason)])
-        spec = parse_spec(read_spec_text(fs, path, self.path), self.path)
+        text = read_spec_text(fs, path, self.path)
+        if text == self._text:
+            return  # unchanged since it was checked: keep the entries and the sources made
+        spec = parse_spec(text, self.path)
         policy = PathPolicy(_catalog_dir(self.path, fs, path), self.data_roots)
         templates = template_problems(spec)
         # Substituting {{ CATALOG_DIR }} is plain text, so the schema can be checked
@@ -110,6 +114,7 @@ class SafeYAMLFileCatalog(Catalog):
             raise UnsafeCatalogError(self.path, problems)
         self.policy = policy
         self.lineage = (*self._ancestors, here)
+        self._text = text
         drivers = allowed_drivers()
         self._entries = {entry.name: make_entry(entry, self, drivers.get(entry.driver)) for entry in plan.entries}
         self.metadata = {**self._entry_metadata, **plan.metadata}

@@ -46,6 +46,8 @@ def test_a_file_changed_after_opening_is_checked_again_on_reload(example_catalog
     path = example_catalogs / "beamline.yml"
     cat = intake_ingest.open_catalog(str(path), ttl=0)
     assert "scans" in cat
+    scans = cat.scans
+    assert cat.scans is scans  # unchanged: the sources made are kept
     path.write_text(path.read_text() + "\n  evil:\n    cls: os.system\n")
     with pytest.raises(UnsafeCatalogError, match="sources.evil.cls"):
         list(cat)
@@ -189,3 +191,26 @@ def test_cli_catalog_check(tmp_path, example_catalogs, capsys):
     assert "catalog: cannot be read" in capsys.readouterr().out
     assert main(["ls", str(tmp_path / "missing.yml")]) == 1
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_a_hostile_spec_nested_in_a_trusted_one_opened_by_plain_intake_is_refused(tmp_path):
+    """intake's own loader is for trusted specs; what they nest with our driver is still checked."""
+    import intake
+
+    payload = tmp_path / "pwned"
+    write(tmp_path, "shared.yml", f"""
+    sources:
+      evil:
+        cls: subprocess.run
+        args: [["touch", "{payload}"]]
+    """)
+    trusted = write(tmp_path, "mine.yml", """
+    sources:
+      shared:
+        driver: bluesky-yaml-catalog
+        args: {path: "{{ CATALOG_DIR }}/shared.yml"}
+    """)
+    cat = intake.open_catalog(str(trusted))
+    with pytest.raises(UnsafeCatalogError, match="sources.evil.cls"):
+        cat.shared
+    assert not payload.exists()
