@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from ..run.entry import LazyEntry
 
-__all__ = ["SpecEntry", "make_entry"]
+__all__ = ["SpecEntry", "inherited_storage_options", "make_entry"]
 
 
 class SpecEntry(LazyEntry):
@@ -56,6 +56,17 @@ def _with_options(kwargs, inherited):
     return {**kwargs, "storage_options": options or None}
 
 
+def inherited_storage_options(plan, catalog):
+    """The user's storage options for the spec, if the entry reads only inside the spec's folder.
+
+    They are for the spec's filesystem (an archive, credentials for a server); an entry
+    reading in a data root gets none of them.
+    """
+    if all(map(catalog.policy.under_catalog_dir, plan.paths)):
+        return dict(catalog.storage_options or {})
+    return {}
+
+
 def make_entry(plan, catalog, ingestor):
     """The :class:`SpecEntry` of a checked entry of ``catalog``.
 
@@ -68,9 +79,9 @@ def make_entry(plan, catalog, ingestor):
     ingestor : str or None
         The ingestor of a run driver; None for catalog drivers.
     """
-    inherited = catalog.storage_options or {} if all(map(catalog.policy.under_catalog_dir, plan.paths)) else {}
+    inherited = inherited_storage_options(plan, catalog)
     args = plan.args
-    common = {"name": plan.name, "metadata": plan.metadata}
+    common = {"name": plan.name, "metadata": plan.metadata, "description": plan.description}
     if ingestor is not None:
         from .spec_schema import ingestor_arguments
 

@@ -214,3 +214,24 @@ def test_a_hostile_spec_nested_in_a_trusted_one_opened_by_plain_intake_is_refuse
     with pytest.raises(UnsafeCatalogError, match="sources.evil.cls"):
         cat.shared
     assert not payload.exists()
+
+
+def test_the_users_storage_options_reach_only_entries_inside_the_spec_folder(tmp_path):
+    from intake_ingest.catalog.spec_entries import inherited_storage_options
+
+    data = tmp_path / "data"
+    data.mkdir()
+    path = write(tmp_path / "data", "spec.yml", f"""
+    sources:
+      inside:
+        driver: bluesky-tiff-stack
+        args: {{filename: "{{{{ CATALOG_DIR }}}}/stack.tiff"}}
+      root:
+        driver: bluesky-tiff-stack
+        args: {{filename: "{tmp_path}/other/stack.tiff"}}
+    """)
+    cat = intake_ingest.open_catalog(str(path), storage_options={"auto_mkdir": False},
+                                     data_roots=[str(tmp_path / "other")])
+    inside, root = (cat._entries[name].plan for name in ("inside", "root"))
+    assert inherited_storage_options(inside, cat) == {"auto_mkdir": False}
+    assert inherited_storage_options(root, cat) == {}
