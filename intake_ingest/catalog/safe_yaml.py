@@ -103,7 +103,10 @@ class SafeYAMLFileCatalog(Catalog):
         if text == self._text:
             return  # unchanged since it was checked: keep the entries and the sources made
         spec = parse_spec(text, self.path)
-        policy = PathPolicy(_catalog_dir(self.path, fs, path), self.data_roots)
+        try:
+            policy = PathPolicy(_catalog_dir(self.path, fs, path), self.data_roots)
+        except (ImportError, ValueError) as error:  # a data root of an unknown protocol
+            raise UnsafeCatalogError(self.path, [Problem("data roots", f"cannot be used ({error})")]) from None
         templates = template_problems(spec)
         # Substituting {{ CATALOG_DIR }} is plain text, so the schema can be checked
         # beside the templates: every problem is reported at once, one per path.

@@ -235,3 +235,8 @@ def test_the_users_storage_options_reach_only_entries_inside_the_spec_folder(tmp
     inside, root = (cat._entries[name].plan for name in ("inside", "root"))
     assert inherited_storage_options(inside, cat) == {"auto_mkdir": False}
     assert inherited_storage_options(root, cat) == {}
+
+
+def test_a_data_root_of_an_unknown_protocol_is_a_one_line_refusal(example_catalogs):
+    with pytest.raises(UnsafeCatalogError, match=r"data roots: cannot be used \(Protocol not known: nosuch\)"):
+        intake_ingest.open_catalog(str(example_catalogs / "beamline.yml"), data_roots=["nosuch://x"])
