@@ -25,6 +25,7 @@ import contextlib
 import multiprocessing
 import pickle
 import signal
+import time
 import warnings
 
 __all__ = [
@@ -46,6 +47,9 @@ FORKSERVER_PRELOAD = ["intake_ingest.detect.worker_imports"]
 
 # Seconds to wait for a dead worker's exit status to be reported.
 JOIN_TIMEOUT = 10
+# A map's results are sent back this many at a time, or after this many seconds.
+CHUNK_ITEMS = 256
+CHUNK_SECONDS = 0.1
 
 # Set in a worker process: where :func:`note` sends its messages.
 _connection = None
@@ -120,34 +124,46 @@ def note(value):
         _connection.send(("note", value))
 
 
-def _outcome(connection, function, args):
-    """Run one call; send the warnings it raised (to be raised again by the parent), then its reply."""
+def _run(function, args):
+    """Run one call: ``(warnings, kind, value)``, warnings as ``(category, text)`` to raise again."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # the parent's filters decide what is shown
         try:
-            reply = ("ok", function(*args))
+            kind, value = "ok", function(*args)
         except Exception as error:
-            reply = ("error", error)
-    for warning in caught:
-        _send(connection, ("warning", (warning.category, str(warning.message))))
-    _send(connection, reply)
+            kind, value = "error", error
+    return [(warning.category, str(warning.message)) for warning in caught], kind, value
 
 
-def _send(connection, reply):
+def _picklable(outcome):
+    """The outcome, or what can be sent of it: its exception or its warnings' text."""
     try:
-        connection.send(reply)
-    except Exception:  # a result, exception or warning category that cannot be pickled
-        kind, value = reply
-        if kind == "warning":
-            connection.send(("warning", (UserWarning, value[1])))
-        elif kind == "error":
-            connection.send(("error", RemoteError(type(value).__name__, str(value))))
-        else:
-            connection.send(("error", RemoteError("PicklingError", f"the result ({type(value).__name__}) cannot be sent back")))
+        pickle.dumps(outcome)
+        return outcome
+    except Exception:
+        caught, kind, value = outcome
+        caught = [(category if _pickles(category) else UserWarning, text) for category, text in caught]
+        if kind == "error" and not _pickles(value):
+            value = RemoteError(type(value).__name__, str(value))
+        elif kind == "ok" and not _pickles(value):
+            kind, value = "error", RemoteError("PicklingError", f"the result ({type(value).__name__}) cannot be sent back")
+        return caught, kind, value
 
 
-def _serve(connection):
-    """The worker's loop: run each request, send its replies; stop at ``None`` or EOF."""
+def _pickles(value):
+    try:
+        pickle.dumps(value)
+        return True
+    except Exception:
+        return False
+
+
+def _serve(connection, progress):
+    """The worker's loop: run each request, send its replies; stop at ``None`` or EOF.
+
+    ``progress`` (shared memory) holds the index of the map item being run, so that
+    after a crash the parent knows which item it was without a message per item.
+    """
     global _connection
     _connection = connection
     connection.send(("ready", None))  # reached only if the worker could import its way here
@@ -157,16 +173,24 @@ def _serve(connection):
         except EOFError:
             return
         except Exception as error:  # e.g. a function that cannot be imported here
-            _send(connection, ("refused", RemoteError(type(error).__name__, str(error))))
+            connection.send(("refused", RemoteError(type(error).__name__, str(error))))
             continue
         if request is None:
             return
         kind, function, payload = request
         if kind == "call":
-            _outcome(connection, function, payload)
-        else:  # "map": one reply per item, streamed, so a crash names its item
-            for item in payload:
-                _outcome(connection, function, (item,))
+            connection.send(("done", _picklable(_run(function, payload))))
+            continue
+        # "map": results go back in chunks (one message per item would cost more than
+        # a sniff), at least every CHUNK_SECONDS so that progress bars move.
+        chunk, sent_at = [], time.monotonic()
+        for index, item in enumerate(payload):
+            progress.value = index
+            chunk.append(_picklable(_run(function, (item,))))
+            if len(chunk) >= CHUNK_ITEMS or time.monotonic() - sent_at > CHUNK_SECONDS:
+                connection.send(("chunk", chunk))
+                chunk, sent_at = [], time.monotonic()
+        connection.send(("chunk", chunk))
 
 
 class IsolatedWorker:
@@ -194,6 +218,7 @@ class IsolatedWorker:
             self._context.set_forkserver_preload(FORKSERVER_PRELOAD)
         self._process = None
         self._connection = None
+        self._progress = None
         #: How many worker processes were started (1 + the crashes recovered from).
         self.starts = 0
 
@@ -214,7 +239,10 @@ class IsolatedWorker:
         if self._process is not None and self._process.is_alive():
             return
         parent_end, child_end = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(child_end,), daemon=True, name="intake-ingest-reader")
+        self._progress = self._context.Value("q", -1, lock=False)
+        process = self._context.Process(
+            target=_serve, args=(child_end, self._progress), daemon=True, name="intake-ingest-reader"
+        )
         process.start()
         child_end.close()  # so that the parent sees EOF when the worker dies
         self._process, self._connection = process, parent_end
@@ -230,8 +258,9 @@ class IsolatedWorker:
             ) from None
 
     def _crashed(self):
-        """The worker died: reap it, and say how."""
+        """The worker died: reap it, note which map item it was running, and say how."""
         process = self._process
+        self._crashed_at = self._progress.value
         process.join(JOIN_TIMEOUT)
         if process.is_alive():  # the pipe broke but the process lives on: end it
             process.kill()
@@ -260,10 +289,8 @@ class IsolatedWorker:
                 if on_note is not None:
                     on_note(value)
                 continue
-            if kind == "warning":
-                category, message = value
-                warnings.warn(message, category, stacklevel=3)
-                continue
+            if kind == "refused":
+                raise TypeError(f"the worker process cannot run this request ({value})")
             return kind, value
 
     def call(self, function, *args, on_note=None):
@@ -287,41 +314,55 @@ class IsolatedWorker:
         """
         self._send(("call", function, args))
         try:
-            kind, value = self._receive(on_note)
+            _, (caught, kind, value) = self._receive(on_note)
+        except WorkerCrashed:
+            raise
         except BaseException:
             # Interrupted (Ctrl-C) while the worker may still answer: a later call must
             # not read this call's reply, so this worker goes.
             self._kill()
             raise
+        _warn(caught)
         if kind == "ok":
             return value
         raise value
 
     def map(self, function, items):
-        """``function(item)`` for each item, in the worker; yields ``(item, kind, value)``.
+        """``function(item)`` for each item, in the worker; yields ``(item, kind, value)`` in order.
 
         ``kind`` is ``'ok'`` (``value`` is the result), ``'error'`` (``value`` is the
         exception) or ``'crashed'`` (``value`` is a :class:`WorkerCrashed`): after a
-        crash, a new worker goes on with the next item. The function is sent once per
-        worker, the items in one message, and results come back as they are made.
+        crash, a new worker goes on with the next item. The function and the items go
+        to the worker in one message and results come back in chunks; items whose
+        results were lost with a crashed worker are run again by the next one.
         """
-        remaining = list(items)
+        pending = list(enumerate(items))  # (position, item) not yet yielded
+        crashes = {}  # position -> WorkerCrashed, for items known to crash the worker
         finished = False
         try:
-            while remaining:
-                self._send(("map", function, remaining))
-                for index, item in enumerate(remaining):
-                    try:
-                        kind, value = self._receive(None)
-                    except WorkerCrashed as crash:
-                        yield item, "crashed", crash
-                        remaining = remaining[index + 1 :]
+            while pending:
+                while pending and pending[0][0] in crashes:
+                    position, item = pending.pop(0)
+                    yield item, "crashed", crashes.pop(position)
+                batch = []
+                for position, item in pending:
+                    if position in crashes:
                         break
-                    if kind == "refused":
-                        raise TypeError(f"the worker process cannot run {function!r} ({value})")
-                    yield item, kind, value
-                else:
-                    remaining = []
+                    batch.append((position, item))
+                if not batch:
+                    continue
+                self._send(("map", function, [item for _, item in batch]))
+                received = 0
+                try:
+                    while received < len(batch):
+                        _, chunk = self._receive(None)
+                        for caught, kind, value in chunk:
+                            _warn(caught)
+                            yield batch[received][1], kind, value
+                            received += 1
+                except WorkerCrashed as crash:
+                    crashes[batch[self._crashed_at][0]] = crash
+                pending = pending[received:]
             finished = True
         finally:
             if not finished:
@@ -349,6 +390,12 @@ class IsolatedWorker:
             self._process.join(JOIN_TIMEOUT)
         self._connection.close()
         self._process = self._connection = None
+
+
+def _warn(caught):
+    """Raise again, here, the warnings a call raised in the worker."""
+    for category, text in caught:
+        warnings.warn(text, category, stacklevel=3)
 
 
 @contextlib.contextmanager

@@ -302,25 +302,32 @@ def folder_with_a_spec_file_silx_crashes_on(tmp_path):
 
 
 def test_silx_crashing_on_long_lines_costs_that_file_only(folder_with_a_spec_file_silx_crashes_on, tmp_path):
-    """Unless the SPEC ingestor refuses such lines before silx sees them, silx crashes: either way, that file only."""
-    folder = folder_with_a_spec_file_silx_crashes_on
-    plan = detect(str(folder), isolate=True, progress=False)
-    assert sorted((os.path.basename(run.files[0].path), run.ingestor) for run in plan.runs) == [
-        ("good.spec", "spec"),
-        ("stack.tif", "tiff_stack"),
-    ]
-    ((url, reason),) = [(item.url, item.reason) for item in plan.unrecognised]
-    assert url == str(folder / "long_lines.spec")
-    assert reason.startswith(("spec crashed the reader while listing its runs (signal 11: SIGSEGV)", "spec cannot list its runs: "))
+    """silx segfaults reading 20 kB data lines (unless the SPEC ingestor refuses them first): that file only is lost.
 
-    # Planned by hand (as --ingestor would, were listing not needed), the run crashes the reader or is refused.
-    (long_lines,) = [source for source in plan.files if source.path.endswith("long_lines.spec")]
-    plan.runs.insert(1, PlannedRun("spec", [long_lines], {"scan": "1.1"}))
+    Where silx crashes (listing the scans or reading them) depends on how the SPEC
+    ingestor uses it; either way the file is named, with the crash, and the other
+    runs are planned and written.
+    """
+    folder = folder_with_a_spec_file_silx_crashes_on
+    long_lines = str(folder / "long_lines.spec")
+    plan = detect(str(folder), isolate=True, progress=False)
+    planned = sorted(os.path.basename(run.files[0].path) for run in plan.runs)
+    assert {"good.spec", "stack.tif"} <= set(planned)
+    unrecognised = {item.url: item.reason for item in plan.unrecognised}
+    if long_lines in unrecognised:  # crashed (or refused) while its scans were listed
+        assert unrecognised[long_lines].startswith(
+            ("spec crashed the reader while listing its runs (signal 11: SIGSEGV)", "spec cannot list its runs: ")
+        )
+    else:
+        assert planned == ["good.spec", "long_lines.spec", "stack.tif"] and unrecognised == {}
+
     result = ingest(plan, to=str(tmp_path / "copies"), isolate=True, progress=False)
-    assert result.counts() == {"ok": 2, "skipped": 0, "error": 1}
-    (failed,) = result.errors
-    assert failed.message.startswith(f"{long_lines.path}: ")
-    assert "the reader crashed (signal 11: SIGSEGV)" in failed.message or "crashed" not in failed.message
+    assert result.counts()["ok"] == 2 and len(result.written) == 2
+    if long_lines not in unrecognised:
+        (failed,) = result.errors
+        assert failed.message.startswith(f"{long_lines}: ")
+        # The crash, or a refusal before silx sees the lines: never another file's error.
+        assert "the reader crashed (signal 11: SIGSEGV) while spec read this run" in failed.message or "crashed" not in failed.message
 
 
 def test_a_worker_that_cannot_start_is_an_error_of_its_own_not_of_a_file(monkeypatch, tmp_path):
