@@ -353,3 +353,34 @@ def test_memory_urls_are_read_in_process_even_when_isolating(folder_with_crashin
     result = ingest(plan, to=f"memory://{root}/out", isolate=True, progress=False)
     assert result.counts() == {"ok": 2, "skipped": 0, "error": 0}
     assert sorted(BlueskyMsgpackCatalog(f"memory://{root}/out/*.msgpack")) == sorted(result.uids)
+
+
+def double_or_crash(value):
+    """Twice the value, with a warning; segfaults on 3 and aborts on 7."""
+    from intake_ingest import IngestWarning
+
+    warnings.warn(f"item {value}", IngestWarning)
+    if value == 3:
+        ctypes.string_at(0)
+    if value == 7:
+        os.abort()
+    if value == 8:
+        raise KeyError("eight")
+    return 2 * value
+
+
+def test_map_yields_every_item_in_order_through_crashes_and_warns_once_per_item():
+    """Results lost with a crashed worker (its unsent chunk) are made again, their warnings raised once."""
+    with IsolatedWorker() as worker, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = [(item, kind, value if kind == "ok" else str(value)) for item, kind, value in worker.map(double_or_crash, range(10))]
+    assert results == [
+        (0, "ok", 0), (1, "ok", 2), (2, "ok", 4),
+        (3, "crashed", "signal 11: SIGSEGV"),
+        (4, "ok", 8), (5, "ok", 10), (6, "ok", 12),
+        (7, "crashed", "signal 6: SIGABRT"),
+        (8, "error", "'eight'"), (9, "ok", 18),
+    ]
+    # The crashed items' warnings died with their worker; every other item's came once.
+    assert [str(warning.message) for warning in caught] == [f"item {n}" for n in (0, 1, 2, 4, 5, 6, 8, 9)]
+    assert worker.starts == 3
