@@ -13,7 +13,7 @@ import pytest
 import tifffile
 
 from intake_ingest import BlueskyInMemoryCatalog, BlueskyMsgpackCatalog, IngestError, ingest_tiff_stack
-from intake_ingest.detect import PlannedRun, detect, detection, ingest
+from intake_ingest.detect import detect, detection, ingest
 from intake_ingest.detect import ingesting as ingesting_module
 from intake_ingest.detect.isolation import DEFAULT_START_METHOD, IsolatedWorker, WorkerCrashed, describe_exit
 from intake_ingest.registry import IngestorSpec, get_spec
