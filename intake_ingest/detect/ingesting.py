@@ -271,7 +271,7 @@ def ingest(
         fs, root = target_folder(to, storage_options)
     runs = list(plan.runs)
     callback = progress if callable(progress) else None
-    with _progress_bar(len(runs), None if callback else progress, "ingesting") as bar, isolation_worker(isolate) as worker:
+    with _progress_bar(len(runs), None if callback else progress, "ingesting") as bar, isolation_worker(isolate if runs else False) as worker:
         if callback:
             callback(0.0)
         for index, run in enumerate(runs):
