@@ -35,6 +35,7 @@ from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
 from ._common import array_data_key, source_label
+from ._silx_guard import check_for_silx
 from .spec import read_scan_index
 
 __all__ = [
@@ -332,12 +333,13 @@ SPEC_TIME_FORMATS = ("%a %b %d %H:%M:%S %Y",)
 @contextlib.contextmanager
 def _silx_path(source):
     """A path silx can open: the file itself, or a temporary copy (remote, non-ASCII name)."""
+    if source.is_local and not os.path.exists(source.path):
+        raise MissingFileError(source.url)
+    content = read_bytes(source)
+    check_for_silx(source.url, content)  # silx's C reader crashes on lines it cannot take
     if source.is_local and source.path.isascii():
-        if not os.path.exists(source.path):
-            raise MissingFileError(source.url)
         yield source.path
         return
-    content = read_bytes(source)
     descriptor, path = tempfile.mkstemp(prefix="intake-ingest-mca-", suffix=".mca")
     try:
         with os.fdopen(descriptor, "wb") as file:

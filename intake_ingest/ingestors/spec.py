@@ -30,6 +30,7 @@ from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
 from ._common import array_data_key, source_label
+from ._silx_guard import check_for_silx
 
 __all__ = [
     "SCAN_TYPES",
@@ -276,6 +277,7 @@ def _with_specfile(source, action, content, what=""):
     ``what`` says which part of the file ``content`` is ('scan 3.1: '); without it,
     ``content`` is the whole file and a local file is opened in place.
     """
+    check_for_silx(source.url, content)  # before silx: its C reader crashes on what it cannot take
     opening = _temporary_copy(content) if what else _silx_path(source, content)
     try:
         with opening as path:
