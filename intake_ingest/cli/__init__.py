@@ -31,6 +31,11 @@ def _parser():
         sub.add_argument("paths", nargs="+", metavar="PATH", help="files, globs, folders or fsspec URLs")
         sub.add_argument("--ingestor", help="use this ingestor for every file instead of detecting")
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        sub.add_argument(
+            "--no-isolate",
+            action="store_true",
+            help="read files in this process (default: a worker process, so a reader's crash costs only its file)",
+        )
 
     detect_parser = commands.add_parser("detect", help="show which ingestor reads which files, grouped into runs")
     selection(detect_parser)
@@ -75,9 +80,11 @@ def _run(args):
     if args.command == "ingestors":
         return list_ingestors()
     if args.command == "detect":
-        return detect_command(args.paths, args.ingestor, args.json, args.quiet)
+        return detect_command(args.paths, args.ingestor, args.json, args.quiet, isolate=not args.no_isolate)
     if args.command == "ingest":
-        return ingest_command(args.paths, args.to, args.ingestor, args.overwrite, args.quiet, args.fail_fast)
+        return ingest_command(
+            args.paths, args.to, args.ingestor, args.overwrite, args.quiet, args.fail_fast, isolate=not args.no_isolate
+        )
     if args.command == "catalog":
         if args.paths[0] == "check" and args.output is None:
             if len(args.paths) != 2:
@@ -85,7 +92,7 @@ def _run(args):
             return check_catalog_command(args.paths[1])
         if args.output is None:
             raise UserError("give the catalog file to write with -o (or use 'catalog check FILE')")
-        return write_catalog_command(args.paths, args.output, args.ingestor, args.quiet)
+        return write_catalog_command(args.paths, args.output, args.ingestor, args.quiet, isolate=not args.no_isolate)
     if args.command == "ls":
         return list_runs(args.catalog)
     if args.command == "search":
@@ -102,12 +109,15 @@ def _run(args):
 def main(argv=None):
     """Run the command line; returns the exit status."""
     from ..catalog import UnsafeCatalogError
+    from ..detect.isolation import WorkerStartError
     from ..errors import IngestError
     from ..registry import UnknownIngestorError
 
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (UserError, IngestError, UnsafeCatalogError, UnknownIngestorError, FileNotFoundError) as error:
+    except (
+        UserError, IngestError, UnsafeCatalogError, UnknownIngestorError, FileNotFoundError, WorkerStartError
+    ) as error:
         print(f"intake-ingest: error: {error}", file=sys.stderr)
         return 1

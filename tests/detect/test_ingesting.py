@@ -105,3 +105,10 @@ def test_cli_exits_0_when_every_run_is_good(folder_with_a_broken_file, tmp_path,
     (folder_with_a_broken_file / "broken_stack.tif").unlink()
     assert main(["ingest", str(folder_with_a_broken_file), "--to", str(tmp_path / "copies"), "--quiet"]) == 0
     assert "3 run(s) written" in capsys.readouterr().out
+
+
+def test_cli_reads_in_process_when_asked(folder_with_a_broken_file, tmp_path, capsys):
+    copies = tmp_path / "copies"
+    assert main(["ingest", str(folder_with_a_broken_file), "--to", str(copies), "--quiet", "--no-isolate"]) == 1
+    assert capsys.readouterr().out.startswith(f"3 run(s) written to {copies}, 0 already there, 1 failed;")
+    assert main(["detect", str(folder_with_a_broken_file), "--quiet", "--no-isolate"]) == 0
