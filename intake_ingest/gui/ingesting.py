@@ -31,7 +31,16 @@ class IngestModel:
         self.folder = None
 
     def ingest(
-        self, plan, *, to="memory", folder=None, overwrite=False, check=True, storage_options=None, progress=None
+        self,
+        plan,
+        *,
+        to="memory",
+        folder=None,
+        overwrite=False,
+        check=True,
+        storage_options=None,
+        progress=None,
+        isolate=True,
     ):
         """Make every run of ``plan``.
 
@@ -52,6 +61,9 @@ class IngestModel:
             For ``folder``.
         progress : callable, optional
             Called with the fraction done (0 to 1), before the first run and after each.
+        isolate : bool
+            Read (and check) each run in a worker process, so a reader that crashes costs
+            only its run, named in its result, not the app.
 
         Returns
         -------
@@ -75,6 +87,7 @@ class IngestModel:
             check=check,
             storage_options=storage_options,
             progress=progress if progress is not None else False,
+            isolate=isolate,
         )
         self.results = self.last.results
         return self.results

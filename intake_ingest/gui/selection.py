@@ -195,7 +195,9 @@ class SelectionModel:
         Parameters
         ----------
         **kwargs
-            For ``detect`` (``ingestor=``, ``split_gaps=``, ...).
+            For ``detect`` (``ingestor=``, ``split_gaps=``, ...). Files are sniffed in a
+            worker process (``isolate=True``) unless told otherwise: a file that crashes
+            a parser is reported, not the end of the app.
 
         Returns
         -------
@@ -206,6 +208,7 @@ class SelectionModel:
         if not self.paths:
             raise ValueError("nothing is selected: add files, folders, globs or URLs first")
         kwargs.setdefault("progress", False)
+        kwargs.setdefault("isolate", True)
         kwargs.setdefault("storage_options", self.storage_options)
         self.plan = detect(self.paths, **kwargs)
         self._sniffed = {}

@@ -98,7 +98,7 @@ def test_any_exception_is_reported_naming_the_file(beamtime, monkeypatch):
         yield
 
     monkeypatch.setattr(shared_ingesting, "get_ingestor", lambda name: broken_stack_reader if name == "tiff_stack" else real(name))
-    results = IngestModel().ingest(plan)
+    results = IngestModel().ingest(plan, isolate=False)  # the patched reader lives in this process
     failed = [result for result in results if not result.ok]
     assert [result.message for result in failed] == [f"{beamtime.stack}: tiff_stack failed (RuntimeError: disk on fire)"]
     assert sum(result.ok for result in results) == len(plan.runs) - 1
