@@ -6,6 +6,7 @@ build on the readers here and add what those programs put in names and headers.
 """
 
 import contextlib
+import struct
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +20,7 @@ from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, errors_named, expand, open_local_or_buffer, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_as_events, page_slices, source_label
+from ._common import array_data_key, check_declared_size, page_as_events, page_slices, source_label
 
 __all__ = [
     "TIFF_SERIES",
@@ -76,12 +77,30 @@ def check_series(source, series, shape, dtype):
         )
 
 
+def check_series_size(source, tif, series):
+    """An error naming the file if the series declares more pixels than the file can hold.
+
+    Checked before tifffile allocates the array: an ImageLength of 2**31 - 1 in a 300-byte
+    file would otherwise ask for gigabytes (see :func:`._common.check_declared_size`).
+    """
+    shape, dtype = tuple(series.shape), np.dtype(series.dtype)
+    compressed = any(getattr(page, "compression", 1) != 1 for page in series.pages[:1] if page is not None)
+    check_declared_size(
+        source.url,
+        int(np.prod(shape, dtype=object)) * dtype.itemsize,
+        tif.filehandle.size,
+        f"an image series of shape {shape} {dtype}",
+        compressed=compressed,
+    )
+
+
 def read_tiff_header(source):
     """Shape and dtype of the first image series, without reading pixels."""
 
     def header(file):
         with tifffile.TiffFile(file) as tif:
             series = tif.series[0]
+            check_series_size(source, tif, series)
             return tuple(series.shape), np.dtype(series.dtype)
 
     return _tiff_errors_named(source, header)
@@ -98,6 +117,8 @@ def read_tiff(source, shape=None, dtype=None, out=None):
         with tifffile.TiffFile(file) as tif:
             series = tif.series[0]
             check_series(source, series, shape, dtype)
+            if out is None:  # with ``out`` the caller allocated what the first file declared
+                check_series_size(source, tif, series)
             return series.asarray(out=out)
 
     return _tiff_errors_named(source, read)
@@ -113,9 +134,79 @@ def _stack_layout(source, tif):
             stacklevel=3,
         )
     series = tif.series[0]
+    check_series_size(source, tif, series)
     frame_shape = tuple(series.keyframe.shape)
     n_frames = int(np.prod(series.shape)) // max(int(np.prod(frame_shape)), 1)
+    _warn_if_page_list_breaks(source, tif, n_frames, frame_shape)
     return series, n_frames, frame_shape, np.dtype(series.dtype)
+
+
+def _declared_frames(tif, frame_shape):
+    """How many frames the writer's metadata says the file holds (ImageJ, tifffile), or None."""
+    frame_size = max(int(np.prod(frame_shape)), 1)
+    if tif.is_imagej and tif.imagej_metadata:
+        meta = tif.imagej_metadata
+        counts = [meta.get(name, 1) for name in ("images", "frames", "slices")]
+        if all(isinstance(count, int) for count in counts):
+            return max(counts[0], counts[1] * counts[2])
+    if tif.is_shaped and tif.shaped_metadata:
+        shape = tif.shaped_metadata[0].get("shape")
+        if isinstance(shape, list) and all(isinstance(n, int) for n in shape):
+            return int(np.prod(shape)) // frame_size
+    return None
+
+
+def _next_page_offset(tif, page_offset):
+    """Where the image file directory at ``page_offset`` says the next one is (0: none)."""
+    header, handle = tif.tiff, tif.filehandle
+    handle.seek(page_offset)
+    (n_tags,) = struct.unpack(header.tagnoformat, handle.read(header.tagnosize))
+    handle.seek(page_offset + header.tagnosize + n_tags * header.tagsize)
+    raw = handle.read(header.offsetsize)
+    if len(raw) < header.offsetsize:
+        return -1  # the directory itself is cut short
+    return struct.unpack(header.offsetformat, raw)[0]
+
+
+def _warn_if_page_list_breaks(source, tif, n_frames, frame_shape):
+    """Warn when a stack's list of pages points past the end of the file (a truncated file).
+
+    tifffile stops at the last page it can reach and only logs it, so a stack cut short
+    after its first page's pixels reads as a one-page stack. Each page's directory ends with
+    the offset of the next one (0 for the last): reading that one offset of the last page
+    reached (a few bytes; the page list is already indexed by the series) tells a complete
+    file from a broken one. The count the writer declared (ImageJ, tifffile metadata) is
+    given where there is one.
+    """
+    pages = tif.pages
+    if len(pages) == 0:
+        return
+    last = pages[len(pages) - 1]
+    if getattr(last, "offset", None) is None:  # virtual frames of a contiguous stack
+        return
+    try:
+        next_offset = _next_page_offset(tif, last.offset)
+    except (OSError, struct.error):
+        next_offset = -1
+    declared = _declared_frames(tif, frame_shape)
+    # A series shaped by metadata may count more frames than there are pages left to read.
+    n_frames = min(n_frames, len(pages))
+    if next_offset == 0 and (declared is None or declared <= n_frames):
+        return
+    if declared and declared > n_frames:
+        counted = f"read {n_frames} of the {declared} pages it declares"
+    else:  # a bare TIFF says how many pages follow only by linking to the next one
+        counted = f"read {n_frames} page{'s' if n_frames != 1 else ''} of at least {n_frames + 1} it declares"
+    where = (
+        f"the page after it is declared at byte {next_offset}, the file has {tif.filehandle.size}"
+        if next_offset > 0
+        else "its page list is cut short"
+    )
+    warnings.warn(
+        f"{source.url}: {counted} ({where}); the file is truncated or damaged",
+        IngestWarning,
+        stacklevel=4,
+    )
 
 
 def read_tiff_stack_header(source):

@@ -221,3 +221,86 @@ def test_stack_with_a_second_image_series_reads_the_first_and_warns(tmp_path, va
         documents = validated(ingest_tiff_stack(str(path)))
     assert str(path) in str(record[0].message)
     np.testing.assert_array_equal(documents[2][1]["data"]["image"], frames)
+
+
+def _pil_zlib_stack(path, frames):
+    """A deflate-compressed stack as Pillow writes one: each page's pixels, then its directory."""
+    from PIL import Image
+
+    images = [Image.fromarray(frame) for frame in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], compression="tiff_adobe_deflate")
+
+
+def test_truncated_zlib_stack_reads_the_pages_left_and_warns_how_many(tmp_path, validated):
+    from intake_ingest import IngestWarning
+
+    frames = np.random.default_rng(3).integers(0, 1000, (3, 64, 64)).astype(np.uint16)
+    whole = tmp_path / "whole.tiff"
+    _pil_zlib_stack(whole, frames)
+    with tifffile.TiffFile(whole) as tif:
+        second_directory = tif.pages[1].offset
+    cut = tmp_path / "cut.tiff"
+    cut.write_bytes(whole.read_bytes()[: second_directory - 8])  # page 2's pixels, not its directory
+    for lazy in (False, True):
+        with pytest.warns(IngestWarning, match=r"read 1 page of at least 2 it declares") as record:
+            documents = validated(ingest_tiff_stack(str(cut), lazy=lazy))
+        assert str(cut) in str(record[0].message)
+        np.testing.assert_array_equal(np.asarray(documents[2][1]["data"]["image"]), frames[:1])
+
+
+def test_truncated_imagej_stack_names_the_count_it_declares(tmp_path):
+    from intake_ingest import IngestWarning
+
+    frames = np.arange(3 * 32 * 32, dtype=np.uint16).reshape(3, 32, 32)
+    whole = tmp_path / "whole.tiff"
+    tifffile.imwrite(whole, frames, imagej=True)
+    cut = tmp_path / "cut.tiff"
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
+    with pytest.warns(IngestWarning, match=r"read 1 of the 3 pages it declares"):
+        list(ingest_tiff_stack(str(cut)))
+
+
+def test_complete_stacks_do_not_warn(tmp_path, tiff_stack):
+    import warnings
+
+    path = tmp_path / "whole.tiff"
+    _pil_zlib_stack(path, np.zeros((3, 8, 8), np.uint16))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(ingest_tiff_stack(str(path)))
+        list(ingest_tiff_stack(tiff_stack[0]))
+
+
+def _with_image_length(tmp_path, height, compression=None):
+    """A small TIFF whose ImageLength tag is then overwritten with ``height``."""
+    import struct
+
+    path = tmp_path / "tall.tiff"
+    tifffile.imwrite(path, np.zeros((4, 6), np.uint16), metadata=None, compression=compression)
+    with tifffile.TiffFile(path) as tif:
+        tag = tif.pages[0].tags["ImageLength"]
+        offset, code = tag.valueoffset, tag.dtype
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I" if code == 4 else "<H", data, offset, height)
+    path.write_bytes(bytes(data))
+    return str(path)
+
+
+@pytest.mark.parametrize("compression", [None, "zlib"])
+def test_image_height_beyond_the_file_is_an_error_before_allocating(tmp_path, compression):
+    path = _with_image_length(tmp_path, 2**31 - 1, compression)
+    for ingest in (ingest_tiff_stack, ingest_tiff_series, ingest_tiff_series_dask):
+        with pytest.raises(IngestError, match=r"declares an image series of shape \(2147483647, 6\)") as info:
+            list(ingest(path))
+        assert info.value.path == path
+
+
+def test_declared_size_ceiling_can_be_raised(monkeypatch):
+    from intake_ingest.ingestors import _common
+
+    huge = 2**33
+    with pytest.raises(IngestError, match="MAX_DECOMPRESSION_RATIO"):
+        _common.check_declared_size("f.tif", huge, 1000, "an image", compressed=True)
+    monkeypatch.setattr(_common, "MAX_DECOMPRESSION_RATIO", 10**8)
+    _common.check_declared_size("f.tif", huge, 1000, "an image", compressed=True)
+    _common.check_declared_size("f.tif", _common.ALLOCATION_FLOOR, 10, "an image")  # small: allowed
