@@ -36,6 +36,7 @@ from ..registry import HEAD_BYTES, IngestorSpec
 from ._column_table import (
     SNIFF_ROWS,
     ColumnTable,
+    FieldTooLongError,
     TextHeader,
     data_key_name,
     is_comment,
@@ -90,8 +91,12 @@ def _head_lines(source, encoding):
                     block = block[:binary]  # the lines before binary content; the error comes later
                 read += len(block)
                 pending += decoder.decode(block, final=not block)
-                *complete, pending = pending.split("\n")
-                yield from (line.removesuffix("\r").removeprefix("\ufeff") for line in complete)
+                # Lines end in LF, CR LF or a lone CR (classic Mac OS); a CR ending a block
+                # waits for the next, which may start with its LF.
+                held = "\r" if block and pending.endswith("\r") else ""
+                *complete, pending = split_lines(pending.removesuffix("\r") if held else pending)
+                pending += held
+                yield from (line.removeprefix("\ufeff") for line in complete)
                 if binary >= 0:
                     return
                 if not block:
@@ -197,8 +202,11 @@ def ingest_column_text(filename, *, delimiter=None, encoding="utf-8", storage_op
     (source,) = sources
     (mtime,) = timestamps(sources)
     label = source_label(filename)
-    with contextlib.closing(_head_lines(source, encoding)) as head_lines:
-        header = scan_header(head_lines, delimiter)
+    try:
+        with contextlib.closing(_head_lines(source, encoding)) as head_lines:
+            header = scan_header(head_lines, delimiter)
+    except FieldTooLongError:
+        header = scan_header([], delimiter)  # the full read below reports it, naming the line
     run_bundle = event_model.compose_run(
         uid=deterministic_uid([source.identity]), time=mtime, metadata=_start_metadata(filename, header)
     )

@@ -862,3 +862,59 @@ def test_text_lines_without_numbers_above_a_header_row_stay_comments(tmp_path, v
     assert documents[0][1]["comments"] == ["run twelve, LaB6, room temperature", "operator, J. Doe, beamline"]
     assert list(documents[1][1]["data_keys"]) == ["x", "y", "z"]
     np.testing.assert_array_equal(column(documents, "z"), [3, 6])
+
+
+def _event_columns(documents):
+    pages = [doc for name, doc in documents if name == "event_page"]
+    events = [doc for name, doc in documents if name == "event"]
+    if pages:
+        return pages[0]["data"]
+    return {key: [event["data"][key] for event in events] for key in events[0]["data"]}
+
+
+def test_cr_only_line_endings_are_read_like_lf(tmp_path, validated):
+    # Classic Mac OS programs end lines with a lone CR.
+    text = "# title: old mac export\r# two_theta intensity\r10.0 5\r10.5 7\r11.0 9\r"
+    cr_path, lf_path = tmp_path / "mac.xy", tmp_path / "unix.xy"
+    cr_path.write_bytes(text.encode())
+    lf_path.write_bytes(text.replace("\r", "\n").encode())
+    crlf_path = tmp_path / "dos.xy"
+    crlf_path.write_bytes(text.replace("\r", "\r\n").encode())
+    expected = validated(ingest_column_text(str(lf_path)))
+    for path in (cr_path, crlf_path):
+        documents = validated(ingest_column_text(str(path)))
+        assert documents[0][1]["title"] == expected[0][1]["title"] == "old mac export"
+        assert documents[1][1]["data_keys"].keys() == expected[1][1]["data_keys"].keys() == {"two_theta", "intensity"}
+        np.testing.assert_array_equal(_event_columns(documents)["intensity"], [5, 7, 9])
+
+
+def test_cr_held_at_a_block_end_is_one_line_ending(tmp_path, monkeypatch):
+    path = tmp_path / "dos.txt"
+    path.write_bytes(b"# a: 1\r\n# b: 2\r\n1 2\r\n")
+
+    class SmallBlocks:
+        def __init__(self, file):
+            self.file = file
+
+        def read(self, size):
+            return self.file.read(7)  # "# a: 1\r" then "\n# b: 2" ...
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    source = expand(str(path))[0]
+    monkeypatch.setattr(source.fs, "open", lambda p, mode: SmallBlocks(open(p, mode)))
+    assert list(column_text._head_lines(source, "utf-8")) == ["# a: 1", "# b: 2", "1 2"]
+
+
+@pytest.mark.parametrize("field", ['"' + "x" * 140_000 + '"', "9" * 140_000])
+def test_field_over_128_kib_is_an_error_naming_the_file_and_line(tmp_path, field):
+    path = tmp_path / "huge.csv"
+    path.write_text(f"a,b\n1,2\n3,{field}\n")
+    with pytest.raises(IngestError, match=r"line 3 has a field over 128 KiB") as info:
+        list(ingest_column_text(str(path)))
+    assert info.value.path == str(path)
+    assert not isinstance(info.value, csv.Error)
