@@ -26,12 +26,13 @@ import dataclasses
 import hashlib
 import io
 import re
+import warnings
 
 import event_model
 import fabio.cbfimage
 import numpy as np
 
-from ..errors import IngestError, MissingFileError
+from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
 from ._common import array_data_key, page_as_events, page_slices, source_label
@@ -128,16 +129,26 @@ def _units(words):
     return list(dict.fromkeys(units))
 
 
-def _values_and_units(rest):
+#: The range of the event model's integers (int64, as numpy holds an integer column).
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _values_and_units(rest, too_wide=None):
     """The numbers and unit of a line's rest (``(1231.50, 1263.50) pixels``); None if it is text.
 
     A line is numeric when words before the first number are none, and every word after
-    it is a number, the ``x`` of ``172e-6 m x 172e-6 m``, or one unit.
+    it is a number, the ``x`` of ``172e-6 m x 172e-6 m``, or one unit. An integer beyond
+    int64 (which no column of integers can hold) is kept as a float, and its text is
+    appended to ``too_wide`` so that the caller can warn.
     """
     words = [word for word in _DELIMITERS.split(rest) if word]
     numbers, unit_words = [], []
     for word in words:
         number = parse_number(word)
+        if isinstance(number, int) and not _INT64[0] <= number <= _INT64[1]:
+            if too_wide is not None:
+                too_wide.append(word)
+            number = float(number)
         if number is not None:
             numbers.append(number)
         elif numbers:
@@ -214,7 +225,7 @@ def _add_detector(header, rest, source=None):
             header.add("Detector", value, key=key, source=source)
 
 
-def _parse_line(header, body, timezone):
+def _parse_line(header, body, timezone, file=None):
     """Add what one header line (without its '#') holds to ``header``."""
     if _TIMESTAMP.match(body):
         return _add_time(header, body, timezone)
@@ -228,12 +239,20 @@ def _parse_line(header, body, timezone):
     if keyword == "Detector":
         return _add_detector(header, rest)
     if rest:
-        numeric = _values_and_units(rest)
+        too_wide = []
+        numeric = _values_and_units(rest, too_wide)
+        if too_wide:
+            warnings.warn(
+                f"{file or 'a PILATUS header'}: {keyword} {', '.join(too_wide)} is beyond 64-bit "
+                "integers; kept as a float (to the nearest representable value)",
+                IngestWarning,
+                stacklevel=2,
+            )
         header.add(keyword, *(numeric if numeric is not None else (rest,)))
     return None
 
 
-def parse_pilatus_header(text, timezone=None):
+def parse_pilatus_header(text, timezone=None, file=None):
     """Parse the text of a PILATUS header (``# Keyword value units`` lines).
 
     Parameters
@@ -243,6 +262,8 @@ def parse_pilatus_header(text, timezone=None):
     timezone : str or datetime.tzinfo, optional
         The zone of the time stamp line (camserver writes local time, without a zone);
         by default the local time of the computer that ingests.
+    file : str, optional
+        The file the header is from, named in warnings.
 
     Returns
     -------
@@ -254,7 +275,7 @@ def parse_pilatus_header(text, timezone=None):
         if line.startswith("#"):
             body = line.lstrip("#").strip()
             if body:
-                _parse_line(header, body, timezone)
+                _parse_line(header, body, timezone, file)
     return header
 
 
@@ -414,14 +435,14 @@ def read_cbf_header(source, timezone=None):
     dtype : numpy.dtype
     """
     layout = read_cbf_layout(source)
-    return parse_pilatus_header(layout.header_text, timezone), layout.shape, layout.dtype
+    return parse_pilatus_header(layout.header_text, timezone, source.url), layout.shape, layout.dtype
 
 
 def _read_cbf_into(source, row_for, timezone):
     layout, image = _decode_cbf(source, read_bytes(source))
     row = row_for(source, image.shape, image.dtype)
     row[...] = image
-    return parse_pilatus_header(layout.header_text, timezone)
+    return parse_pilatus_header(layout.header_text, timezone, source.url)
 
 
 # -- TIFF files -----------------------------------------------------------------------
@@ -444,11 +465,11 @@ def _tiff_texts(tif):
     return tuple(_tag_text(tif, code) for code in (IMAGE_DESCRIPTION, MODEL, DATE_TIME))
 
 
-def _tiff_pilatus_header(texts, timezone):
+def _tiff_pilatus_header(texts, timezone, file=None):
     """The PILATUS header of the ImageDescription, with the detector from the Model tag
     and the time from the DateTime tag where the description has no such line."""
     description, model, date_time = texts
-    header = parse_pilatus_header(description, timezone)
+    header = parse_pilatus_header(description, timezone, file)
     if model.strip() and not any(key in header.values for key in _DETECTOR_KEYS):
         _add_detector(header, model.strip().rstrip("\x00"), source="TIFF tag Model")
     if header.time is None and date_time.strip():
@@ -480,7 +501,7 @@ def read_pilatus_tiff_header(source, timezone=None):
         # Seeking a remote file failed (an HTTP server without range requests, say):
         # the whole file, in memory, once more.
         texts, shape, dtype = read_tiff_with(source, header)
-    return _tiff_pilatus_header(texts, timezone), shape, dtype
+    return _tiff_pilatus_header(texts, timezone, source.url), shape, dtype
 
 
 def read_pilatus_tiff_image(source, shape=None, dtype=None):
@@ -500,7 +521,7 @@ def _read_tiff_into(source, row_for, timezone):
         series.asarray(out=row_for(source, tuple(series.shape), np.dtype(series.dtype)))
         return _tiff_texts(tif)
 
-    return _tiff_pilatus_header(read_tiff_with(source, read), timezone)
+    return _tiff_pilatus_header(read_tiff_with(source, read), timezone, source.url)
 
 
 # -- the run ---------------------------------------------------------------------------

@@ -745,3 +745,19 @@ def test_real_files_are_sniffed():
         assert PILATUS_CBF.confidence(read_head(source), source) == 0.95, name
     tif = expand(str(REAL / "Pilatus.tiff"))[0]
     assert PILATUS_TIFF.confidence(read_head(tif), tif) == 0.8
+
+
+@pytest.mark.parametrize("kind", ["cbf", "tif"])
+def test_header_integer_beyond_int64_is_a_float_with_a_warning(kind, cbf_series, tiff_series, validated):
+    pattern, _, paths, _ = cbf_series if kind == "cbf" else tiff_series
+    write = write_cbf if kind == "cbf" else write_pilatus_tiff
+    huge = 2**64 + 1
+    text = pilatus_header(2).replace("# N_oscillations 1", f"# N_oscillations {huge}")
+    write(paths[2], pilatus_image(2), text)
+    for lazy in (False, True):
+        with pytest.warns(IngestWarning, match=rf"N_oscillations {huge} is beyond 64-bit") as record:
+            documents = validated(INGESTORS[kind](pattern, lazy=lazy))
+        assert any(paths[2] in str(warning.message) for warning in record)
+        values = [event["data"]["n_oscillations"] for event in events_of(documents)]
+        assert values == [1.0, 1.0, float(huge), 1.0, 1.0]
+        assert BlueskyRun(iter(documents)).primary.read()["n_oscillations"].dtype == np.float64
