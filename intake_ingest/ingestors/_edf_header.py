@@ -9,6 +9,7 @@ read), the scan's ``title``, times, presets...
 
 import dataclasses
 
+from ._common import EVENT_FIELD_NAMES, unique_key
 from ._fabio import HeaderValue, data_key_name, parse_number, parse_time
 
 __all__ = ["DATE_KEYS", "EVENT_GROUPS", "TIME_FORMATS", "TIME_KEYS", "EdfHeader", "parse_edf_header"]
@@ -70,10 +71,17 @@ class EdfHeader:
     unpaired: list = dataclasses.field(default_factory=list)
 
     def add(self, name, value, where, prefix):
-        """Add a value under ``name``, or ``prefix_name`` if ``name`` is taken."""
+        """Add a value under ``name``, or ``prefix_name`` if ``name`` is taken.
+
+        A name that is an event's own field (a counter ``time``, a header key ``uid``) is
+        renamed ``time_2``... by the shared :func:`._common.unique_key`, as in every
+        ingestor: it would hide the stream's time or sequence number.
+        """
         key = data_key_name(name)
         if key in self.values or key == "image":
             key = data_key_name(f"{prefix}_{name}")
+        if key in EVENT_FIELD_NAMES:
+            key = unique_key(key, {*self.values, "image"})
         if key not in self.values:
             self.values[key] = value
             self.sources[key] = where

@@ -259,7 +259,8 @@ def test_header_parsing():
     # Numbers in a row are an array; a time in no known format stays a value.
     other = parse_edf_header({"center": "512.5 498.25", "time": "sometime", "name": "2000 hi!"})
     assert other.values["center"].value == (512.5, 498.25)
-    assert other.time is None and other.values["time"].value == "sometime"
+    # ... under 'time_2': 'time' is the event's own field.
+    assert other.time is None and other.values["time_2"].value == "sometime" and "time" not in other.values
     assert other.values["name"].value == "2000 hi!"
 
 
@@ -736,3 +737,24 @@ def test_real_files_are_sniffed():
     for path in sorted(REAL.glob("strain_*.edf")):
         source = expand(str(path))[0]
         assert ESRF_EDF.confidence(read_head(source), source) == 0.9
+
+
+def test_counters_and_keys_named_as_event_fields_are_renamed(tmp_path, validated):
+    path = tmp_path / "clash.edf"
+    headers = [
+        {**spec_header(index, counters=["time", "seq_num", "det"]), "uid": f"frame-{index}"}
+        for index in range(3)
+    ]
+    edf = fabio.edfimage.EdfImage(data=edf_image(0), header=headers[0])
+    for index, header in enumerate(headers[1:], start=1):
+        edf.append_frame(data=edf_image(index), header=header)
+    edf.write(str(path))
+    documents = validated(ingest_esrf_edf(str(path)))
+    descriptor = documents[1][1]
+    keys = set(descriptor["data_keys"]) | set(descriptor["configuration"]["detector"]["data_keys"])
+    assert {"time_2", "seq_num_2", "uid_2", "det"} <= keys
+    assert not {"time", "seq_num", "uid"} & keys
+    dataset = BlueskyRun(ingest_esrf_edf(str(path))).primary.read()
+    assert dataset["seq_num"].values.tolist() == [1, 2, 3]  # the stream's own, not the counter's
+    assert dataset["uid_2"].values.tolist() == ["frame-0", "frame-1", "frame-2"]
+    assert dataset["time_2"].values.tolist() == [1.0, 1.0, 1.0]
