@@ -29,7 +29,7 @@ from silx.io.specfile import Scan, SfErrFileOpen, SpecFile
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import array_data_key, source_label
+from ._common import array_data_key, source_label, unique_key
 from ._silx_guard import check_for_silx
 
 __all__ = [
@@ -857,7 +857,6 @@ def _start_metadata(header, label):
 
 # -- data keys and configuration ----------------------------------------------------------
 
-_RESERVED_KEYS = ("time", "seq_num", "uid")  # the stream Dataset's own variables
 # The units SPEC's conventions fix: 'Epoch' counts seconds since #E, 'Seconds' is the
 # count time of the standard timer. Motor and counter units are set per site, unknown here.
 _CONVENTIONAL_UNITS = {"Epoch": "s", "Seconds": "s"}
@@ -871,15 +870,11 @@ def _key_name(label):
 
 def _data_key_names(labels, unnamed="column"):
     """A valid, unique data key per label (see :func:`_key_name`)."""
-    taken, keys = set(_RESERVED_KEYS), []
-    for position, label in enumerate(labels, start=1):
-        base = _key_name(label) or f"{unnamed}_{position}"
-        key, suffix = base, 2
-        while key in taken:
-            key, suffix = f"{base}_{suffix}", suffix + 1
-        taken.add(key)
-        keys.append(key)
-    return keys
+    taken = set()
+    return [
+        unique_key(label, taken, fallback=f"{unnamed}_{position}")
+        for position, label in enumerate(labels, start=1)
+    ]
 
 
 def _scalar_data_key(label, key, source, units=None):

@@ -32,6 +32,7 @@ import numpy as np
 from h5py import h5s
 
 from ...errors import IngestError, MissingFileError
+from .._common import unique_key
 from .bliss_command import command_metadata
 from .tree import follow_links, linked_file, member
 from .values import natural_key, parse_time, read_scalar, text, texts, units_of
@@ -59,7 +60,6 @@ _DATA_POLICY = re.compile(
     r"/(?P<proposal>[^/]+)/(?P<beamline>[^/]+)/(?P<session>\d{8})/RAW_DATA/"
     r"(?P<collection>[^/]+)/(?P=collection)_(?P<dataset>[^/]+)/(?P=collection)_(?P=dataset)\.h5$"
 )
-_RESERVED_KEYS = ("time", "seq_num", "uid")  # the stream Dataset's own variables
 
 
 def scan_keys(h5):
@@ -96,11 +96,7 @@ def choose_scan(h5, scan, url):
 
 def key_name(name, taken=()):
     """A channel name as a data key: no '.', '/' or spaces (event-model and xarray names)."""
-    base = re.sub(r"[./\s]", "_", name.strip()) or "channel"
-    key, suffix = base, 2
-    while key in taken or key in _RESERVED_KEYS:
-        key, suffix = f"{base}_{suffix}", suffix + 1
-    return key
+    return unique_key(name, set(taken), fallback="channel")  # a copy: the caller adds it
 
 
 def data_policy(file_name):
