@@ -21,7 +21,7 @@ from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, expand, timestamps
 from ..grouping import series_key
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_as_events, page_slices, source_label
+from ._common import EVENT_FIELD_NAMES, array_data_key, page_as_events, page_slices, source_label, unique_key
 from .tiff import TIFF_MAGIC, check_series, lazy_images, read_tiff, read_tiff_with, tiff_header
 
 __all__ = [
@@ -235,7 +235,10 @@ def _parse_column(values, numbers=True):
 def _attribute_key(name):
     """The data key of an NDAttribute: its name, kept clear of the fixed keys and of '.' and '/'."""
     key = name.replace(".", "_").replace("/", "_") or "unnamed"
-    return f"attribute_{key}" if key in _RESERVED_KEYS else key
+    if key in _RESERVED_KEYS:
+        return f"attribute_{key}"
+    # An attribute named time, seq_num or uid would hide the stream's own: time_2...
+    return unique_key(key, set()) if key in EVENT_FIELD_NAMES else key
 
 
 def _columns(series, all_tags):

@@ -534,3 +534,25 @@ def test_sniff_refuses_other_files(tmp_path):
         (source,) = expand(str(path))
         assert spec.confidence(read_head(source), source) == 0.0, path
         assert area_detector.sniff_area_detector_tiff(read_head(source), source) == 0.0
+
+
+def test_attributes_named_as_event_fields_are_renamed(tmp_path, validated):
+    folder = tmp_path / "clash"
+    folder.mkdir()
+    for index in range(3):
+        write_ndfile_tiff(
+            folder / f"clash_{index + 1:06d}.tif",
+            np.full(SHAPE, index, np.uint16),
+            unique_id=index + 1,
+            ndarray_timestamp=1.5 + index,
+            epics_seconds=EPICS_SECONDS + index,
+            epics_nanoseconds=0,
+            attributes=[("time", 0.5 * index), ("seq_num", 7), ("uid", f"frame-{index}")],
+        )
+    documents = validated(ingest_area_detector_tiff(str(folder / "clash_*.tif")))
+    descriptor = documents[1][1]
+    keys = set(descriptor["data_keys"]) | set(descriptor["configuration"]["area_detector"]["data_keys"])
+    assert {"time_2", "seq_num_2", "uid_2"} <= keys and not {"time", "seq_num", "uid"} & keys
+    dataset = BlueskyRun(ingest_area_detector_tiff(str(folder / "clash_*.tif"))).primary.read()
+    assert dataset["time_2"].values.tolist() == [0.0, 0.5, 1.0]
+    assert dataset["seq_num"].values.tolist() == [1, 2, 3]

@@ -434,3 +434,21 @@ def test_handler_decompresses_each_chunk_once(tmp_path, monkeypatch):
         np.testing.assert_array_equal(handler(frame=index), frames[index])
     assert reads == [(0, 4), (4, 8), (8, 10)]
     handler.close()
+
+
+def test_attributes_named_as_event_fields_are_renamed(tmp_path, validated):
+    path = write_ndfile_hdf5(
+        str(tmp_path / "clash_000001.h5"),
+        frames_of(0, 3),
+        attributes={"time": np.float64([0.0, 0.5, 1.0]), "seq_num": np.int32([7, 7, 7])},
+        detector_attributes={"uid": np.array(["a", "b", "c"])},
+        epics_seconds=EPICS_SECONDS,
+    )
+    documents = validated(ingest_area_detector_hdf5(path))
+    descriptor = documents[1][1]
+    keys = set(descriptor["data_keys"]) | set(descriptor["configuration"]["area_detector"]["data_keys"])
+    assert {"time_2", "seq_num_2", "uid_2"} <= keys and not {"time", "seq_num", "uid"} & keys
+    dataset = BlueskyRun(iter(documents)).primary.read()
+    assert dataset["time_2"].values.tolist() == [0.0, 0.5, 1.0]
+    assert dataset["seq_num"].values.tolist() == [1, 2, 3]
+    assert list(dataset["uid_2"].values) == ["a", "b", "c"]
