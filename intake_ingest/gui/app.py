@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 
+import numpy as np
 import pandas as pd
 import panel as pn
 
@@ -343,7 +344,7 @@ class BrowseView(pn.viewable.Viewer):
         self.frame = pn.widgets.IntSlider(label="Frame", start=0, end=1, value=0, width=300)
         self.clim = pn.widgets.RangeSlider(label="Colour scale", start=0.0, end=1.0, value=(0.0, 1.0), width=300)
         self.cmap = pn.widgets.Select(label="Colour map", options=self.CMAPS, value="gray", width=120)
-        self.image = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=360)
+        self.image = pn.pane.HoloViews(None)
         self.x_column = pn.widgets.Select(label="x", options=[], width=180)
         self.y_columns = pn.widgets.MultiChoice(label="y", options=[], width=420)
         self.lines = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=320)
@@ -485,10 +486,18 @@ class BrowseView(pn.viewable.Viewer):
             return
         height, width = self.frame_data.shape
         image = hv.Image(
-            self.frame_data, bounds=(0, 0, width, height), kdims=["x", "y"], vdims=[self.image_key.value or "value"]
+            (np.arange(width), np.arange(height), self.frame_data),
+            kdims=["column", "row"],
+            vdims=[self.image_key.value or "value"],
         )
+        frame_width, frame_height = _frame_size(width, height)
         self.image.object = image.opts(
-            cmap=self.cmap.value, clim=tuple(self.clim.value), colorbar=True, data_aspect=1, frame_width=480,
+            cmap=self.cmap.value,
+            clim=tuple(self.clim.value),
+            colorbar=True,
+            invert_yaxis=True,
+            frame_width=frame_width,
+            frame_height=frame_height,
             tools=["hover"],
             title=f"{self.image_key.value} frame {self.frame.value}",
         )
@@ -618,6 +627,12 @@ def _holoviews():
     if hv.Store.current_backend not in hv.Store.renderers:
         hv.Store.set_current_backend("bokeh")
     return hv
+
+
+def _frame_size(width, height, longest=480):
+    """The plot frame's (width, height) in screen pixels for an image: square pixels, longest side ``longest``."""
+    scale = longest / max(width, height)
+    return max(int(round(width * scale)), 1), max(int(round(height * scale)), 1)
 
 
 def _free_port():

@@ -23,6 +23,20 @@ def edit(table, row, column, value):
     return SimpleNamespace(row=row, column=column, value=value, old=None)
 
 
+def shown_figure(pane):
+    """The Bokeh figure a HoloViews pane sends to the browser (the pane's own sizing applied)."""
+    root = pane.get_root()
+    figures = [model for model in root.select({"type": _figure_type()})]
+    assert len(figures) == 1, root
+    return figures[0]
+
+
+def _figure_type():
+    from bokeh.models import Plot
+
+    return Plot
+
+
 @pytest.fixture
 def app(beamtime):
     app = App(beamtime.folder)
@@ -152,8 +166,17 @@ def test_browse_tab_search_select_image_and_lines(app, beamtime):
     browse.frame.value = 3
     np.testing.assert_array_equal(browse.frame_data, beamtime.stack_images[3])
     image = browse.image.object
-    # holoviews keeps y ascending: the first row shown at the top is its last
-    np.testing.assert_array_equal(np.flipud(image.dimension_values(2, flat=False)), beamtime.stack_images[3])
+    # The axes are the array's own: column across, row down from the top.
+    np.testing.assert_array_equal(image.dimension_values(2, flat=False), beamtime.stack_images[3])
+    height, width = beamtime.stack_images[3].shape
+    assert image[width - 1, 0] == beamtime.stack_images[3][0, width - 1]  # (column, row)
+    figure = shown_figure(browse.image)
+    assert (figure.x_range.start, figure.x_range.end) == (-0.5, width - 0.5)  # every column, pixel edges
+    assert (figure.y_range.start, figure.y_range.end) == (height - 0.5, -0.5)  # row 0 at the top
+    assert figure.frame_width / width == figure.frame_height / height  # square pixels
+    assert [type(item).__name__ for item in figure.right] == ["ColorBar"]
+    # A figure stretched by its pane showed half the image, and no colour bar (issue 13).
+    assert figure.sizing_mode == "fixed" and figure.match_aspect is False
     # The colour scale spans the first frame, and is kept from frame to frame...
     first, fourth = beamtime.stack_images[0], beamtime.stack_images[3]
     assert browse.clim.value == (first.min(), first.max())

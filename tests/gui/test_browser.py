@@ -1,8 +1,9 @@
 """End to end in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
 
 ``intake-ingest gui FOLDER`` is served on 127.0.0.1; the page must show the detection plan
-of the folder's files. Screenshots go to the test's tmp dir and must not be blank.
-Skipped, with the reason, only where Chromium cannot be started at all.
+of the folder's files. Screenshots go to the test's tmp dir and must not be blank; the
+image viewer's is looked at: a known test pattern (``picture.py``) must land where its
+rows and columns say. Skipped, with the reason, only where Chromium cannot be started at all.
 """
 
 import os
@@ -15,6 +16,9 @@ import time
 import numpy as np
 import pytest
 import tifffile
+from PIL import Image
+
+from . import picture
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
@@ -180,3 +184,57 @@ def test_select_ingest_search_and_view_a_run_in_the_browser(
     save_screenshot(page, tmp_path / "browse.png")
     page.close()
     assert folder_snapshot(mixed_folder) == before  # nothing written to the source folder
+
+
+@pytest.fixture
+def pattern_catalog(tmp_path):
+    """A msgpack folder holding one run: the test pattern as a one-image TIFF series."""
+    from intake_ingest.gui import IngestModel, SelectionModel
+
+    source = tmp_path / "pattern"
+    source.mkdir()
+    tifffile.imwrite(source / "pattern_0001.tif", picture.test_pattern())
+    selection = SelectionModel([str(source)])
+    selection.detect()
+    copies = tmp_path / "copies"
+    results = IngestModel().ingest(selection.selected_plan(), to="msgpack", folder=str(copies))
+    assert [result.status for result in results] == ["ok"]
+    return copies
+
+
+def test_the_image_viewer_draws_the_whole_image_rows_down_with_a_colour_bar(browser, pattern_catalog, tmp_path):
+    server, url = serve_gui(str(pattern_catalog))
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.locator(".tabulator-row", has_text="pattern_0001").first.click(timeout=60_000)
+        page.get_by_text("(256, 256)").first.wait_for(timeout=60_000)
+        box, screenshot = None, tmp_path / "pattern.png"
+        for _ in range(40):  # the plot is drawn a little after its data arrive
+            page.screenshot(path=str(screenshot), full_page=True)
+            rgb = np.asarray(Image.open(screenshot).convert("RGB"))
+            box = picture.find_image(rgb)
+            if box is not None and box.bottom - box.top > 100:
+                break
+            page.wait_for_timeout(500)
+        assert box is not None, "no image of the pattern's background grey on the page"
+        found = picture.locate_pattern(rgb, box)
+        across, down = found.scale
+        # The whole image, square pixels: 256 columns across as many screen pixels as 256 rows down.
+        assert abs(across - down) <= 0.02 * down, (box, found)
+        assert box.right - box.left > 256, box  # drawn at least one screen pixel per array pixel
+
+        def near(span, expected, slack=1.0):
+            return span is not None and all(abs(got - want) <= slack for got, want in zip(span, expected))
+
+        # Where the bars land, in array pixels from the image's left and top edges.
+        assert near(found.bar_columns, picture.BAR_COLUMNS), found  # columns 200-205: right, not cut off
+        assert near(found.bar_rows, picture.BAR_ROWS), found  # rows 20-25: near the top, rows go down
+        # The marker, twice as wide as tall, in the top left corner: neither flipped nor transposed.
+        assert near(found.marker_rows, (0, 16)) and near(found.marker_columns, (0, 32)), found
+        colour_bar = picture.find_colour_bar(rgb, box)
+        assert colour_bar is not None and colour_bar[1] - colour_bar[0] >= 8, "no colour bar beside the image"
+
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
