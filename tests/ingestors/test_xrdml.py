@@ -245,3 +245,19 @@ def test_driver_and_catalog(tmp_path, folder_snapshot):
     assert len(catalog) == 77
     assert len(catalog.search({"measurement_type": "Area measurement"})) == 76
     assert folder_snapshot(tmp_path) == before
+
+
+def test_axes_named_as_event_fields_or_as_the_ingestors_keys_are_renamed(tmp_path, validated):
+    points = (
+        '<positions axis="time" unit="s"><listPositions>0 1 2 3</listPositions></positions>'
+        '<positions axis="counting_time" unit="s"><listPositions>5 6 7 8</listPositions></positions>'
+        '<countingTimes unit="seconds">1.0 1.0 2.0 2.0</countingTimes>'
+        '<counts unit="counts">10 12 40 22</counts>'
+    )
+    path = tmp_path / "clash.xrdml"
+    path.write_text(xrdml([(points, "Completed")]))
+    documents = validated(ingest_xrdml(str(path)))
+    assert list(documents[1][1]["data_keys"]) == ["counts", "time_2", "counting_time_2", "counting_time"]
+    np.testing.assert_array_equal(column(documents, "time_2"), [0, 1, 2, 3])
+    np.testing.assert_array_equal(column(documents, "counting_time_2"), [5, 6, 7, 8])
+    np.testing.assert_array_equal(column(documents, "counting_time"), [1, 1, 2, 2])
