@@ -10,7 +10,9 @@ import contextlib
 import datetime
 import hashlib
 import io
+import os
 import posixpath
+import stat
 import time
 from dataclasses import dataclass
 
@@ -22,12 +24,14 @@ from .errors import IngestError, MissingFileError
 
 __all__ = [
     "SourceFile",
+    "SpecialFileSystem",
     "deterministic_uid",
     "errors_named",
     "expand",
     "find_files",
     "open_local_or_buffer",
     "read_bytes",
+    "special_reason",
 ]
 
 
@@ -44,6 +48,11 @@ class SourceFile:
     size: int | None = None
     #: The rest of a chained URL (``file:///data/scan.zip`` in ``zip://a.tif::file:///data/scan.zip``).
     chain: str = ""
+    #: Why this is not a file to read (``'not a regular file (FIFO)'``, a broken symbolic
+    #: link), or ``''`` for a regular file. Such a file is listed, so that detection can
+    #: report it, but never opened: a FIFO blocks whoever opens it until a writer comes,
+    #: and a device such as ``/dev/zero`` never ends.
+    special: str = ""
 
     @property
     def url(self):
@@ -74,6 +83,84 @@ def _has_magic(path):
     return any(char in path for char in "*?[")
 
 
+#: What a local path that is not a regular file is, by the test that says so.
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISDIR, "symbolic link to a folder, not followed"),
+)
+
+
+def special_reason(path):
+    """Why a local path is not a regular file to read, or ``''`` when it is one.
+
+    Parameters
+    ----------
+    path : str
+        A local path.
+
+    Returns
+    -------
+    str
+        ``'not a regular file (FIFO)'`` (or socket, character device, block device),
+        ``'broken symbolic link (...)'``, or ``''``.
+    """
+    try:
+        mode = os.stat(path).st_mode  # follows a symbolic link to what it names
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"broken symbolic link (its target {os.readlink(path)!r} does not exist)"
+        return ""  # gone since it was listed: opening it says so, naming it
+    except OSError as error:  # a loop of links, a folder on the way that cannot be searched
+        return f"symbolic link that cannot be followed ({error.strerror})" if os.path.islink(path) else ""
+    for is_kind, kind in _SPECIAL_KINDS:
+        if is_kind(mode):
+            return f"not a regular file ({kind})"
+    return ""
+
+
+def _special(fs, path, info):
+    """:func:`special_reason` for a listed path, without a system call for a plain file."""
+    if not isinstance(fs, LocalFileSystem):
+        return ""  # only local filesystems have FIFOs, devices and symbolic links to break
+    if info.get("type") == "file" and not info.get("islink"):
+        return ""
+    return special_reason(path)
+
+
+class SpecialFileSystem(LocalFileSystem):
+    """The local filesystem of files that are not regular files: opening one is an error.
+
+    Code that opens a :class:`SourceFile` through its ``fs`` (sniffing its first bytes,
+    reading all of them) gets an ``OSError`` saying what the file is, instead of waiting
+    forever on a FIFO or reading ``/dev/zero`` until memory runs out.
+    """
+
+    def _open(self, path, mode="rb", *args, **kwargs):
+        reason = special_reason(self._strip_protocol(path))
+        if reason:
+            raise OSError(reason)
+        return super()._open(path, mode, *args, **kwargs)  # it became a regular file since
+
+
+def _source(fs, path, info, chain):
+    """The SourceFile of a listed path; a file that is not a regular one is marked, not opened."""
+    special = _special(fs, path, info)
+    if special:
+        fs = SpecialFileSystem()
+    return SourceFile(fs, path, _modified_time(fs, path, info), info.get("size"), chain, special)
+
+
+def _refuse_special(sources):
+    """The sources, if every one is a file to read; else an error naming the first that is not."""
+    for source in sources:
+        if source.special:
+            raise IngestError(source.url, source.special)
+    return sources
+
+
 def expand(pattern, storage_options=None, allow_empty=False):
     """Resolve a glob, URL or list of them to the files it names, sorted by path.
 
@@ -94,14 +181,20 @@ def expand(pattern, storage_options=None, allow_empty=False):
     Raises
     ------
     IngestError
-        If nothing matches; the message names the pattern.
+        If nothing matches, or a file matched is not a regular file (a FIFO, a device,
+        a broken symbolic link); the message names the pattern or the file.
     """
+    return _refuse_special(_matches(pattern, storage_options, allow_empty))
+
+
+def _matches(pattern, storage_options=None, allow_empty=False):
+    """:func:`expand`, with the files that are not regular files marked instead of refused."""
     if isinstance(pattern, SourceFile):  # already found (e.g. by a catalog's glob)
         return [pattern]
     if isinstance(pattern, (list, tuple)):
         matched = {}
         for item in pattern:
-            for source in expand(item, storage_options, allow_empty):
+            for source in _matches(item, storage_options, allow_empty):
                 matched[source.identity] = source
         return sorted(matched.values(), key=lambda source: source.identity)
     pattern = str(pattern)
@@ -124,9 +217,11 @@ def expand(pattern, storage_options=None, allow_empty=False):
     else:
         try:
             info = fs.info(path)
-        except (FileNotFoundError, NotADirectoryError):
-            raise MissingFileError(pattern) from None
         except OSError as error:
+            if isinstance(fs, LocalFileSystem) and os.path.islink(path):  # named, but broken or a loop
+                return [_source(fs, path, {"islink": True}, chain)]
+            if isinstance(error, (FileNotFoundError, NotADirectoryError)):
+                raise MissingFileError(pattern) from None
             raise IngestError(pattern, f"cannot be read ({error})") from None
         if info.get("type") == "directory":
             raise IngestError(pattern, "is a directory; give a glob such as 'folder/*.tif'")
@@ -138,17 +233,17 @@ def expand(pattern, storage_options=None, allow_empty=False):
     if isinstance(fs, LocalFileSystem):
         # "{{ CATALOG_DIR }}/data" gives "catalogs//data": one file, one name, one uid.
         details = {posixpath.normpath(p): info for p, info in details.items()}
-    return [
-        SourceFile(fs, p, _modified_time(fs, p, info), info.get("size"), chain)
-        for p, info in sorted(details.items())
-    ]
+    return [_source(fs, p, info, chain) for p, info in sorted(details.items())]
 
 
 def find_files(paths, storage_options=None):
     """Every file that paths, globs and URLs name, folders searched recursively.
 
     What a user selects (in a dialog, on the command line) is a mix of files, globs and
-    folders; this is the list of files meant, sorted, without duplicates.
+    folders; this is the list of files meant, sorted, without duplicates. A path that
+    is not a regular file (a FIFO, a socket, a device such as ``/dev/zero``, a broken
+    symbolic link), named or found in a folder, is listed with
+    :attr:`SourceFile.special` saying so, and is never opened.
 
     Parameters
     ----------
@@ -178,10 +273,11 @@ def find_files(paths, storage_options=None):
             if isinstance(fs, LocalFileSystem):
                 details = {posixpath.normpath(p): info for p, info in details.items()}
             for p, info in details.items():
-                source = SourceFile(fs, p, _modified_time(fs, p, info), info.get("size"), chain)
+                source = _source(fs, p, info, chain)
                 found[source.identity] = source
         else:
-            for source in expand(path, storage_options):
+            # A FIFO or device named here is kept, marked, for detection to report.
+            for source in _matches(path, storage_options):
                 found[source.identity] = source
     return sorted(found.values(), key=lambda source: source.identity)
 
@@ -220,10 +316,12 @@ def deterministic_uid(names):
     """A uid derived from file names, so the same files always give the same run uid.
 
     URL-safe base64 of the SHA-256 over the names, as the original ingestors notebook did.
+    A local name that is not UTF-8 (``os.fsdecode`` keeps its bytes as lone surrogates)
+    is hashed as its bytes on disk; a UTF-8 name gives the same uid as it always did.
     """
     digest = hashlib.sha256()
     for name in names:
-        digest.update(name.encode())
+        digest.update(name.encode("utf-8", "surrogateescape"))
     return base64.urlsafe_b64encode(digest.digest()).decode()
 
 
@@ -252,7 +350,8 @@ def errors_named(source, kind):
 
 
 def read_bytes(source):
-    """All bytes of a file, with errors that name it."""
+    """All bytes of a file, with errors that name it (a FIFO or device is not read)."""
+    _refuse_special([source])
     try:
         return source.fs.cat_file(source.path)
     except FileNotFoundError:
@@ -265,8 +364,11 @@ def open_local_or_buffer(source):
     """Something a parser can open: the local path itself, or the bytes in a buffer.
 
     Parsers such as tifffile read local files fastest by path (they seek and
-    ``readinto`` directly); any other filesystem is fetched in one request.
+    ``readinto`` directly); any other filesystem is fetched in one request. A file
+    that is not a regular file (a FIFO, a device) is an error naming it: a parser would
+    wait on it forever.
     """
+    _refuse_special([source])
     if source.is_local:
         return source.path
     return io.BytesIO(read_bytes(source))
