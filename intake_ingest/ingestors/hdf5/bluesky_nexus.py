@@ -34,7 +34,7 @@ import yaml
 from ...errors import IngestError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
-from .._common import source_label
+from .._common import EVENT_FIELD_NAMES, source_label, unique_key
 from .nexus_rules import nexus_outline
 from .tree import HDF5_ERRORS, HDF5_MAGIC, cached_read, member, open_source, read_named
 from .values import natural_key, parse_time, plain, text
@@ -165,6 +165,9 @@ def _data_key(dataset, values, is_string):
 def _stream_keys(stream_group, url):
     """The data keys of one stream group, leaving out NXWriter's ``<name>`` aliases of ``<name>_image``."""
     keys = {}
+    # A data key named time, seq_num or uid (a device so named) would hide the stream's own
+    # variable when read: time_2..., as in every ingestor, clear of the stream's other names.
+    taken = set(stream_group)
     for name in sorted(stream_group, key=natural_key):
         group = member(stream_group, name)
         alias_of = member(stream_group, f"{name}_image")
@@ -172,7 +175,8 @@ def _stream_keys(stream_group, url):
             continue
         if not all(isinstance(member(group, name), h5py.Dataset) for name in ("value", "EPOCH")):
             raise IngestError(url, f"{group.name} has no value and EPOCH datasets, as NXWriter writes them")
-        keys[name] = _Key(name, group)
+        key = unique_key(name, taken) if name in EVENT_FIELD_NAMES else name
+        keys[key] = _Key(key, group)
     lengths = {len(key) for key in keys.values()} | {len(key.values) for key in keys.values()}
     if len(lengths) > 1:
         raise IngestError(

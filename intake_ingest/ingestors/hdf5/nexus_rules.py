@@ -26,6 +26,7 @@ import h5py
 import numpy as np
 
 from ...errors import IngestError
+from .._common import EVENT_FIELD_NAMES, unique_key
 from .tree import member, nx_class
 from .values import natural_key, plain, text, texts
 
@@ -228,8 +229,14 @@ def _flagged_axes(nxdata, signal, signal_ndim):
 
 
 def key_name(name):
-    """A data key name event-model accepts (no dots or slashes)."""
-    return re.sub(r"[./]", "_", name)
+    """A data key name event-model accepts (no dots or slashes), clear of the event's fields.
+
+    A field named ``time``, ``seq_num`` or ``uid`` (an NXmonitor's or a scan's ``time`` is
+    common) would hide the stream's own variable: it becomes ``time_2``..., as in every
+    ingestor (:func:`.._common.unique_key`).
+    """
+    key = re.sub(r"[./]", "_", name)
+    return unique_key(key, set()) if key in EVENT_FIELD_NAMES else key
 
 
 def point_layout(nxdata, signal, signal_shape, axes):

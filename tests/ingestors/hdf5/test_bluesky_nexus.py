@@ -258,3 +258,16 @@ def test_truncated_file_is_an_error_naming_it(tmp_path):
     with pytest.raises(IngestError) as info:
         list(ingest_bluesky_nexus(path))
     assert info.value.path == path
+
+
+def test_keys_named_as_event_fields_are_renamed(tmp_path, validated):
+    path = str(tmp_path / "clash.hdf")
+    epochs = [1.0e9, 1.0e9 + 1, 1.0e9 + 2]
+    streams = {"primary": {"time": ([0.1, 0.2, 0.3], epochs), "time_2": ([7, 8, 9], epochs), "uid": ([1, 2, 3], epochs)}}
+    write_nxwriter_file(path, streams)
+    documents = validated(ingest_bluesky_nexus(path))
+    assert set(documents[1][1]["data_keys"]) == {"time_3", "time_2", "uid_2"}
+    dataset = BlueskyRun(iter(documents)).primary.read()
+    assert dataset["time_3"].values.tolist() == [0.1, 0.2, 0.3]
+    assert dataset["time_2"].values.tolist() == [7, 8, 9]
+    assert dataset["time"].values.tolist() == epochs

@@ -643,3 +643,20 @@ def test_real_nxmx_masters_name_their_missing_data_file_then_read_its_frames(
             expected = file["entry/data/data"][index]
             np.testing.assert_array_equal(lazy["data"][index].values, expected)
     np.testing.assert_array_equal(lazy["data"][7].values, frames[7])
+
+
+def test_fields_named_as_event_fields_are_renamed(tmp_path, validated):
+    path = str(tmp_path / "clash.nxs")
+    with h5py.File(path, "w") as file:
+        plot = _group(_group(file, "entry", "NXentry"), "data", "NXdata", signal="counts", axes="time")
+        _field(plot, "time", np.array([0.0, 0.5, 1.0]), "s")  # the scan's axis: seconds counted
+        _field(plot, "counts", np.array([3, 5, 8]))
+        _field(plot, "seq_num", np.array([10, 20, 30]))
+    documents = validated(ingest_nexus(path))
+    start, descriptor = documents[0][1], documents[1][1]
+    assert set(descriptor["data_keys"]) == {"time_2", "counts", "seq_num_2"}
+    assert start["axes"] == ["time_2"] and start["hints"] == {"dimensions": [[["time_2"], "primary"]]}
+    dataset = BlueskyRun(iter(documents)).primary.read()
+    assert dataset["time_2"].values.tolist() == [0.0, 0.5, 1.0]
+    assert dataset["seq_num_2"].values.tolist() == [10, 20, 30]
+    assert dataset["seq_num"].values.tolist() == [1, 2, 3]
