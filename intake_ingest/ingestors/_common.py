@@ -161,5 +161,5 @@ def check_declared_size(url, nbytes, stored, what, compressed=False):
                 "intake_ingest.ingestors._common.MAX_DECOMPRESSION_RATIO)"
             )
         else:
-            because = f"{nbytes:,} bytes, but the file has only {int(stored):,} bytes"
+            because = f"{nbytes:,} bytes, but only {int(stored):,} bytes are stored for it"
         raise IngestError(url, f"declares {what}: {because}; its header is damaged or the file truncated")

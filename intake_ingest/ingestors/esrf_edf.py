@@ -36,7 +36,7 @@ from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_as_events, page_slices, source_label
+from ._common import array_data_key, check_declared_size, page_as_events, page_slices, source_label
 from ._edf_blocks import is_error_block, pair_error_blocks
 from ._edf_header import TIME_KEYS, EdfHeader, parse_edf_header
 from ._fabio import (
@@ -137,8 +137,20 @@ def _frame_layout(source, index, frame):
     shape = tuple(int(n) for n in frame.shape)
     nbytes = int(np.prod(shape)) * dtype.itemsize
     # fabio's rule: "None" or "No..." means uncompressed.
+    uncompressed = compression == "NONE" or compression.startswith("NO")
+    if "EDF_BinaryFileName" not in header and frame.blobsize is not None:
+        # Before anything allocates the frame (a Dim_1 of 2**31 in a 1 KB file): its block
+        # must hold it, or its compressed bytes expand to it (a .gz file's blocks are
+        # counted decompressed, as fabio reads them).
+        check_declared_size(
+            source.url,
+            nbytes,
+            frame.blobsize,
+            f"a frame (block {index + 1}) of shape {shape} {dtype}",
+            compressed=not uncompressed,
+        )
     plain = (
-        (compression == "NONE" or compression.startswith("NO"))
+        uncompressed
         and "EDF_BinaryFileName" not in header
         and not _compressed(source)
         and frame.blobsize is not None

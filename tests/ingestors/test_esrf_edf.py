@@ -758,3 +758,18 @@ def test_counters_and_keys_named_as_event_fields_are_renamed(tmp_path, validated
     assert dataset["seq_num"].values.tolist() == [1, 2, 3]  # the stream's own, not the counter's
     assert dataset["uid_2"].values.tolist() == ["frame-0", "frame-1", "frame-2"]
     assert dataset["time_2"].values.tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_dimensions_beyond_the_file_are_an_error_before_allocating(tmp_path, compression, lazy):
+    image = np.arange(4 * 6, dtype=np.int32).reshape(4, 6)
+    keys = {"Compression": "gzip"} if compression else {}
+    frame = handwritten_frame(image, keys).replace(b"Dim_1 = 6 ;", b"Dim_1 = 2147483648 ;")
+    path = tmp_path / "huge.edf"
+    path.write_bytes(frame)
+    with pytest.raises(IngestError, match=r"declares a frame \(block 1\) of shape \(4, 2147483648\) int32") as info:
+        list(ingest_esrf_edf(str(path), lazy=lazy))
+    assert info.value.path == str(path)
+    if compression:
+        assert "MAX_DECOMPRESSION_RATIO" in str(info.value)
