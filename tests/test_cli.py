@@ -95,3 +95,91 @@ def test_bad_input_is_one_line_and_exit_status_1(tmp_path, capsys):
     assert "no run whose uid starts with 'abc'" in capsys.readouterr().err
     assert main(["catalog", str(tmp_path)]) == 1
     assert "-o" in capsys.readouterr().err
+
+
+def _tiff_folder(folder, numbers=(1, 2)):
+    import numpy as np
+    import tifffile
+
+    folder.mkdir(parents=True)
+    for number in numbers:
+        tifffile.imwrite(folder / f"scan_{number:03d}.tif", np.full((4, 3), number, np.uint16))
+    return folder
+
+
+def _one_line_error(captured, *expected):
+    assert captured.err.startswith("intake-ingest: error:") and captured.err.count("\n") == 1, captured.err
+    assert "Traceback" not in captured.err
+    for text in expected:
+        assert text in captured.err, captured.err
+
+
+def test_catalog_output_that_is_a_folder_is_one_line_before_any_file_is_read(tmp_path, capsys):
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    # The paths do not exist: the folder is refused first, before detection could say so.
+    assert main(["catalog", str(tmp_path / "missing"), "-o", str(folder), "--quiet"]) == 1
+    _one_line_error(capsys.readouterr(), f"{folder}: is a folder", "beamline.yml")
+    data = _tiff_folder(tmp_path / "data")
+    assert main(["catalog", str(data), "-o", str(tmp_path / "nowhere" / "x.yml"), "--quiet", "--no-isolate"]) == 1
+    _one_line_error(capsys.readouterr(), "nowhere/x.yml: cannot be written")
+    assert list(folder.iterdir()) == []
+
+
+def test_search_refuses_bad_queries_in_one_line(tmp_path, capsys):
+    import pytest
+
+    from intake_ingest.catalog.base import InvalidQueryError, RunStartQuery
+    from intake_ingest.msgpack import BlueskyMsgpackCatalog
+
+    copies = tmp_path / "copies"
+    assert main(["ingest", str(_tiff_folder(tmp_path / "data")), "--to", str(copies), "--quiet", "--no-isolate"]) == 0
+    capsys.readouterr()
+    refused = {
+        '{"plan_name": {"$regex": "(unclosed"}}': "'$regex' '(unclosed' is not a regular expression",
+        '{"plan_name": {"$near": 3}}': "unknown operator '$near'",
+        '{"$where": "this.scan_id > 1"}': "'$where' is refused: in MongoDB it runs JavaScript code",
+        '{"$or": [{"scan_id": 1}, {"$where": "sleep(100)"}]}': "'$where' is refused",
+        '{"plan_name": {"$regex": "x", "$options": "i"}}': "'$options' is not supported",
+        '{"scan_id": {"$in": 3}}': "'$in' takes a list",
+        '{"scan_id": {"$type": 99}}': "the query cannot be applied",
+        '["plan_name"]': "a query is an object of field conditions",
+    }
+    for query, message in refused.items():
+        assert main(["search", str(copies), query]) == 1, query
+        _one_line_error(capsys.readouterr(), "the query cannot be used:", message)
+    # The same checks hold for a catalog searched from Python.
+    catalog = BlueskyMsgpackCatalog(str(copies / "*.msgpack"))
+    with pytest.raises(InvalidQueryError, match=r"'\$where' is refused"):
+        catalog.search({"scan_id": {"$gt": 0}, "$where": "true"})
+    with pytest.raises(InvalidQueryError, match="unknown operator"):
+        RunStartQuery({"a": {"$foo": 1}})
+    # Good queries still match: a regex with flags, $mod on a non-number is no match.
+    assert len(catalog.search({"ingestor": {"$regex": "/^TIFF_/i"}})) == 1
+    assert len(catalog.search({"ingestor": {"$mod": [2, 0]}})) == 0
+    assert main(["search", str(copies), '{"ingestor": {"$regex": "series$"}}']) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+
+
+def test_folder_names_with_backslashes(tmp_path, capsys):
+    import os
+
+    import pytest
+
+    if os.sep == "\\":
+        pytest.skip("a backslash separates folders here")
+    for name in ["a\\b", "e\\N", "d\\1", "c\\"]:
+        data = _tiff_folder(tmp_path / name)
+        assert main(["detect", str(data), "--quiet", "--no-isolate"]) == 0
+        assert f"{data}{os.sep}scan_001.tif" in capsys.readouterr().out
+        assert main(["ingest", str(data), "--to", str(data / "copies"), "--quiet", "--no-isolate"]) == 0
+        assert "1 run(s) written" in capsys.readouterr().out
+        # The spec in the folder itself: '{{ CATALOG_DIR }}' is replaced with a backslash in it.
+        spec = data / "beamline.yml"
+        assert main(["catalog", str(data), "-o", str(spec), "--quiet", "--no-isolate"]) == 0
+        capsys.readouterr()
+        assert main(["ls", str(spec)]) == 0
+        captured = capsys.readouterr()
+        assert len(captured.out.splitlines()) == 1 and captured.err == "", (name, captured)
+        assert main(["ls", str(data / "copies")]) == 0
+        assert len(capsys.readouterr().out.splitlines()) == 1

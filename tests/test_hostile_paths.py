@@ -169,7 +169,8 @@ def test_cli_detect_of_a_folder_with_a_fifo_finishes(special_folder, fifo):
 
 
 def test_forced_ingestor_on_a_fifo_is_a_failed_run_naming_it(tmp_path, fifo, capsys):
-    status = main(["ingest", fifo.path, "--ingestor", "tiff_stack", "--to", str(tmp_path / "out"), "--quiet", "--no-isolate"])
+    arguments = ["ingest", fifo.path, "--ingestor", "tiff_stack", "--to", str(tmp_path / "out"), "--quiet"]
+    status = main([*arguments, "--no-isolate"])
     captured = capsys.readouterr()
     assert status == 1
     assert f"{fifo.path}: not a regular file (FIFO)" in captured.out

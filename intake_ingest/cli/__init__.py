@@ -117,7 +117,8 @@ def main(argv=None):
     try:
         return _run(args)
     except (
-        UserError, IngestError, UnsafeCatalogError, UnknownIngestorError, FileNotFoundError, WorkerStartError
+        UserError, IngestError, UnsafeCatalogError, UnknownIngestorError, WorkerStartError,
+        OSError,  # a file or folder that is missing, unreadable or unwritable: its message names it
     ) as error:
         print(f"intake-ingest: error: {error}", file=sys.stderr)
         return 1

@@ -119,15 +119,21 @@ def list_runs(argument, out=None):
 
 def search_runs(argument, query, out=None):
     """``search CATALOG QUERY``: the runs whose RunStart matches a MongoDB query (JSON)."""
-    from ..catalog.base import RunStartQuery
+    from ..catalog.base import InvalidQueryError, RunStartQuery
 
     out = out or sys.stdout
     try:
         matcher = RunStartQuery(json.loads(query))
     except json.JSONDecodeError as error:
         raise UserError(f"the query is not JSON ({error}): {query}") from None
+    except InvalidQueryError as error:  # checked before any catalog is opened
+        raise UserError(f"the query cannot be used: {error}") from None
     for path, run in iter_runs(open_catalog_argument(argument)):
-        if matcher.match(run.start):
+        try:
+            matched = matcher.match(run.start)
+        except InvalidQueryError as error:
+            raise UserError(f"the query cannot be used: {error}") from None
+        if matched:
             print(_run_line(path, run), file=out)
     return 0
 

@@ -1,6 +1,7 @@
 """``intake-ingest ingestors | detect | ingest | catalog PATHS -o``: from files to runs."""
 
 import json
+import os
 import sys
 
 __all__ = ["detect_command", "ingest_command", "list_ingestors", "write_catalog_command"]
@@ -37,11 +38,21 @@ def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None, i
     out = out or sys.stdout
     plan = detect(paths, ingestor=ingestor, progress=False if quiet else None, isolate=isolate)
     if as_json:
-        json.dump(plan.to_dict(), out, indent=2)
+        json.dump(plan.to_dict(), out, indent=2, default=_json_value)
         print(file=out)
     else:
         print(plan.table(), file=out)
     return 0
+
+
+def _json_value(value):
+    """JSON for what a plan holds besides plain values: an HDF5 entry name that is not UTF-8.
+
+    h5py gives such a name as ``bytes``; it is shown with its undecodable bytes escaped.
+    """
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_fast=False, out=None, isolate=True):
@@ -83,12 +94,23 @@ def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_
 
 
 def write_catalog_command(paths, output, ingestor=None, quiet=False, out=None, isolate=True):
-    """``catalog PATHS -o beamline.yml``: a YAML catalog spec of the detected runs (detection isolated by default)."""
+    """``catalog PATHS -o beamline.yml``: a YAML catalog spec of the detected runs (detection isolated by default).
+
+    An ``output`` that is a folder, or that cannot be written, is a one-line error
+    (:class:`~intake_ingest.cli.catalogs.UserError`) naming it.
+    """
     from ..detect import detect
     from ..detect.catalog_spec import write_catalog_spec
+    from .catalogs import UserError
 
     out = out or sys.stdout
+    if os.path.isdir(output) or output.endswith(("/", os.sep)):  # said before any file is read
+        example = os.path.join(output, "beamline.yml")
+        raise UserError(f"{output}: is a folder; -o takes the YAML file to write, e.g. {example}")
     plan = detect(paths, ingestor=ingestor, progress=False if quiet else None, isolate=isolate)
-    spec = write_catalog_spec(plan, output)
+    try:
+        spec = write_catalog_spec(plan, output)
+    except OSError as error:  # a folder that does not exist, no permission, a full disk
+        raise UserError(f"{output}: cannot be written ({error.strerror or error})") from None
     print(f"{output}: {len(spec['sources'])} source(s) for {len(plan.runs)} run(s)", file=out)
     return 0
