@@ -246,6 +246,20 @@ def test_files_named_not_utf8_are_detected_and_ingested(tmp_path):
     assert series.primary.read()["image"].shape == (2, 4, 3)
 
 
+def test_cli_prints_names_that_are_not_utf8_on_a_strict_utf8_terminal(tmp_path):
+    _image(_undecodable_path(tmp_path, b"st\xe9ck.tif"))
+    # Any UTF-8 locale but C gives Python a strict stdout; this is that, whatever the test's locale.
+    environment = dict(os.environ, PYTHONIOENCODING="utf-8:strict")
+    result = subprocess.run(
+        [sys.executable, "-m", "intake_ingest.cli", "detect", str(tmp_path), "--quiet", "--no-isolate"],
+        capture_output=True,
+        timeout=300,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert b"st\\udce9ck.tif" in result.stdout and b"tiff_stack" in result.stdout
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="msgpack/codec.py packs text strictly as UTF-8; needs unicode_errors='surrogateescape' in pack and unpack",

@@ -106,6 +106,19 @@ def _run(args):
     raise UserError(f"unknown command {args.command!r}")
 
 
+def _print_any_name():
+    """Let stdout and stderr print any file name instead of raising.
+
+    A name that is not UTF-8 is held as lone surrogates (``os.fsdecode``), which a strict
+    UTF-8 stream (any UTF-8 locale but C) refuses; printed escaped (``\\udcff``), it is
+    still named. A stream that already copes (``surrogateescape`` in the C locale) is
+    left as it is.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv=None):
     """Run the command line; returns the exit status."""
     from ..catalog import UnsafeCatalogError
@@ -114,6 +127,7 @@ def main(argv=None):
     from ..registry import UnknownIngestorError
 
     args = _parser().parse_args(argv)
+    _print_any_name()
     try:
         return _run(args)
     except (
