@@ -499,6 +499,8 @@ class BrowseView(pn.viewable.Viewer):
             frame_width=frame_width,
             frame_height=frame_height,
             tools=["hover"],
+            # Pixel centres are at whole numbers: rounded, the pointer's place is the pixel's row and column.
+            hover_tooltips=[("column", "$x{0}"), ("row", "$y{0}"), image.vdims[0].name],
             title=f"{self.image_key.value} frame {self.frame.value}",
         )
 

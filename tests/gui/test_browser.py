@@ -186,6 +186,20 @@ def test_select_ingest_search_and_view_a_run_in_the_browser(
     assert folder_snapshot(mixed_folder) == before  # nothing written to the source folder
 
 
+def hover(page, x, y):
+    """The hover tooltip's {label: value} with the mouse at page position (x, y); {} if none shows."""
+    page.mouse.move(0, 0)  # off the plot: the last pixel's tooltip goes, so it is not read again
+    page.wait_for_timeout(300)
+    page.mouse.move(x, y - page.evaluate("window.scrollY"))
+    for _ in range(20):
+        labels = [text.rstrip(":") for text in page.locator(".bk-tooltip-row-label").all_inner_texts()]
+        values = page.locator(".bk-tooltip-row-value").all_inner_texts()
+        if labels and len(labels) == len(values):
+            return dict(zip(labels, values))
+        page.wait_for_timeout(250)
+    return {}
+
+
 @pytest.fixture
 def pattern_catalog(tmp_path):
     """A msgpack folder holding one run: the test pattern as a one-image TIFF series."""
@@ -231,10 +245,18 @@ def test_the_image_viewer_draws_the_whole_image_rows_down_with_a_colour_bar(brow
         assert near(found.bar_columns, picture.BAR_COLUMNS), found  # columns 200-205: right, not cut off
         assert near(found.bar_rows, picture.BAR_ROWS), found  # rows 20-25: near the top, rows go down
         # The marker, twice as wide as tall, in the top left corner: neither flipped nor transposed.
-        assert near(found.marker_rows, (0, 16)) and near(found.marker_columns, (0, 32)), found
+        marker_rows, marker_columns = ((part.start, part.stop) for part in picture.MARKER)
+        assert near(found.marker_rows, marker_rows) and near(found.marker_columns, marker_columns), found
         colour_bar = picture.find_colour_bar(rgb, box)
         assert colour_bar is not None and colour_bar[1] - colour_bar[0] >= 8, "no colour bar beside the image"
 
+        # The axes count array rows and columns: hovering over a pixel names its row,
+        # column and value (the pattern's, at that row and column), the last row and column included.
+        page.evaluate(f"window.scrollTo(0, {box.top - 100})")
+        pattern = picture.test_pattern()
+        for row, column in [(22, 150), (8, 20), (100, 203), (240, 250)]:
+            shown = hover(page, box.left + (column + 0.5) * across, box.top + (row + 0.5) * down)
+            assert shown == {"column": str(column), "row": str(row), "image": str(pattern[row, column])}, shown
     finally:
         server.terminate()
         server.wait(timeout=20)
