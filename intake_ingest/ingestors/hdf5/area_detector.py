@@ -55,6 +55,7 @@ from ...registry import IngestorSpec
 from .._common import EVENT_FIELD_NAMES, array_data_key, page_slices, source_label, unique_key
 from ..area_detector import EPICS_EPOCH, OBJECT_NAME
 from .frames import frame_layout, lazy_frames, read_frames_into
+from .sizes import check_dataset_size
 from .tree import HDF5_ERRORS, HDF5_MAGIC, member, open_source, read_named
 from .values import plain, scalar_data_key, text
 
@@ -198,6 +199,7 @@ def _read_columns(h5, header):
             if not default_layout and "NDAttrName" not in dataset.attrs:
                 continue  # another dataset of an XML layout's group (the frames, say)
             name = text(dataset.attrs.get("NDAttrName")) or dataset_name
+            check_dataset_size(header.source.url, dataset, f"NDAttribute {name!r} ({dataset.name})")
             if h5py.check_string_dtype(dataset.dtype) is not None:
                 values = np.asarray(dataset.asstr()[()], dtype=object)
             else:
@@ -229,6 +231,8 @@ def read_header(source):
 
     def read(h5):
         dataset = _frames_dataset(h5, source.url)
+        # Read whole (not lazily) into one buffer of the run: checked before it is allocated.
+        check_dataset_size(source.url, dataset, f"the frames {dataset.name!r}")
         header = _FileHeader(source, frame_layout(dataset, _frame_ndim(dataset)))
         for name in DIMENSION_ATTRIBUTES[1:]:
             if name in dataset.attrs:

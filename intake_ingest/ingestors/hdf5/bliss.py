@@ -38,6 +38,7 @@ from .bliss_entry import (
     scan_header,
     scan_keys,
 )
+from .sizes import check_dataset_size
 from .tree import HDF5_ERRORS, HDF5_MAGIC, frame_resource, member, open_source, read_named
 from .values import scalar_data_key, text
 
@@ -212,10 +213,11 @@ def _channel_data_key(channel, source, label):
     return key
 
 
-def _event_times(channels, n_points, start_time):
+def _event_times(channels, n_points, start_time, url):
     """Unix times of the points: BLISS's ``epoch`` channel where it has one, else the start."""
     epoch = next((c for c in channels if c.name == "epoch" and not c.point_shape), None)
     if epoch is not None and n_points:
+        check_dataset_size(url, epoch.dataset, f"channel 'epoch' ({epoch.dataset.name})")
         times = np.asarray(epoch.dataset[:n_points], dtype=np.float64)
         if np.isfinite(times).all() and times.min() > _EARLIEST_EPOCH:
             return times.tolist()
@@ -259,10 +261,11 @@ def _scan_documents(h5, key, source, label, run_bundle, metadata, times, open_li
     columns = {}
     for channel in channels:
         if not channel.point_shape:
+            check_dataset_size(source.url, channel.dataset, f"channel {channel.name!r} ({channel.dataset.name})")
             column = np.asarray(channel.dataset[:n_points])
             column.flags.writeable = False
             columns[channel.key] = column
-    event_times = _event_times(channels, n_points, start_time)
+    event_times = _event_times(channels, n_points, start_time, source.url)
 
     for begin in range(0, n_points, PAGE_ROWS):
         end = min(begin + PAGE_ROWS, n_points)

@@ -36,6 +36,7 @@ from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
 from .._common import EVENT_FIELD_NAMES, source_label, unique_key
 from .nexus_rules import nexus_outline
+from .sizes import check_dataset_size
 from .tree import HDF5_ERRORS, HDF5_MAGIC, cached_read, member, open_source, read_named
 from .values import natural_key, parse_time, plain, text
 
@@ -128,9 +129,11 @@ def bluesky_nexus_runs(source):
 class _Key:
     """One data key of a stream: its values and timestamps, and the data key NXWriter kept."""
 
-    def __init__(self, name, group):
+    def __init__(self, name, group, url):
         self.name = name
         value, epoch = group["value"], group["EPOCH"]
+        for dataset in (value, epoch):
+            check_dataset_size(url, dataset)
         is_string = h5py.check_string_dtype(value.dtype) is not None
         self.values = np.asarray(value.asstr()[()] if is_string else value[()])
         self.times = np.atleast_1d(np.asarray(epoch[()], dtype=np.float64))
@@ -176,7 +179,7 @@ def _stream_keys(stream_group, url):
         if not all(isinstance(member(group, name), h5py.Dataset) for name in ("value", "EPOCH")):
             raise IngestError(url, f"{group.name} has no value and EPOCH datasets, as NXWriter writes them")
         key = unique_key(name, taken) if name in EVENT_FIELD_NAMES else name
-        keys[key] = _Key(key, group)
+        keys[key] = _Key(key, group, url)
     lengths = {len(key) for key in keys.values()} | {len(key.values) for key in keys.values()}
     if len(lengths) > 1:
         raise IngestError(

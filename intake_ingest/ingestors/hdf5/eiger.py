@@ -34,6 +34,7 @@ from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
 from .._common import array_data_key, source_label
 from .nexus import nexus_companions
+from .sizes import check_dataset_size
 from .tree import HDF5_MAGIC, frame_resource, linked_file, member, read_named
 from .values import parse_time, read_scalar, scalar_data_key, units_of
 
@@ -229,6 +230,9 @@ def _block_layout(master_source, block):
                 f"has no stack of frames at {block.dataset!r} "
                 f"(linked as {block.name} from {master_source.url})",
             )
+        # Frames are filled lazily, one at a time, but a 20000 x 20000 frame declared in a
+        # file of kilobytes would still ask gigabytes per frame: refused before any is made.
+        check_dataset_size(block.target.url, dataset, f"the frames {block.dataset!r}")
         return dataset.shape[0], tuple(dataset.shape[1:]), dataset.dtype
 
     try:
@@ -259,6 +263,7 @@ def _read_angles(source, master):
     def read(h5):
         angles = {}
         for path in master.angles:
+            check_dataset_size(source.url, h5[path], f"the goniometer values {path!r}")
             column = np.asarray(h5[path][()], dtype=np.float64)
             column.flags.writeable = False
             angles[posixpath.basename(path)] = (column, units_of(h5[path]), path)

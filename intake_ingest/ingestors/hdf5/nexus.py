@@ -43,6 +43,7 @@ from .nexus_rules import (
     point_layout,
     signal_name,
 )
+from .sizes import check_dataset_size
 from .tree import (
     HDF5_ERRORS,
     HDF5_MAGIC,
@@ -239,6 +240,7 @@ class _Field:
 
     def values(self):
         """All values, read-only (for a string field, as ``str``)."""
+        check_dataset_size(self.target.url, self.dataset, f"the field {self.path!r}")
         values = self.dataset.asstr()[()] if self.is_string else self.dataset[()]
         values = np.atleast_1d(np.asarray(values))
         values.flags.writeable = False
