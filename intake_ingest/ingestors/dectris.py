@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_as_events, page_slices, source_label
+from ._common import array_data_key, check_declared_size, page_as_events, page_slices, source_label
 from ._fabio import (
     OBJECT_NAME,
     HeaderValue,
@@ -48,7 +48,7 @@ from ._fabio import (
     parse_number,
     parse_time,
 )
-from .tiff import TIFF_MAGIC, check_series, lazy_images, read_tiff_with, tiff_header
+from .tiff import TIFF_MAGIC, check_series, check_series_size, lazy_images, read_tiff_with, tiff_header
 
 __all__ = [
     "PILATUS_CBF",
@@ -340,6 +340,12 @@ def _cbf_layout(source, head):
     except (KeyError, ValueError) as error:
         raise IngestError(source.url, f"has a CBF binary section without a valid {error}") from None
     dtype = np.dtype(fabio.cbfimage.DATA_TYPES.get(fields.get("X-Binary-Element-Type"), "int32"))
+    # Byte-offset compression spends at least one byte per pixel, so X-Binary-Size bytes
+    # decode to at most X-Binary-Size pixels: checked before the run's buffer is allocated.
+    check_declared_size(
+        source.url, int(np.prod(shape, dtype=object)) * dtype.itemsize, size * dtype.itemsize,
+        f"an image of shape {shape} {dtype} in {size} bytes of byte-offset data",
+    )
     contents = _HEADER_CONTENTS.search(head[:section].decode("ascii", "replace"))
     return CbfLayout(
         header_text=contents["text"] if contents else "",
@@ -489,6 +495,7 @@ def read_pilatus_tiff_header(source, timezone=None):
 
     def header(tif):
         series = tif.series[0]
+        check_series_size(source, tif, series)
         return _tiff_texts(tif), tuple(series.shape), np.dtype(series.dtype)
 
     try:
@@ -510,6 +517,7 @@ def read_pilatus_tiff_image(source, shape=None, dtype=None):
     def read(tif):
         series = tif.series[0]
         check_series(source, series, shape, dtype)
+        check_series_size(source, tif, series)
         return series.asarray()
 
     return read_tiff_with(source, read)
@@ -518,6 +526,7 @@ def read_pilatus_tiff_image(source, shape=None, dtype=None):
 def _read_tiff_into(source, row_for, timezone):
     def read(tif):
         series = tif.series[0]
+        check_series_size(source, tif, series)  # before row_for allocates the run's buffer
         series.asarray(out=row_for(source, tuple(series.shape), np.dtype(series.dtype)))
         return _tiff_texts(tif)
 

@@ -761,3 +761,31 @@ def test_header_integer_beyond_int64_is_a_float_with_a_warning(kind, cbf_series,
         values = [event["data"]["n_oscillations"] for event in events_of(documents)]
         assert values == [1.0, 1.0, float(huge), 1.0, 1.0]
         assert BlueskyRun(iter(documents)).primary.read()["n_oscillations"].dtype == np.float64
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_cbf_dimensions_beyond_its_data_are_an_error_before_allocating(cbf_series, lazy):
+    pattern, _, paths, _ = cbf_series
+    contents = Path(paths[0]).read_bytes()
+    rows = f"X-Binary-Size-Second-Dimension: {SHAPE[0]}".encode()
+    assert rows in contents
+    Path(paths[0]).write_bytes(contents.replace(rows, b"X-Binary-Size-Second-Dimension: 2147483647"))
+    with pytest.raises(IngestError, match=r"declares an image of shape \(2147483647, 487\) int32") as info:
+        list(ingest_pilatus_cbf(pattern, lazy=lazy))
+    assert info.value.path == paths[0]
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_pilatus_tiff_height_beyond_the_file_is_an_error_before_allocating(tiff_series, lazy):
+    import struct
+
+    pattern, _, paths, _ = tiff_series
+    with tifffile.TiffFile(paths[0]) as tif:
+        tag = tif.pages[0].tags["ImageLength"]
+        offset, code = tag.valueoffset, tag.dtype
+    data = bytearray(Path(paths[0]).read_bytes())
+    struct.pack_into("<I" if code == 4 else "<H", data, offset, 2**31 - 1 if code == 4 else 65535)
+    Path(paths[0]).write_bytes(bytes(data))
+    with pytest.raises(IngestError, match=r"declares an image series of shape") as info:
+        list(ingest_pilatus_tiff(pattern, lazy=lazy))
+    assert info.value.path == paths[0]
