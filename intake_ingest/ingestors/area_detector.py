@@ -22,7 +22,7 @@ from ..files import deterministic_uid, expand, timestamps
 from ..grouping import series_key
 from ..registry import IngestorSpec
 from ._common import EVENT_FIELD_NAMES, array_data_key, page_as_events, page_slices, source_label, unique_key
-from .tiff import TIFF_MAGIC, check_series, lazy_images, read_tiff, read_tiff_with, tiff_header
+from .tiff import TIFF_MAGIC, check_series, check_series_size, lazy_images, read_tiff, read_tiff_with, tiff_header
 
 __all__ = [
     "AREA_DETECTOR_TIFF",
@@ -148,6 +148,7 @@ def read_ndfile_tags(source):
 
     def header(tif):
         series = tif.series[0]
+        check_series_size(source, tif, series)
         return _tags_of(source, tif.pages[0]), tuple(series.shape), np.dtype(series.dtype)
 
     return read_tiff_with(source, header, header_only=True)
@@ -158,6 +159,7 @@ def _read_tags_and_image(source, row_for):
 
     def read(tif):
         series = tif.series[0]
+        check_series_size(source, tif, series)  # before row_for allocates the run's buffer
         series.asarray(out=row_for(series))
         return _tags_of(source, tif.pages[0])
 

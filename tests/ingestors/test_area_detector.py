@@ -556,3 +556,19 @@ def test_attributes_named_as_event_fields_are_renamed(tmp_path, validated):
     dataset = BlueskyRun(ingest_area_detector_tiff(str(folder / "clash_*.tif"))).primary.read()
     assert dataset["time_2"].values.tolist() == [0.0, 0.5, 1.0]
     assert dataset["seq_num"].values.tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_image_height_beyond_the_file_is_an_error_before_allocating(ad_series, lazy):
+    import struct
+
+    pattern, _, paths, _ = ad_series
+    with tifffile.TiffFile(paths[0]) as tif:
+        tag = tif.pages[0].tags["ImageLength"]
+        offset, code = tag.valueoffset, tag.dtype
+    with open(paths[0], "r+b") as file:
+        file.seek(offset)
+        file.write(struct.pack("<I" if code == 4 else "<H", 2**31 - 1 if code == 4 else 65535))
+    with pytest.raises(IngestError, match=r"declares an image series of shape") as info:
+        list(area_detector.ingest_area_detector_tiff(pattern, lazy=lazy))
+    assert info.value.path == paths[0]
