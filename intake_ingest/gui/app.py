@@ -350,6 +350,7 @@ class BrowseView(pn.viewable.Viewer):
         self.lines = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=320)
         self.frame_data = None
         self._reset_clim = True
+        self._updating_lines = False
 
         self.open_button.on_click(self.on_open)
         self.catalog_input.param.watch(self.on_open, "value")
@@ -441,11 +442,16 @@ class BrowseView(pn.viewable.Viewer):
             self.frame_data = None
             self.image.object = None
         scalars = view.scalar_keys(stream)
-        x = "seq_num" if "seq_num" in scalars else "time"
-        self.x_column.options = ["time", *scalars]
-        self.y_columns.options = [name for name in scalars if name != "seq_num"]
-        self.x_column.value = x
-        self.y_columns.value = self.y_columns.options[:1]
+        x, ys = view.plot_columns(stream)  # the run's hints: detectors against the scan dimension
+        # The choices change together: a plot of the new x against the old stream's y is never drawn.
+        self._updating_lines = True
+        try:
+            self.x_column.options = ["time", *scalars]
+            self.y_columns.options = [name for name in scalars if name != "seq_num"]
+            self.x_column.value = x if x is not None else "time"
+            self.y_columns.value = ys
+        finally:
+            self._updating_lines = False
         self.on_lines()
 
     def on_image_key(self, event=None):
@@ -508,6 +514,8 @@ class BrowseView(pn.viewable.Viewer):
         _holoviews()
         import hvplot.pandas  # noqa: F401 (registers .hvplot on DataFrames)
 
+        if self._updating_lines:
+            return
         view, stream = self.run_view, self.stream.value
         if view is None or stream is None or not self.y_columns.value:
             self.lines.object = None

@@ -345,6 +345,43 @@ class RunViewModel:
         """(min, max) of one frame, finite values only: the bounds for a colour scale."""
         return value_range(self.image_frame(stream, key, index))
 
+    def plot_columns(self, stream):
+        """What to plot of the stream's scalar columns, as Bluesky's best-effort plots choose.
+
+        The x column is the RunStart's ``hints['dimensions']`` for this stream (the last,
+        fastest, where a grid scan has two), else ``seq_num``. The y columns are the
+        detectors the stream's descriptors hint (``hints[object]['fields']``) that are
+        scalar columns; where no descriptor hints any, the last scalar column that is
+        not x (SPEC's convention: the detector's counts are the last column).
+
+        Returns
+        -------
+        (str or None, list of str)
+            ``(x, ys)``; x is None, and ys empty, for a stream without scalar columns.
+        """
+        scalars = self.scalar_keys(stream)
+        if not scalars:
+            return None, []
+        x = None
+        dimensions = (self.start.get("hints") or {}).get("dimensions") or []
+        for fields, dimension_stream in reversed([tuple(item) for item in dimensions if len(item) == 2]):
+            usable = [field for field in fields if field in scalars or field == "time"]
+            if dimension_stream == stream and usable:
+                x = usable[0]
+                break
+        if x is None:
+            x = "seq_num" if "seq_num" in scalars else "time"
+        hinted = []
+        for descriptor in self._stream_descriptors(stream):
+            for object_hints in (descriptor.get("hints") or {}).values():
+                for field in (object_hints or {}).get("fields") or []:
+                    if field in scalars and field != x and field not in hinted:
+                        hinted.append(field)
+        if not hinted:
+            others = [name for name in scalars if name not in (x, "seq_num")]
+            hinted = others[-1:]
+        return x, hinted
+
     def scalar_columns(self, stream):
         """The stream's scalar variables as a ``pandas.DataFrame``, one row per event.
 

@@ -59,3 +59,41 @@ def group_of(model, first_endswith, kwargs=""):
         if row["first"].endswith(first_endswith) and row["kwargs"] == kwargs:
             return row["group"]
     raise LookupError(f"no group of {first_endswith} {kwargs}")
+
+
+def scan_documents(points=5, hinted=True, stop=True, lines=None):
+    """A Bluesky-style 1-D scan, composed with event_model: motor ``th`` against detector ``det``.
+
+    Parameters
+    ----------
+    points : int
+        Events in the primary stream.
+    hinted : bool
+        Give the RunStart ``hints['dimensions']`` (the scan moves ``th``) and the
+        descriptor ``hints`` (``det`` is the detector); ``mon``, a monitor, is not hinted.
+    stop : bool
+        End with a RunStop; without, the run is partial (as when acquisition stopped).
+    lines : int, optional
+        ``num_points`` announced in the RunStart (defaults to ``points``): more than
+        ``points`` for a run whose data lines stopped early.
+    """
+    import event_model
+
+    metadata = {"plan_name": "scan", "num_points": points if lines is None else lines, "ingestor": "composed"}
+    if hinted:
+        metadata["hints"] = {"dimensions": [[["th"], "primary"]]}
+    bundle = event_model.compose_run(time=1000.0, metadata=metadata)
+    yield "start", bundle.start_doc
+    number = {"dtype": "number", "shape": [], "source": "composed"}
+    stream = bundle.compose_descriptor(
+        name="primary",
+        data_keys={"th": dict(number), "det": dict(number), "mon": dict(number)},
+        object_keys={"th": ["th"], "det": ["det"], "mon": ["mon"]},
+        hints={"det": {"fields": ["det"]}} if hinted else {},
+    )
+    yield "descriptor", stream.descriptor_doc
+    for index in range(points):
+        data = {"th": 0.5 * index, "det": float(index**2), "mon": 100.0 + index}
+        yield "event", stream.compose_event(data=data, timestamps={key: 1000.0 + index for key in data}, time=1000.0 + index)
+    if stop:
+        yield "stop", bundle.compose_stop(time=1000.0 + points)

@@ -194,7 +194,9 @@ def test_browse_tab_search_select_image_and_lines(app, beamtime):
     browse.search_input.value = '{"scan_id": 1}'
     browse.runs.selection = [0]
     assert browse.image_key.options == [] and browse.image.object is None and browse.frame_data is None
-    assert browse.x_column.value == "seq_num" and browse.y_columns.value
+    # Lines: what the run's hints say (the scan's motor), not seq_num.
+    assert (browse.x_column.value, list(browse.y_columns.value)) == browse.run_view.plot_columns("primary")
+    assert browse.x_column.value == "mr" and len(browse.y_columns.value) == 1
     browse.y_columns.value = ["I0", "mr"]
     curves = browse.lines.object
     assert sorted(curves.keys()) == ["I0", "mr"]

@@ -186,3 +186,31 @@ def test_value_range_ignores_nan_and_widens_flat_frames():
     assert value_range(np.array([[np.nan, 2.0], [5.0, np.inf]])) == (2.0, 5.0)
     assert value_range(np.full((2, 2), 7, np.uint16)) == (7.0, 8.0)
     assert value_range(np.full((2, 2), np.nan)) == (0.0, 1.0)
+
+
+def test_lines_follow_the_runs_hints(validated):
+    from intake_ingest import BlueskyInMemoryCatalog
+
+    from .conftest import scan_documents
+
+    catalog = BlueskyInMemoryCatalog()
+    hinted = catalog.upsert(lambda: iter(validated(scan_documents())))
+    plain = catalog.upsert(lambda: iter(validated(scan_documents(hinted=False))))
+    browse = BrowseModel(catalog)
+    # Bluesky's best-effort choice: the hinted detector against the scan's dimension.
+    assert browse.select(hinted).plot_columns("primary") == ("th", ["det"])
+    # No hints: the last column (SPEC's convention: the detector) against seq_num.
+    view = browse.select(plain)
+    assert view.scalar_keys("primary")[-2:] == ["mon", "seq_num"]
+    assert view.plot_columns("primary") == ("seq_num", ["mon"])
+
+
+def test_lines_of_a_spec_scan_follow_its_dimension_hint(catalog):
+    browse = BrowseModel(catalog)
+    browse.search("scan_id=1")
+    view = browse.select(0)
+    assert view.start["hints"]["dimensions"] == [[["mr"], "primary"]]
+    x, ys = view.plot_columns("primary")
+    last = [name for name in view.scalar_keys("primary") if name != "seq_num"][-1]
+    assert (x, ys) == ("mr", [last])
+    assert view.plot_columns("baseline")[0] == "seq_num"  # the hint names the primary stream only
