@@ -200,6 +200,9 @@ def _channel_data_key(channel, source, label):
     where = label if channel.source.identity == source.identity else channel.source.url
     origin = f"{where}:{channel.path}"
     if channel.point_shape:
+        # Images and spectra are filled lazily; a shape far beyond what the file stores is
+        # a damaged header, refused before any frame is asked for.
+        check_dataset_size(channel.source.url, channel.dataset, f"channel {channel.name!r} ({channel.path})")
         key = array_data_key(channel.point_shape, channel.dataset.dtype, origin, external="FILESTORE:")
         if len(channel.point_shape) == 1:  # a spectrum per point (MCA, spectrometer)
             key["dims"] = [f"{channel.key}_channel"]

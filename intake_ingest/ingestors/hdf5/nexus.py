@@ -485,6 +485,9 @@ def _scan_documents(h5, entry, source, label, run_bundle, opened, time):
 
     blocks_of = {}
     for field in frames:
+        # Filled lazily, a frame at a time; still, frames declared far beyond what the file
+        # stores (a damaged shape) are refused here, before any is asked for.
+        check_dataset_size(field.target.url, field.dataset, f"the frames {field.path!r}")
         if field.name == plot.signal and signal_blocks:
             blocks = signal_blocks
         else:

@@ -121,3 +121,26 @@ def test_written_data_and_virtual_datasets_pass(tmp_path, monkeypatch):
             check_dataset_size(path, dataset)  # no error: stored, compressed or virtual
         with pytest.raises(IngestError, match="'/unwritten' of shape"):
             check_dataset_size(path, unwritten)
+
+
+def test_nexus_frames_declared_beyond_the_file(tmp_path):
+    path = str(tmp_path / "frames.nxs")
+    with h5py.File(path, "w") as file:
+        entry = file.create_group("entry")
+        entry.attrs["NX_class"] = "NXentry"
+        plot = entry.create_group("data")
+        plot.attrs.update(NX_class="NXdata", signal="data")
+        file.create_dataset("entry/data/data", shape=(1000, 20_000, 20_000), dtype="u4", chunks=(1, 2000, 2000))
+    assert_refused(lambda: ingest_nexus(path), path, r"the frames '/entry/data/data'")
+
+
+def test_bliss_image_channel_declared_beyond_the_file(tmp_path):
+    path = str(tmp_path / "data.h5")
+    with open_dataset_file(path) as file:
+        write_scan(file, "1.1", "loopscan 3 0.1", {"diode": (np.arange(3.0), None)})
+        instrument = file["/1.1/instrument"]
+        camera = instrument.create_group("camera")
+        camera.attrs["NX_class"] = "NXdetector"
+        camera.create_dataset("data", shape=(3, 20_000, 20_000), dtype="u4", chunks=(1, 2000, 2000))
+        file["/1.1/measurement/camera_image"] = h5py.SoftLink("/1.1/instrument/camera/data")
+    assert_refused(lambda: ingest_bliss(path, scan="1.1"), path, r"channel 'camera_image'")
