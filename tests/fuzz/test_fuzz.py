@@ -37,9 +37,14 @@ def seeds(tmp_path_factory):
     return all_seeds(str(tmp_path_factory.mktemp("seeds")))
 
 
+#: Wall seconds per mutant in CI: the slowest seed reads in about 1.5 s on a busy core;
+#: a hang (a known cause) costs this much.
+CI_TIMEOUT = 10
+
+
 @pytest.fixture(scope="module")
 def worker():
-    with FuzzWorker() as running:
+    with FuzzWorker(timeout=CI_TIMEOUT) as running:
         yield running
 
 
