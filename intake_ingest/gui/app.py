@@ -32,16 +32,39 @@ def _load_extensions():
 def _frame(rows, columns):
     """Rows (dicts) as a DataFrame with these columns; missing values in text columns shown blank.
 
-    Columns of numbers or booleans keep their dtype (a boolean column is shown as a checkbox).
+    Columns of numbers or booleans keep their dtype (a boolean column is shown as a
+    checkbox); whole numbers with gaps (``scan_id`` of the runs that have one) become
+    pandas' nullable ``Int64``, where they would otherwise turn float and show as ``3.0``.
     """
     frame = pd.DataFrame(rows, columns=columns)
     for column in frame.columns:
         values = frame[column]
         if values.isna().any():
-            if values.dropna().map(lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)).all():
-                continue  # numbers with gaps (scan_id of runs that have none): NaN is shown blank
+            # pandas has already made ints with gaps floats: the rows say what they were.
+            given = [row.get(column) for row in rows if row.get(column) is not None]
+            if given and all(isinstance(value, (int, np.integer)) and not isinstance(value, bool) for value in given):
+                frame[column] = pd.array([row.get(column) for row in rows], dtype="Int64")
+                continue
+            present = values.dropna()
+            if present.map(lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)).all():
+                continue  # other numbers with gaps: NaN is shown blank
             frame[column] = values.astype(object).where(values.notna(), "")
     return frame
+
+
+def _show(table, rows, columns):
+    """Show rows in a Tabulator: :func:`_frame`, integers formatted as integers with gaps blank."""
+    from bokeh.models.widgets.tables import NumberFormatter
+
+    frame = _frame(rows, columns)
+    formatters = dict(table.formatters)
+    for column in frame.columns:
+        if str(frame[column].dtype) == "Int64":
+            # Without this, panel's integer format groups thousands (scan 1,024) and shows gaps as '-'.
+            formatters[column] = NumberFormatter(format="0", nan_format="", null_format="", text_align="right")
+    if formatters != table.formatters:
+        table.formatters = formatters
+    table.value = frame
 
 
 def _message(pane, text, kind="info"):
@@ -114,12 +137,12 @@ class SelectView(pn.viewable.Viewer):
 
     def refresh(self):
         self.selected.options = list(self.model.paths)
-        self.plan_table.value = _frame(self.model.rows(), self.PLAN_COLUMNS)
+        _show(self.plan_table, self.model.rows(), self.PLAN_COLUMNS)
         left_out = [{"file": row["file"], "why": row["reason"]} for row in self.model.unrecognised_rows()]
         left_out += [
             {"file": row["file"], "why": f"ambiguous: {row['candidates']}"} for row in self.model.ambiguous_rows()
         ]
-        self.left_out.value = _frame(left_out, ["file", "why"])
+        _show(self.left_out, left_out, ["file", "why"])
         self.summary.object = f"**Plan:** {self.model.summary()}"
 
     # -- callbacks ------------------------------------------------------------------
@@ -183,12 +206,17 @@ class SelectView(pn.viewable.Viewer):
         self.refresh()
 
     def on_save(self, event=None):
+        # A relative name is relative to where the server runs, which the browser does not
+        # show: the message names the file in full.
+        path = (self.catalog_path.value or "").strip()
+        if path and "://" not in path:
+            path = os.path.abspath(os.path.expanduser(path))
         try:
-            spec = self.model.save_catalog(self.catalog_path.value)
+            spec = self.model.save_catalog(path)
         except Exception as error:
             _message(self.status, f"Not saved: {error}", "danger")
         else:
-            _message(self.status, f"{self.catalog_path.value}: {len(spec['sources'])} source(s) written", "success")
+            _message(self.status, f"Catalog saved to {path}: {len(spec['sources'])} source(s)", "success")
 
     def __panel__(self):
         return pn.Column(
@@ -283,7 +311,7 @@ class IngestView(pn.viewable.Viewer):
         finally:
             self.progress.active = False
             self.ingest_button.disabled = False
-            self.results.value = _frame(self.model.rows(), self.RESULT_COLUMNS)
+            _show(self.results, self.model.rows(), self.RESULT_COLUMNS)
 
     def on_browse(self, event=None):
         if self.on_browse_target is not None:
@@ -369,7 +397,7 @@ class BrowseView(pn.viewable.Viewer):
 
     def refresh(self):
         self.runs.selection = []
-        self.runs.value = _frame(self.model.rows(), self.model.columns())
+        _show(self.runs, self.model.rows(), self.model.columns())
 
     def open(self, catalog):
         """Open a catalog object or what a user typed; shows its runs."""
@@ -426,12 +454,12 @@ class BrowseView(pn.viewable.Viewer):
     def on_stream(self, event=None):
         stream, view = self.stream.value, self.run_view
         if view is None or stream is None:
-            self.data_keys.value = _frame([], self.KEY_COLUMNS)
+            _show(self.data_keys, [], self.KEY_COLUMNS)
             self.image_key.options, self.x_column.options, self.y_columns.options = [], [], []
             self.image.object = self.lines.object = None
             return
         rows = [{**row, "key": row["name"], "shape": str(tuple(row["shape"]))} for row in view.data_keys(stream)]
-        self.data_keys.value = _frame(rows, self.KEY_COLUMNS)
+        _show(self.data_keys, rows, self.KEY_COLUMNS)
         images = view.image_keys(stream)
         self.image_key.options = images
         if images and self.image_key.value == images[0]:

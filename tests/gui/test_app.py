@@ -107,12 +107,19 @@ def test_left_out_files_can_be_added_as_runs(app, beamtime):
     assert view.plan_table.value.iloc[-1]["first"] == beamtime.junk
 
 
-def test_save_catalog_button(app, tmp_path):
+def test_save_catalog_button(app, tmp_path, monkeypatch):
     view = app.select_view
     view.catalog_path.value = str(tmp_path / "beamline.yml")
     view.on_save()
     assert os.path.exists(tmp_path / "beamline.yml")
     assert view.status.alert_type == "success"
+    assert f"saved to {tmp_path / 'beamline.yml'}:" in view.status.object
+    # A relative name is written where the server runs, and the message says where in full.
+    monkeypatch.chdir(tmp_path / "beamtime")
+    view.catalog_path.value = "relative.yml"
+    view.on_save()
+    assert os.path.exists(tmp_path / "beamtime" / "relative.yml")
+    assert f"saved to {tmp_path / 'beamtime' / 'relative.yml'}:" in view.status.object
     view.catalog_path.value = str(tmp_path / "no" / "such" / "folder.yml")
     view.on_save()
     assert view.status.alert_type == "danger"
@@ -275,3 +282,16 @@ def test_serve_app_blocks_until_interrupted(beamtime):
             process.communicate()
     assert process.returncode == 0, err
     assert f"127.0.0.1:{port}" in out
+
+
+def test_integer_columns_with_gaps_stay_integers(app):
+    app.ingest_view.on_ingest()
+    app.ingest_view.on_browse()
+    runs = app.browse_view.runs
+    scan_ids = runs.value["scan_id"]
+    assert scan_ids.isna().any() and scan_ids.notna().any()  # TIFF runs have none, SPEC scans do
+    assert str(scan_ids.dtype) == "Int64"
+    assert sorted(scan_ids.dropna()) == sorted(run.start["scan_id"] for _, run in app.browsing.runs if "scan_id" in run.start)
+    formatter = runs.formatters["scan_id"]
+    assert (formatter.format, formatter.nan_format) == ("0", "")  # 12, not 12.0 or 1,2; a gap is blank
+    assert str(runs.value["num_points"].dtype) == "Int64"
