@@ -268,6 +268,8 @@ class IngestView(pn.viewable.Viewer):
         )
         self.ingest_button = pn.widgets.Button(label="Ingest", color="primary", width=120)
         self.progress = pn.indicators.Progress(value=0, max=100, active=False, sizing_mode="stretch_width")
+        self.progress_text = pn.pane.Str("", width=160)
+        self._run_count = 0
         self.summary = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.results = pn.widgets.Tabulator(
             _frame([], self.RESULT_COLUMNS), show_index=False, disabled=True, sizing_mode="stretch_width", height=300
@@ -277,7 +279,14 @@ class IngestView(pn.viewable.Viewer):
         self.browse_button.on_click(self.on_browse)
 
     def on_progress(self, fraction):
-        self.progress.value = int(round(100 * fraction))
+        """Show how many of the plan's runs are made (ingesting reports the fraction done)."""
+        total = self._run_count
+        if total:
+            done = int(round(fraction * total))
+            self.progress.param.update(max=total, value=done)
+            self.progress_text.object = f"{done} of {total} run(s)"
+        else:
+            self.progress.value = int(round(100 * fraction))
 
     def on_ingest(self, event=None):
         plan = self.selection.selected_plan()
@@ -286,6 +295,8 @@ class IngestView(pn.viewable.Viewer):
             return
         self.ingest_button.disabled = True
         self.browse_button.disabled = True
+        self._run_count = len(plan.runs)
+        self.on_progress(0.0)
         self.progress.active = True
         if self.background:
             # Served: the server's event loop stays free to send the progress bar's updates.
@@ -323,7 +334,7 @@ class IngestView(pn.viewable.Viewer):
             self.overwrite,
             self.check,
             pn.Row(self.ingest_button, self.browse_button),
-            self.progress,
+            pn.Row(self.progress, self.progress_text, sizing_mode="stretch_width"),
             self.summary,
             self.results,
             sizing_mode="stretch_width",

@@ -136,7 +136,10 @@ def test_ingest_tab_reports_each_run_and_browses_the_result(app, beamtime):
     assert list(results["status"]).count("error") == 1
     error = results[results["status"] == "error"].iloc[0]
     assert error["first"] == beamtime.spec and error["message"].startswith(beamtime.spec)
-    assert ingest.progress.value == 100 and seen[-1] == 100 and len(seen) > 2
+    total = len(results)
+    # The bar counts runs, and says so: one step per run made.
+    assert ingest.progress.max == total and seen == list(range(1, total + 1))
+    assert ingest.progress_text.object == f"{total} of {total} run(s)"
     assert "1 failed" in ingest.summary.object and not ingest.browse_button.disabled
 
     ingest.on_browse()
@@ -248,8 +251,9 @@ def test_served_apps_ingest_in_a_thread(app):
             break
         time.sleep(0.05)
     assert not ingest.ingest_button.disabled and not ingest.progress.active
-    assert ingest.progress.value == 100
-    assert len(ingest.results.value) == len(app.selection.selected_plan().runs)
+    total = len(app.selection.selected_plan().runs)
+    assert ingest.progress.value == ingest.progress.max == total
+    assert len(ingest.results.value) == total
 
 
 def test_serve_app_blocks_until_interrupted(beamtime):
