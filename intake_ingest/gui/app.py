@@ -5,6 +5,7 @@ after setting widget values, with no browser.
 """
 
 import os
+import re
 import socket
 import threading
 
@@ -73,10 +74,32 @@ def _message(pane, text, kind="info"):
     pane.visible = bool(text)
 
 
+def plan_display_order(rows):
+    """Plan rows in the order the plan table shows them: files holding one run first.
+
+    A file holding many runs (a SPEC file's scans) would otherwise fill the first pages
+    and hide the TIFF series and stacks beside it. Rows are sorted by first file within
+    each part, and a file's runs by their arguments in natural order (``scan=2.1`` before
+    ``scan=10.1``).
+    """
+    runs_per_file = {}
+    for row in rows:
+        runs_per_file[row["first"]] = runs_per_file.get(row["first"], 0) + 1
+
+    def natural(text):
+        return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
+
+    return sorted(
+        rows, key=lambda row: (runs_per_file[row["first"]] > 1, row["first"], natural(row["kwargs"]), row["group"])
+    )
+
+
 class SelectView(pn.viewable.Viewer):
     """Select files (typed, picked on the server, or dropped), detect, edit the plan, save a catalog."""
 
     PLAN_COLUMNS = ["group", "include", "ingestor", "files", "first", "kwargs", "candidates", "confidence", "reason"]
+    #: Plan rows per page of the plan table.
+    PLAN_PAGE_SIZE = 15
 
     def __init__(self, model, **params):
         super().__init__(**params)
@@ -103,13 +126,15 @@ class SelectView(pn.viewable.Viewer):
             _frame([], self.PLAN_COLUMNS),
             show_index=False,
             sizing_mode="stretch_width",
-            height=320,
             editors={
                 "ingestor": {"type": "list", "values": names},
                 **{column: None for column in self.PLAN_COLUMNS if column not in ("ingestor", "include")},
             },
             formatters={"include": {"type": "tickCross"}},
+            titles={"kwargs": "arguments"},
             layout="fit_data_stretch",
+            pagination="local",
+            page_size=self.PLAN_PAGE_SIZE,
         )
         self.left_out = pn.widgets.Tabulator(
             _frame([], ["file", "why"]), show_index=False, disabled=True, sizing_mode="stretch_width", height=160
@@ -137,7 +162,7 @@ class SelectView(pn.viewable.Viewer):
 
     def refresh(self):
         self.selected.options = list(self.model.paths)
-        _show(self.plan_table, self.model.rows(), self.PLAN_COLUMNS)
+        _show(self.plan_table, plan_display_order(self.model.rows()), self.PLAN_COLUMNS)
         left_out = [{"file": row["file"], "why": row["reason"]} for row in self.model.unrecognised_rows()]
         left_out += [
             {"file": row["file"], "why": f"ambiguous: {row['candidates']}"} for row in self.model.ambiguous_rows()
@@ -272,7 +297,12 @@ class IngestView(pn.viewable.Viewer):
         self._run_count = 0
         self.summary = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.results = pn.widgets.Tabulator(
-            _frame([], self.RESULT_COLUMNS), show_index=False, disabled=True, sizing_mode="stretch_width", height=300
+            _frame([], self.RESULT_COLUMNS),
+            show_index=False,
+            disabled=True,
+            sizing_mode="stretch_width",
+            height=300,
+            titles={"kwargs": "arguments"},
         )
         self.browse_button = pn.widgets.Button(label="Browse the result", width=160, disabled=True)
         self.ingest_button.on_click(self.on_ingest)

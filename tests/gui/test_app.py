@@ -51,7 +51,16 @@ def test_the_app_has_three_tabs_and_shows_the_plan(app):
     rows = app.selection.rows()
     assert len(table) == len(rows) > 3
     assert list(table.columns) == app.select_view.PLAN_COLUMNS
-    assert list(table["ingestor"]) == [row["ingestor"] for row in rows]
+    assert sorted(table["group"]) == [row["group"] for row in rows]
+    # 50 SPEC scans beside a TIFF series and a stack: the table's first page still shows
+    # the series and the stack (files holding one run come first), then the scans in order.
+    page = app.select_view.plan_table.page_size
+    assert page < len(table) and app.select_view.plan_table.pagination == "local"
+    assert {"tiff_series", "tiff_stack"} <= set(table["ingestor"][:page])
+    scans = table[table["ingestor"] == "spec"]
+    assert list(scans["kwargs"]) == [f"scan={number}.1" for number in range(1, 51)]
+    assert list(scans.index) == list(range(len(table) - 50, len(table)))
+    assert app.select_view.plan_table.titles["kwargs"] == "arguments"
     assert list(app.select_view.left_out.value["file"]) == [row["file"] for row in app.selection.unrecognised_rows()]
     assert "1 file(s) unrecognised" in app.select_view.summary.object
     # The whole app renders to bokeh models (what a browser would be sent).
@@ -104,7 +113,8 @@ def test_left_out_files_can_be_added_as_runs(app, beamtime):
     view.left_out_ingestor.value = "column_text"
     view.on_left_out()
     assert len(view.left_out.value) == 0
-    assert view.plan_table.value.iloc[-1]["first"] == beamtime.junk
+    table = view.plan_table.value
+    assert list(table[table["first"] == beamtime.junk]["ingestor"]) == ["column_text"]
 
 
 def test_save_catalog_button(app, tmp_path, monkeypatch):
