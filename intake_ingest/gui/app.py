@@ -417,6 +417,19 @@ class BrowseView(pn.viewable.Viewer):
         self.x_column = pn.widgets.Select(label="x", options=[], width=180)
         self.y_columns = pn.widgets.MultiChoice(label="y", options=[], width=420)
         self.lines = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=320)
+        self.no_image = pn.pane.Alert(
+            "This stream has no images (no data key with two or more dimensions per event): "
+            "its scalar columns are in the Lines tab.",
+            alert_type="secondary",
+            visible=False,
+            sizing_mode="stretch_width",
+        )
+        self.image_controls = pn.Row(self.image_key, self.frame, self.clim, self.cmap)
+        self.plot_tabs = pn.Tabs(
+            ("Image", pn.Column(self.no_image, self.image_controls, self.image, sizing_mode="stretch_width")),
+            ("Lines", pn.Column(pn.Row(self.x_column, self.y_columns), self.lines, sizing_mode="stretch_width")),
+            sizing_mode="stretch_width",
+        )
         self.frame_data = None
         self._reset_clim = True
         self._updating_lines = False
@@ -510,6 +523,10 @@ class BrowseView(pn.viewable.Viewer):
         if not images:
             self.frame_data = None
             self.image.object = None
+        # A stream of scalars only: say so where the image would be, and show its lines.
+        self.no_image.visible = not images
+        self.image_controls.visible = bool(images)
+        self.plot_tabs.active = 0 if images else 1
         scalars = view.scalar_keys(stream)
         x, ys = view.plot_columns(stream)  # the run's hints: detectors against the scan dimension
         # The choices change together: a plot of the new x against the old stream's y is never drawn.
@@ -594,7 +611,6 @@ class BrowseView(pn.viewable.Viewer):
         self.lines.object = frame.hvplot.line(x=x, y=list(self.y_columns.value), responsive=True, height=320)
 
     def __panel__(self):
-        image_controls = pn.Row(self.image_key, self.frame, self.clim, self.cmap)
         return pn.Column(
             pn.Row(self.catalog_input, self.open_button),
             self.search_input,
@@ -605,11 +621,7 @@ class BrowseView(pn.viewable.Viewer):
                 pn.Column(self.stream, self.data_keys, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),
-            pn.Tabs(
-                ("Image", pn.Column(image_controls, self.image, sizing_mode="stretch_width")),
-                ("Lines", pn.Column(pn.Row(self.x_column, self.y_columns), self.lines, sizing_mode="stretch_width")),
-                sizing_mode="stretch_width",
-            ),
+            self.plot_tabs,
             sizing_mode="stretch_width",
         )
 

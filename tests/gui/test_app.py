@@ -180,6 +180,7 @@ def test_browse_tab_search_select_image_and_lines(app, beamtime):
     browse.runs.selection = [0]
     assert browse.details.object["start"]["ingestor"] == "tiff_stack"
     assert browse.stream.value == "primary" and browse.image_key.value == "image"
+    assert not browse.no_image.visible and browse.image_controls.visible and browse.plot_tabs.active == 0
     assert list(browse.data_keys.value["key"]) == ["image"]
     assert browse.frame.end == 4
     np.testing.assert_array_equal(browse.frame_data, beamtime.stack_images[0])
@@ -214,6 +215,9 @@ def test_browse_tab_search_select_image_and_lines(app, beamtime):
     browse.search_input.value = '{"scan_id": 1}'
     browse.runs.selection = [0]
     assert browse.image_key.options == [] and browse.image.object is None and browse.frame_data is None
+    # No image: the Image tab says so, without controls for one, and the Lines tab is shown.
+    assert browse.no_image.visible and "no images" in browse.no_image.object
+    assert not browse.image_controls.visible and browse.plot_tabs.active == 1
     # Lines: what the run's hints say (the scan's motor), not seq_num.
     assert (browse.x_column.value, list(browse.y_columns.value)) == browse.run_view.plot_columns("primary")
     assert browse.x_column.value == "mr" and len(browse.y_columns.value) == 1
