@@ -313,3 +313,55 @@ def test_integer_columns_with_gaps_stay_integers(app):
     formatter = runs.formatters["scan_id"]
     assert (formatter.format, formatter.nan_format) == ("0", "")  # 12, not 12.0 or 1,2; a gap is blank
     assert str(runs.value["num_points"].dtype) == "Int64"
+
+
+@pytest.fixture
+def cut_off_scan(tmp_path, beamtime):
+    """A folder: a TIFF series, and the first scan of the SPEC file with its last data line cut in half."""
+    import shutil
+
+    folder = tmp_path / "cut"
+    shutil.copytree(os.path.dirname(beamtime.series[0]), folder / "series")
+    lines = open(beamtime.spec).read().splitlines()
+    scan_2 = next(index for index, line in enumerate(lines) if line.startswith("#S 2 "))
+    kept = lines[:scan_2]
+    while not kept[-1][:1].isdigit():  # back to the scan's last data line
+        kept.pop()
+    numbers = kept[-1].split()
+    kept[-1] = " ".join(numbers[: len(numbers) // 2])  # the writer stopped mid-line
+    (folder / "cut.dat").write_text("\n".join(kept) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("target", ["memory", "msgpack"])
+def test_partial_runs_are_reported_as_partial(cut_off_scan, tmp_path, target):
+    app = App(str(cut_off_scan))
+    try:
+        ingest = app.ingest_view
+        ingest.target.value = target
+        ingest.folder.value = str(tmp_path / "copies")
+        with pytest.warns(Warning, match="incomplete line"):
+            ingest.on_ingest()
+        table = ingest.results.value
+        statuses = dict(zip(table["ingestor"], table["status"]))
+        assert statuses == {"tiff_series": "ok", "spec": "partial"}, table
+        message = table[table["ingestor"] == "spec"]["message"].iloc[0]
+        assert "no RunStop" in message
+        assert "1 partial" in ingest.summary.object
+    finally:
+        app.selection.close()
+
+
+def test_a_run_that_ends_early_is_named_by_its_exit_status():
+    from intake_ingest.gui.endings import run_ending
+
+    from .conftest import scan_documents
+
+    assert run_ending(scan_documents()) == ("ok", "")
+    assert run_ending(scan_documents(stop=False))[0] == "partial"
+
+    def aborted():
+        for name, doc in scan_documents():
+            yield name, ({**doc, "exit_status": "abort", "reason": "user pressed ctrl-C"} if name == "stop" else doc)
+
+    assert run_ending(aborted()) == ("abort", "RunStop exit_status 'abort': user pressed ctrl-C")
