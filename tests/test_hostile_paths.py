@@ -170,10 +170,11 @@ def test_cli_detect_of_a_folder_with_a_fifo_finishes(special_folder, fifo):
 
 def test_forced_ingestor_on_a_fifo_is_a_failed_run_naming_it(tmp_path, fifo, capsys):
     arguments = ["ingest", fifo.path, "--ingestor", "tiff_stack", "--to", str(tmp_path / "out"), "--quiet"]
-    status = main([*arguments, "--no-isolate"])
+    main([*arguments, "--no-isolate"])
     captured = capsys.readouterr()
-    assert status == 1
-    assert f"{fifo.path}: not a regular file (FIFO)" in captured.out
+    # A failed run, or (once detection leaves such files out) an unrecognised file: named either way.
+    (line,) = [line for line in captured.out.splitlines() if fifo.path in line]
+    assert line.strip().startswith(("failed:", "unrecognised:")) and "not a regular file (FIFO)" in line
     assert captured.err == ""
     assert not fifo.opened.is_set()
 
@@ -318,3 +319,23 @@ def test_hdf5_names_not_utf8_do_not_stop_detection_of_the_folder(tmp_path, capsy
     assert main(["detect", str(tmp_path), "--json", "--quiet", "--no-isolate"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert sorted(run["kwargs"]["entry"] for run in shown["runs"]) == ["entr\\xffy", "entry", "entry", "entry"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="detect/detection.py must leave files marked special out before planning: "
+    "a forced ingestor's runs_in (h5py) opens the path itself",
+)
+def test_forced_hdf5_ingestor_never_opens_a_fifo(fifo):
+    # In a subprocess: h5py holds the GIL while it waits on the FIFO, so only a watcher
+    # outside that process (this one) can let it go.
+    result = subprocess.run(
+        [sys.executable, "-m", "intake_ingest.cli", "detect", fifo.path, "--ingestor", "nexus_hdf5",
+         "--quiet", "--no-isolate"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"unrecognised: {fifo.path} (not a regular file (FIFO))" in result.stdout
+    assert not fifo.opened.is_set()
