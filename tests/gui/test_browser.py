@@ -153,6 +153,7 @@ def test_select_ingest_search_and_view_a_run_in_the_browser(
     page.get_by_role("button", name="Detect", exact=True).click()
     page.wait_for_selector("text=tiff_stack", timeout=60_000)
     assert page.get_by_text("scan=", exact=False).count() >= 1  # one run per SPEC scan
+    assert page.get_by_text("arguments", exact=True).count() >= 1  # the kwargs column's title
     assert page.get_by_text("notes.md", exact=False).count() >= 1  # left out, with why
 
     page.locator(".bk-tab", has_text="Ingest").click()
@@ -164,6 +165,7 @@ def test_select_ingest_search_and_view_a_run_in_the_browser(
             break
         page.wait_for_timeout(500)
     assert browse.is_enabled(), "ingest did not finish"
+    page.get_by_text(" of ", exact=False).filter(has_text="run(s)").first.wait_for(timeout=10_000)  # the bar counts
     save_screenshot(page, tmp_path / "ingest.png")
 
     browse.click()
