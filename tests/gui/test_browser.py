@@ -170,6 +170,11 @@ def test_select_ingest_search_and_view_a_run_in_the_browser(
 
     browse.click()
     page.wait_for_selector("text=tiff_series", timeout=60_000)
+    # scan_id: SPEC scans have one, TIFF runs none; the numbers stay whole (1, not 1.0), gaps blank.
+    scan_ids = page.locator('.tabulator-row .tabulator-cell[tabulator-field="scan_id"]')
+    scan_ids.first.wait_for(timeout=30_000)
+    shown = [text.strip() for text in scan_ids.all_inner_texts()]
+    assert "1" in shown and "" in shown and not [text for text in shown if text and not text.isdigit()], shown
     search = page.get_by_placeholder('plan_name=ascan scan_id>=10   or   {"ingestor": "tiff_stack"}')
     search.fill('{"ingestor": "tiff_stack"}')
     search.press("Enter")
