@@ -58,4 +58,37 @@ KNOWN_CAUSES = (
         "AttributeManager.__getitem__, from hdf5/tree.py nx_class while bluesky_nexus sniffs); "
         "detection hangs (reproducer regressions/eiger_master_attribute_hang_master.h5)",
     ),
+    KnownCause(
+        "nexus_hdf5", "timeout", "", r"h5py/_hl/attrs\.py:\d+ __getitem__ via intake_ingest/ingestors/hdf5/tree\.py:\d+ nx_class",
+        "HDF5: the same never-returning attribute read (hdf5/tree.py nx_class) on a damaged NeXus "
+        "file; detection hangs (reproducer regressions/nexus_nx_class_hang.nxs)",
+    ),
+    KnownCause(
+        "bluesky_nexus", "timeout", "", r"h5py/_hl/attrs\.py:\d+ __getitem__ via intake_ingest/ingestors/hdf5/bliss\.py:\d+ ",
+        "HDF5: a never-returning attribute read in hdf5/bliss.py (a list comprehension over attributes "
+        "while the BLISS sniffer looks at a damaged NXWriter file); detection hangs "
+        "(reproducer regressions/bluesky_nexus_bliss_sniff_hang.h5)",
+    ),
+    KnownCause(
+        "esrf_edf", "exception", "OverflowError", r"^Python int too large to convert to C long$",
+        "EDF: a header number past 64 bits (counter_pos, motor_pos) becomes a Python int in the event "
+        "data; run/to_xarray.py _stack_rows cannot stack it (reproducer regressions/edf_huge_header_integer.edf)",
+    ),
+    KnownCause(
+        "esrf_edf", "exception", "ValidationError", r"does not match any of the regexes",
+        "EDF: a damaged header makes a number ('3.4803e-10') a motor or counter name; _fabio.py "
+        "compose_image_descriptor passes it as a data key with a '.', and event_model's schema refuses "
+        "the descriptor (reproducer regressions/edf_numeric_header_key.edf)",
+    ),
+    KnownCause(
+        "mca", "exception", "OverflowError", r"^Python int too large to convert to C long$",
+        "Amptek .mca: a count past 64 bits in <<DATA>>; mca.py read_amptek catches ValueError only "
+        "(reproducer regressions/mca_amptek_huge_integer.mca)",
+    ),
+    KnownCause(
+        "mca", "exception", "RuntimeError", r"^generator raised StopIteration$",
+        "Amptek .mca: a <<DATA>> line of over 4300 digits is a ValueError of int(); mca.py read_amptek "
+        "then looks for a line that is not digits with next() and finds none: StopIteration out of the "
+        "generator (reproducer regressions/mca_long_line_stopiteration.mca)",
+    ),
 )

@@ -56,13 +56,18 @@ def _frames(error):
 
 
 def _error_record(error, stage):
+    frames = _frames(error)
+    if isinstance(error.__cause__, StopIteration):
+        # PEP 479: a StopIteration escaping a generator becomes a RuntimeError whose
+        # traceback stops where the generator was resumed; the cause says where it came from.
+        frames += _frames(error.__cause__)
     return {
         "stage": stage,
         "type": type(error).__name__,
         "module": type(error).__module__,
         "ingest_error": isinstance(error, IngestError),
         "message": str(error)[:MESSAGE_CHARS],
-        "frames": _frames(error),
+        "frames": frames,
     }
 
 
