@@ -226,7 +226,7 @@ def _regressions():
 
 
 #: Wall seconds a reproducer may take: the hangs among them are hangs, not slowness.
-REPLAY_TIMEOUT = 5
+REPLAY_TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
