@@ -28,7 +28,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,7 +167,11 @@ class Finding:
 
 
 def _names_a_file(message, folder, names):
-    return any(f"{folder}/{name}" in message or name in message for name in names)
+    """True if ``message`` gives the path of one of the run's files (or a pattern in their folder).
+
+    A bare file name is not enough: the user must be able to find the file.
+    """
+    return any(f"{folder}/{name}" in message for name in names) or f"{folder}/" in message
 
 
 def _first_package_frame(frames):
@@ -371,10 +374,3 @@ def table(findings):
             f"{example.detail.splitlines()[0][:200] if example.detail else ''}"
         )
     return "\n".join(lines)
-
-
-def timed(function, *args, **kwargs):
-    """``(result, seconds)``."""
-    started = time.monotonic()
-    result = function(*args, **kwargs)
-    return result, time.monotonic() - started
