@@ -261,10 +261,6 @@ def test_cli_prints_names_that_are_not_utf8_on_a_strict_utf8_terminal(tmp_path):
     assert b"st\\udce9ck.tif" in result.stdout and b"tiff_stack" in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="msgpack/codec.py packs text strictly as UTF-8; needs unicode_errors='surrogateescape' in pack and unpack",
-)
 def test_files_named_not_utf8_are_written_to_msgpack(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -321,11 +317,6 @@ def test_hdf5_names_not_utf8_do_not_stop_detection_of_the_folder(tmp_path, capsy
     assert sorted(run["kwargs"]["entry"] for run in shown["runs"]) == ["entr\\xffy", "entry", "entry", "entry"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="detect/detection.py must leave files marked special out before planning: "
-    "a forced ingestor's runs_in (h5py) opens the path itself",
-)
 def test_forced_hdf5_ingestor_never_opens_a_fifo(fifo):
     # In a subprocess: h5py holds the GIL while it waits on the FIFO, so only a watcher
     # outside that process (this one) can let it go.

@@ -275,12 +275,16 @@ def detect(
 
 def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
     plan = Plan(files=sources)
+    # FIFOs, sockets, devices, broken links: reported, never opened (a FIFO blocks a reader).
+    plan.unrecognised.extend(Unrecognised(source.url, source.special) for source in sources if source.special)
+    sources = [source for source in sources if not source.special]
     if ingestor is not None:
         spec = get_spec(ingestor)
         confidence = {source.identity: 1.0 for source in sources}
-        plan.runs, plan.unrecognised = _plan_runs(
+        plan.runs, failed = _plan_runs(
             spec, sources, confidence, f"chosen by the user: {ingestor}", {}, split_gaps, worker
         )
+        plan.unrecognised.extend(failed)
         return plan
 
     specs = _detectable_specs()

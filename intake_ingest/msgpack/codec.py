@@ -117,7 +117,9 @@ def decode(obj):
 
 def pack(name, doc):
     """One document as msgpack bytes, exactly as suitcase-msgpack writes it."""
-    return msgpack.packb((name, doc), default=encode, use_bin_type=True)
+    # surrogateescape: a file name that is not UTF-8 (kept as surrogates by Python) round-trips;
+    # valid UTF-8 text packs byte for byte as suitcase-msgpack packs it.
+    return msgpack.packb((name, doc), default=encode, use_bin_type=True, unicode_errors="surrogateescape")
 
 
 def read_documents(source):
@@ -138,7 +140,12 @@ def read_documents(source):
         raise IngestError(source.url, f"cannot be opened ({error.strerror or error})") from None
     with file:
         unpacker = msgpack.Unpacker(
-            file, object_hook=decode, raw=False, max_buffer_size=0, read_size=READ_SIZE
+            file,
+            object_hook=decode,
+            raw=False,
+            max_buffer_size=0,
+            read_size=READ_SIZE,
+            unicode_errors="surrogateescape",
         )
         count = 0
         # Where the last complete document ends. ``unpacker.tell()`` after the end of

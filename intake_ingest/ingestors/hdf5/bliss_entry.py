@@ -65,7 +65,7 @@ _DATA_POLICY = re.compile(
 def scan_keys(h5):
     """Names of the scan entries at the top of the file ('1.1', '2.1', ...), in natural order."""
     return sorted(
-        (name for name in h5 if SCAN_KEY.match(name) and isinstance(member(h5, name), h5py.Group)),
+        (name for name in h5 if isinstance(name, str) and SCAN_KEY.match(name) and isinstance(member(h5, name), h5py.Group)),
         key=natural_key,
     )
 

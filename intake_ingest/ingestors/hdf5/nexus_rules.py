@@ -128,9 +128,11 @@ def dataset_names(nxdata):
     """Members that are (or link to) datasets, in natural order; external links count as datasets."""
     names = []
     for name in sorted(nxdata, key=natural_key):
-        if isinstance(nxdata.get(name, getlink=True), h5py.ExternalLink) or isinstance(
-            member(nxdata, name), h5py.Dataset
-        ):
+        try:
+            link = nxdata.get(name, getlink=True)
+        except ValueError:  # h5py cannot decode a name that is not UTF-8: not a field to read
+            continue
+        if isinstance(link, h5py.ExternalLink) or isinstance(member(nxdata, name), h5py.Dataset):
             names.append(name)
     return names
 
