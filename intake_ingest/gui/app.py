@@ -75,7 +75,7 @@ def _message(pane, text, kind="info"):
 
 
 def plan_display_order(rows):
-    """Plan rows in the order the plan table shows them: files holding one run first.
+    """Plan rows (or ingest results) in the order the tables show them: files holding one run first.
 
     A file holding many runs (a SPEC file's scans) would otherwise fill the first pages
     and hide the TIFF series and stacks beside it. Rows are sorted by first file within
@@ -89,9 +89,11 @@ def plan_display_order(rows):
     def natural(text):
         return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
 
-    return sorted(
-        rows, key=lambda row: (runs_per_file[row["first"]] > 1, row["first"], natural(row["kwargs"]), row["group"])
-    )
+    def order(row):
+        # Plan rows have a group id, ingest results the run's place in the plan.
+        return (runs_per_file[row["first"]] > 1, row["first"], natural(row["kwargs"]), row.get("group", row.get("run")))
+
+    return sorted(rows, key=order)
 
 
 class SelectView(pn.viewable.Viewer):
@@ -361,7 +363,7 @@ class IngestView(pn.viewable.Viewer):
         finally:
             self.progress.active = False
             self.ingest_button.disabled = False
-        _show(self.results, rows, self.RESULT_COLUMNS)
+        _show(self.results, plan_display_order(rows), self.RESULT_COLUMNS)  # in the plan table's order
 
     def _with_endings(self, plan, rows):
         """The result rows, runs without a RunStop marked ``partial`` and early ends by their exit status.

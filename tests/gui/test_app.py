@@ -145,6 +145,11 @@ def test_ingest_tab_reports_each_run_and_browses_the_result(app, beamtime):
     assert len(results) == len(app.selection.selected_plan().runs)
     assert list(results["status"]).count("error") == 1
     error = results[results["status"] == "error"].iloc[0]
+    # In the plan table's order: the series and the stack first, then the scans 2.1, 3.1, ... 50.1
+    # (scan 1.1 was given to tiff_series above: the file's run without arguments comes first).
+    assert list(results["first"][:2]) == sorted([beamtime.series[0], beamtime.stack])
+    spec_rows = results[results["ingestor"] == "spec"]
+    assert list(spec_rows["kwargs"]) == [f"scan={number}.1" for number in range(2, 51)]
     assert error["first"] == beamtime.spec and error["message"].startswith(beamtime.spec)
     total = len(results)
     # The bar counts runs, and says so: one step per run made.
