@@ -223,10 +223,13 @@ def classify(mutant, reply, folder, hashes_before, known_causes=()):
     fmt = mutant.seed.format
     names = list(mutant.seed.files)
     undocumented = []  # (failure, exception type, frame, detail)
+    # faulthandler's watchdog dumps the stacks a second before the kill; a child that dies
+    # after it (the dump itself can crash a busy thread) had run out of time.
+    watchdog_fired = (reply.get("crash_log") or "").startswith("Timeout (")
     if reply.get("timed_out") or "signal" in reply:
         package_frame, innermost = _log_frames(reply.get("crash_log"))
         where = f"in {innermost}" + (f" via {package_frame}" if package_frame and package_frame != innermost else "")
-        if reply.get("timed_out"):
+        if reply.get("timed_out") or watchdog_fired:
             undocumented.append(("timeout", "", package_frame, f"more than {reply.get('elapsed', 0):.0f} s {where}"))
         else:
             number = reply["signal"]

@@ -53,18 +53,18 @@ KNOWN_CAUSES = (
         "instead of an IngestError naming the file (reproducer regressions/spec_epoch_nan.spec)",
     ),
     KnownCause(
-        "eiger_hdf5", "timeout", "", r"h5py/_hl/attrs\.py:\d+ __getitem__ via intake_ingest/ingestors/hdf5/tree\.py:\d+ nx_class",
+        "eiger_hdf5", "timeout", "", r"h5py/_hl/attrs\.py.* via intake_ingest/ingestors/hdf5/tree\.py:\d+ nx_class",
         "HDF5: reading an attribute of a damaged object header never returns (libhdf5 under h5py "
         "AttributeManager.__getitem__, from hdf5/tree.py nx_class while bluesky_nexus sniffs); "
         "detection hangs (reproducer regressions/eiger_master_attribute_hang_master.h5)",
     ),
     KnownCause(
-        "nexus_hdf5", "timeout", "", r"h5py/_hl/attrs\.py:\d+ __getitem__ via intake_ingest/ingestors/hdf5/tree\.py:\d+ nx_class",
+        "nexus_hdf5", "timeout", "", r"h5py/_hl/attrs\.py.* via intake_ingest/ingestors/hdf5/tree\.py:\d+ nx_class",
         "HDF5: the same never-returning attribute read (hdf5/tree.py nx_class) on a damaged NeXus "
         "file; detection hangs (reproducer regressions/nexus_nx_class_hang.nxs)",
     ),
     KnownCause(
-        "bluesky_nexus", "timeout", "", r"h5py/_hl/attrs\.py:\d+ __getitem__ via intake_ingest/ingestors/hdf5/bliss\.py:\d+ ",
+        "bluesky_nexus", "timeout", "", r"h5py/_hl/attrs\.py.* via intake_ingest/ingestors/hdf5/bliss\.py:\d+ ",
         "HDF5: a never-returning attribute read in hdf5/bliss.py (a list comprehension over attributes "
         "while the BLISS sniffer looks at a damaged NXWriter file); detection hangs "
         "(reproducer regressions/bluesky_nexus_bliss_sniff_hang.h5)",
@@ -90,5 +90,17 @@ KNOWN_CAUSES = (
         "Amptek .mca: a <<DATA>> line of over 4300 digits is a ValueError of int(); mca.py read_amptek "
         "then looks for a line that is not digits with next() and finds none: StopIteration out of the "
         "generator (reproducer regressions/mca_long_line_stopiteration.mca)",
+    ),
+    KnownCause(
+        "pilatus_tiff", "timeout", "", r"tifffile/tifffile\.py.* via intake_ingest/ingestors/tiff\.py:\d+ _stack_layout",
+        "TIFF: tifffile 2026.3.3 loops for ever in TiffFile.series (_series_generic) on a 319-byte file "
+        "with a circular IFD reference, from tiff.py _stack_layout; an upstream bug that only a timeout "
+        "stops (reproducer regressions/pilatus_tiff_series_hang_00001.tif)",
+    ),
+    KnownCause(
+        "msgpack", "exception", "ValueError", r"^row \d+ has shape \(.*\), row \d+ has \(",
+        "msgpack: an event's array map whose shape disagrees with the other rows (one flipped bit) is a "
+        "ValueError of run/to_xarray.py _stack_rows, not an IngestError naming the file; the reader "
+        "could check shapes against the descriptor (reproducer regressions/msgpack_event_shape_flip.msgpack)",
     ),
 )
