@@ -15,6 +15,7 @@ import collections
 import contextlib
 import dataclasses
 import datetime
+import math
 import os
 import re
 import tempfile
@@ -552,7 +553,9 @@ def _naive_date(text):
 def _file_epoch(header):
     """The file header's ``#E``: the Unix time at which ``newfile`` opened the file."""
     words = (_first_line(header.file, "E") or "").split()
-    return _number_or_none(words[0]) if words else None
+    epoch = _number_or_none(words[0]) if words else None
+    # 'nan', 'inf' or a number beyond any clock is no time: as if #E were absent
+    return epoch if epoch is not None and math.isfinite(epoch) and abs(epoch) < 1e11 else None
 
 
 def _utc_offset(header):

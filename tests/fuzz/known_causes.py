@@ -48,11 +48,6 @@ class KnownCause:
 
 KNOWN_CAUSES = (
     KnownCause(
-        "spec", "exception", "ValueError", r"^cannot convert float NaN to integer$",
-        "SPEC: a file header '#E nan' (or inf) reaches round() in spec.py _utc_offset, a ValueError "
-        "instead of an IngestError naming the file (reproducer regressions/spec_epoch_nan.spec)",
-    ),
-    KnownCause(
         "eiger_hdf5", "timeout", "", r"h5py/_hl/attrs\.py.* via intake_ingest/ingestors/hdf5/tree\.py:\d+ nx_class",
         "HDF5: reading an attribute of a damaged object header never returns (libhdf5 under h5py "
         "AttributeManager.__getitem__, from hdf5/tree.py nx_class while bluesky_nexus sniffs); "
