@@ -89,6 +89,11 @@ class RunDocuments:
         return self._cache[0][1]
 
     @property
+    def label(self):
+        """How errors name this run's source (a file, pattern or call), or None."""
+        return self._label
+
+    @property
     def uid(self):
         return self.start["uid"]
 

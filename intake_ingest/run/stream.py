@@ -3,6 +3,7 @@
 from intake.source.base import DataSource, Schema
 
 from .._version import __version__
+from ..errors import IngestError
 from .filling import Filler
 from .to_xarray import stream_to_dataset
 from .yaml_view import plain
@@ -38,7 +39,17 @@ class BlueskyEventStream(DataSource):
     def _dataset(self, lazy):
         descriptors = self._documents.descriptors(self._stream_name)
         events = self._documents.event_documents(doc["uid"] for doc in descriptors)
-        return stream_to_dataset(descriptors, events, lazy=lazy, filler=Filler(self._documents))
+        try:
+            return stream_to_dataset(descriptors, events, lazy=lazy, filler=Filler(self._documents))
+        except (ValueError, TypeError, OverflowError) as error:
+            if isinstance(error, IngestError):
+                raise
+            # Events that do not stack into arrays (a row of another shape, a number past
+            # 64 bits): the user is told which run, from which file, and why.
+            where = self._documents.label or f"run {self._documents.uid}"
+            raise IngestError(
+                where, f"stream {self._stream_name!r} cannot be read as arrays ({type(error).__name__}: {error})"
+            ) from error
 
     def _get_schema(self):
         dataset = self._dataset(lazy=True)

@@ -65,11 +65,6 @@ KNOWN_CAUSES = (
         "(reproducer regressions/bluesky_nexus_bliss_sniff_hang.h5)",
     ),
     KnownCause(
-        "esrf_edf", "exception", "OverflowError", r"^Python int too large to convert to C long$",
-        "EDF: a header number past 64 bits (counter_pos, motor_pos) becomes a Python int in the event "
-        "data; run/to_xarray.py _stack_rows cannot stack it (reproducer regressions/edf_huge_header_integer.edf)",
-    ),
-    KnownCause(
         "esrf_edf", "exception", "ValidationError", r"does not match any of the regexes",
         "EDF: a damaged header makes a number ('3.4803e-10') a motor or counter name; _fabio.py "
         "compose_image_descriptor passes it as a data key with a '.', and event_model's schema refuses "
@@ -91,11 +86,5 @@ KNOWN_CAUSES = (
         "TIFF: tifffile 2026.3.3 loops for ever in TiffFile.series (_series_generic) on a 319-byte file "
         "with a circular IFD reference, from tiff.py _stack_layout; an upstream bug that only a timeout "
         "stops (reproducer regressions/pilatus_tiff_series_hang_00001.tif)",
-    ),
-    KnownCause(
-        "msgpack", "exception", "ValueError", r"^row \d+ has shape \(.*\), row \d+ has \(",
-        "msgpack: an event's array map whose shape disagrees with the other rows (one flipped bit) is a "
-        "ValueError of run/to_xarray.py _stack_rows, not an IngestError naming the file; the reader "
-        "could check shapes against the descriptor (reproducer regressions/msgpack_event_shape_flip.msgpack)",
     ),
 )
