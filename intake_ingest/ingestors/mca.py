@@ -228,11 +228,13 @@ def read_amptek(source, content, zone=None):
     """
     sections = _amptek_sections(source, content.decode("latin-1"))
     header = _key_values(sections.get("PMCA SPECTRUM", []), " - ")
-    try:
-        counts = np.array([int(line) for line in sections["DATA"]], dtype=np.int64)
-    except ValueError:
-        bad = next(line for line in sections["DATA"] if not line.lstrip("-").isdigit())
-        raise IngestError(source.url, f"holds {bad!r} in its <<DATA>> section, not a count") from None
+    for number, line in enumerate(sections["DATA"], start=1):
+        # A count is a whole number that fits 64 bits (int() refuses over 4300 digits too).
+        digits = line.strip().lstrip("-")
+        if not digits.isdigit() or len(digits) > 18:
+            shown = line if len(line) <= 40 else line[:37] + "..."
+            raise IngestError(source.url, f"holds {shown!r} in its <<DATA>> section (line {number} of it), not a count")
+    counts = np.array([int(line) for line in sections["DATA"]], dtype=np.int64)
     if counts.size == 0:
         raise IngestError(source.url, "holds no counts between <<DATA>> and <<END>>")
     configuration_lines = _key_values(sections.get("DP5 CONFIGURATION", []), "=")

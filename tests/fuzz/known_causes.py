@@ -71,17 +71,6 @@ KNOWN_CAUSES = (
         "the descriptor (reproducer regressions/edf_numeric_header_key.edf)",
     ),
     KnownCause(
-        "mca", "exception", "OverflowError", r"^Python int too large to convert to C long$",
-        "Amptek .mca: a count past 64 bits in <<DATA>>; mca.py read_amptek catches ValueError only "
-        "(reproducer regressions/mca_amptek_huge_integer.mca)",
-    ),
-    KnownCause(
-        "mca", "exception", "RuntimeError", r"^generator raised StopIteration$",
-        "Amptek .mca: a <<DATA>> line of over 4300 digits is a ValueError of int(); mca.py read_amptek "
-        "then looks for a line that is not digits with next() and finds none: StopIteration out of the "
-        "generator (reproducer regressions/mca_long_line_stopiteration.mca)",
-    ),
-    KnownCause(
         "pilatus_tiff", "timeout", "", r"tifffile/tifffile\.py.* via intake_ingest/ingestors/tiff\.py:\d+ _stack_layout",
         "TIFF: tifffile 2026.3.3 loops for ever in TiffFile.series (_series_generic) on a 319-byte file "
         "with a circular IFD reference, from tiff.py _stack_layout; an upstream bug that only a timeout "
