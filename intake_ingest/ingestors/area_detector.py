@@ -234,13 +234,19 @@ def _parse_column(values, numbers=True):
     return filled, "number", "<f8"
 
 
-def _attribute_key(name):
-    """The data key of an NDAttribute: its name, kept clear of the fixed keys and of '.' and '/'."""
+def attribute_key(name, reserved):
+    """The data key of an NDAttribute (NDFileTIFF or NDFileHDF5): its name, kept clear of
+    the ingestor's own keys (``reserved``: ``attribute_<name>``), of '.' and '/', and of the
+    event's fields (an attribute named time, seq_num or uid would hide the stream's own: time_2...).
+    """
     key = name.replace(".", "_").replace("/", "_") or "unnamed"
-    if key in _RESERVED_KEYS:
+    if key in reserved:
         return f"attribute_{key}"
-    # An attribute named time, seq_num or uid would hide the stream's own: time_2...
     return unique_key(key, set()) if key in EVENT_FIELD_NAMES else key
+
+
+def _attribute_key(name):
+    return attribute_key(name, _RESERVED_KEYS)
 
 
 def _columns(series, all_tags):

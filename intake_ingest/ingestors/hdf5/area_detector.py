@@ -52,7 +52,8 @@ from ...errors import IngestError, IngestWarning
 from ...files import deterministic_uid, expand, timestamps
 from ...grouping import series_key
 from ...registry import IngestorSpec
-from .._common import EVENT_FIELD_NAMES, array_data_key, page_slices, source_label, unique_key
+from .._common import array_data_key, page_slices, source_label
+from ..area_detector import attribute_key
 from ..area_detector import EPICS_EPOCH, OBJECT_NAME
 from .frames import frame_layout, lazy_frames, read_frames_into
 from .sizes import check_dataset_size
@@ -352,12 +353,7 @@ def _event_times(headers, joined, mtimes):
 
 
 def _attribute_key(name):
-    """The data key of an NDAttribute: its name, kept clear of the fixed keys and of '.' and '/'."""
-    key = name.replace(".", "_").replace("/", "_") or "unnamed"
-    if key in _RESERVED_KEYS:
-        return f"attribute_{key}"
-    # An attribute named time, seq_num or uid would hide the stream's own: time_2...
-    return unique_key(key, set()) if key in EVENT_FIELD_NAMES else key
+    return attribute_key(name, _RESERVED_KEYS)  # the NDFileTIFF ingestor's rule, for the same NDAttributes
 
 
 def _column_data_key(values, source):
