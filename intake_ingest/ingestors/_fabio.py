@@ -257,10 +257,17 @@ def one_numbered_series(pattern, sources, software):
 
 
 def object_keys(data_keys):
-    """The descriptor's ``object_keys``: each data key listed under its ``object_name``."""
+    """The descriptor's ``object_keys``: each data key listed under its ``object_name``.
+
+    Object names come from the file (a counter's or motor's mnemonic); the event model
+    allows no '.' or '/' in them, so those become '_' here and in the data key.
+    """
     objects = {}
     for key, data_key in data_keys.items():
-        objects.setdefault(data_key.get("object_name", OBJECT_NAME), []).append(key)
+        name = re.sub(r"[./]", "_", str(data_key.get("object_name", OBJECT_NAME))) or OBJECT_NAME
+        if "object_name" in data_key:
+            data_key["object_name"] = name
+        objects.setdefault(name, []).append(key)
     return objects
 
 

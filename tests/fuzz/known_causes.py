@@ -65,12 +65,6 @@ KNOWN_CAUSES = (
         "(reproducer regressions/bluesky_nexus_bliss_sniff_hang.h5)",
     ),
     KnownCause(
-        "esrf_edf", "exception", "ValidationError", r"does not match any of the regexes",
-        "EDF: a damaged header makes a number ('3.4803e-10') a motor or counter name; _fabio.py "
-        "compose_image_descriptor passes it as a data key with a '.', and event_model's schema refuses "
-        "the descriptor (reproducer regressions/edf_numeric_header_key.edf)",
-    ),
-    KnownCause(
         "pilatus_tiff", "timeout", "", r"tifffile/tifffile\.py.* via intake_ingest/ingestors/tiff\.py:\d+ _stack_layout",
         "TIFF: tifffile 2026.3.3 loops for ever in TiffFile.series (_series_generic) on a 319-byte file "
         "with a circular IFD reference, from tiff.py _stack_layout; an upstream bug that only a timeout "
