@@ -136,3 +136,35 @@ def test_frame_of_stack_ingest_lazy(benchmark, stack_file):
         return catalog[uid].primary.to_dask()["image"][FRAME_INDEX].compute()
 
     np.testing.assert_array_equal(benchmark.pedantic(read, **ROUNDS).values, frame)
+
+
+# -- one frame of a run already in a catalog ------------------------------------------------
+# The groups above time a run's whole life (ingest, header, documents, then the frame); a
+# user browsing a lazy run pays only this: the stream's graph and the frame's read.
+
+
+@pytest.mark.benchmark(group="hdf5-frame-of-ingested-run")
+def test_frame_of_ingested_run_h5py_baseline(benchmark, stack_file):
+    path, frame = stack_file
+    benchmark.extra_info["role"] = "baseline"
+
+    def read():
+        with h5py.File(path, "r") as file:
+            return file[DATA][FRAME_INDEX]
+
+    np.testing.assert_array_equal(benchmark.pedantic(read, **ROUNDS), frame)
+
+
+@pytest.mark.benchmark(group="hdf5-frame-of-ingested-run")
+def test_frame_of_ingested_run_lazy(benchmark, stack_file):
+    path, frame = stack_file
+    benchmark.extra_info["role"] = "package"
+    catalog = BlueskyInMemoryCatalog()
+    uid = catalog.upsert(ingest_area_detector_hdf5, (path,), {"lazy": True})
+    run = catalog[uid]
+    run.primary.to_dask()  # the documents are pulled (and the header read) once, as a catalog does
+
+    def read():
+        return run.primary.to_dask()["image"][FRAME_INDEX].compute()
+
+    np.testing.assert_array_equal(benchmark.pedantic(read, **ROUNDS).values, frame)
