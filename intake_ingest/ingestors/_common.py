@@ -1,6 +1,8 @@
 """Pieces every ingestor composes documents from."""
 
+import datetime
 import re
+import zoneinfo
 
 import event_model
 import numpy as np
@@ -163,3 +165,19 @@ def check_declared_size(url, nbytes, stored, what, compressed=False):
         else:
             because = f"{nbytes:,} bytes, but only {int(stored):,} bytes are stored for it"
         raise IngestError(url, f"declares {what}: {because}; its header is damaged or the file truncated")
+
+
+def time_zone(timezone):
+    """The tzinfo of an ingestor's ``timezone`` argument (an IANA name or a tzinfo), or None.
+
+    Raises
+    ------
+    ValueError
+        At once, for a name that is no IANA time zone, before any file is read.
+    """
+    if timezone is None or isinstance(timezone, datetime.tzinfo):
+        return timezone
+    try:
+        return zoneinfo.ZoneInfo(str(timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"timezone {timezone!r} is not a known IANA time zone name") from None

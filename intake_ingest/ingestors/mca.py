@@ -25,7 +25,6 @@ import os
 import re
 import tempfile
 import warnings
-import zoneinfo
 
 import event_model
 import numpy as np
@@ -34,7 +33,7 @@ from silx.io.specfile import SpecFile
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import array_data_key, source_label
+from ._common import array_data_key, source_label, time_zone
 from ._silx_guard import check_for_silx
 from .spec import read_scan_index
 
@@ -125,14 +124,6 @@ def sniff_mca(head, source):
 # -- times -------------------------------------------------------------------------------------
 
 
-def _zone(timezone):
-    """The tzinfo of a ``timezone`` argument (an IANA name or a tzinfo), failing early."""
-    if timezone is None or isinstance(timezone, datetime.tzinfo):
-        return timezone
-    try:
-        return zoneinfo.ZoneInfo(str(timezone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone {timezone!r} is not a known IANA time zone name") from None
 
 
 def _local_time(text, formats, zone):
@@ -588,7 +579,7 @@ def ingest_mca(filename, scan=None, *, timezone=None, storage_options=None):
     IngestError
         If the file is none of the three layouts, is cut off, or its counts are not numbers.
     """
-    zone = _zone(timezone)
+    zone = time_zone(timezone)
     sources = expand(filename, storage_options)
     if len(sources) != 1:
         raise IngestError(str(filename), f"matches {len(sources)} files; an MCA run is one file")

@@ -16,7 +16,6 @@ import os
 import re
 import tempfile
 import warnings
-import zoneinfo
 
 import event_model
 import numpy as np
@@ -24,7 +23,7 @@ import numpy as np
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_as_events, page_slices, source_label
+from ._common import array_data_key, page_as_events, page_slices, source_label, time_zone
 
 __all__ = ["SPE_HEADER_BYTES", "WINVIEW_SPE", "SpeHeader", "ingest_winview_spe", "read_header", "sniff_spe"]
 
@@ -311,13 +310,6 @@ def _read_frames(source, path, header, begin, end):
     return array
 
 
-def _zone(timezone):
-    if timezone is None or isinstance(timezone, datetime.tzinfo):
-        return timezone
-    try:
-        return zoneinfo.ZoneInfo(str(timezone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone {timezone!r} is not a known IANA time zone name") from None
 
 
 def ingest_winview_spe(filename, *, timezone=None, storage_options=None):
@@ -346,7 +338,7 @@ def ingest_winview_spe(filename, *, timezone=None, storage_options=None):
     IngestError
         If the file is not an SPE file or is cut off inside a frame.
     """
-    zone = _zone(timezone)
+    zone = time_zone(timezone)
     sources = expand(filename, storage_options)
     if len(sources) != 1:
         raise IngestError(str(filename), f"matches {len(sources)} files; an SPE run is one file")

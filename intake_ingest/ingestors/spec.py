@@ -21,7 +21,6 @@ import re
 import tempfile
 import threading
 import warnings
-import zoneinfo
 
 import event_model
 import numpy as np
@@ -30,7 +29,7 @@ from silx.io.specfile import Scan, SfErrFileOpen, SpecFile
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import array_data_key, source_label, unique_key
+from ._common import array_data_key, source_label, time_zone, unique_key
 from ._silx_guard import check_for_silx
 
 __all__ = [
@@ -573,14 +572,6 @@ def _utc_offset(header):
     return offset if abs(offset) <= 14 * 3600 else None
 
 
-def _zone(timezone):
-    """The tzinfo of a ``timezone`` argument (an IANA name or a tzinfo), failing early."""
-    if timezone is None or isinstance(timezone, datetime.tzinfo):
-        return timezone
-    try:
-        return zoneinfo.ZoneInfo(str(timezone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone {timezone!r} is not a known IANA time zone name") from None
 
 
 def _date_time(text, header, zone):
@@ -1130,7 +1121,7 @@ def ingest_spec(filename, scan=None, *, timezone=None, storage_options=None):
     --------
     >>> run = BlueskyRun(ingest_spec("data/sample.spec", "3.1"))  # doctest: +SKIP
     """
-    zone = _zone(timezone)
+    zone = time_zone(timezone)
     sources = expand(filename, storage_options)
     if len(sources) != 1:
         raise IngestError(
