@@ -124,8 +124,6 @@ def sniff_mca(head, source):
 # -- times -------------------------------------------------------------------------------------
 
 
-
-
 def _local_time(text, formats, zone):
     """Unix time of a date written in local time without a zone, or None if unreadable.
 

@@ -310,8 +310,6 @@ def _read_frames(source, path, header, begin, end):
     return array
 
 
-
-
 def ingest_winview_spe(filename, *, timezone=None, storage_options=None):
     """Wrap a Princeton Instruments SPE file in the event model: one event per frame.
 

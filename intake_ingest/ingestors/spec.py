@@ -572,8 +572,6 @@ def _utc_offset(header):
     return offset if abs(offset) <= 14 * 3600 else None
 
 
-
-
 def _date_time(text, header, zone):
     """The Unix time of a ``#D`` value: a number (as Sardana writes it), or a local date.
 
