@@ -39,7 +39,7 @@ from .bliss_entry import (
     scan_keys,
 )
 from .sizes import check_dataset_size
-from .tree import HDF5_ERRORS, HDF5_MAGIC, frame_resource, member, open_source, read_named
+from .tree import HDF5_ERRORS, HDF5_MAGIC, frame_resource, member, open_source, read_named, reading
 from .values import scalar_data_key, text
 
 __all__ = ["ESRF_BLISS", "bliss_lima_files", "bliss_runs", "ingest_bliss", "sniff_bliss", "stop_status"]
@@ -116,25 +116,8 @@ def ingest_bliss(filename, scan=None, *, storage_options=None):
     )
     yield "start", run_bundle.start_doc
 
-    opened = {}
-
-    def open_linked(target):
-        if target.identity not in opened:
-            opened[target.identity] = open_source(target)
-        return opened[target.identity].h5
-
-    with open_source(source) as file:
-        try:
-            stop = yield from _scan_documents(
-                file.h5, key, source, label, run_bundle, metadata, times, open_linked
-            )
-        except IngestError:
-            raise
-        except HDF5_ERRORS as error:  # damaged beyond its header
-            raise IngestError(source.url, f"scan {key} cannot be read ({error})") from None
-        finally:
-            for other in opened.values():
-                other.close()
+    with reading(source, f"scan {key} cannot be read") as (h5, linked):
+        stop = yield from _scan_documents(h5, key, source, label, run_bundle, metadata, times, linked.h5)
     yield "stop", stop
 
 

@@ -45,7 +45,6 @@ from .nexus_rules import (
 )
 from .sizes import check_dataset_size
 from .tree import (
-    HDF5_ERRORS,
     HDF5_MAGIC,
     cached_read,
     frame_blocks,
@@ -53,8 +52,8 @@ from .tree import (
     linked_file,
     member,
     nx_class,
-    open_source,
     read_named,
+    reading,
 )
 from .values import natural_key, parse_time, plain, read_scalar, scalar_data_key, units_of
 
@@ -252,10 +251,10 @@ def _link_target(source, link):
     return linked_file(source, link.filename).identity, link.path.lstrip("/")
 
 
-def _open_fields(nxdata, source, opened, skip=frozenset()):
+def _open_fields(nxdata, source, linked, skip=frozenset()):
     """Every dataset of the NXdata group as a _Field, following external links through fsspec.
 
-    ``opened`` collects the files opened for external links, for the caller to close.
+    ``linked`` (a :class:`~.tree.LinkedFiles`) opens the files of external links.
     External links to one of ``skip`` ((file identity, path) pairs: the blocks of
     the signal's virtual dataset) are left out, not opened: the signal reads them.
     """
@@ -266,9 +265,7 @@ def _open_fields(nxdata, source, opened, skip=frozenset()):
             if _link_target(source, link) in skip:
                 continue
             target = linked_file(source, link.filename)
-            if target.identity not in opened:
-                opened[target.identity] = open_source(target)
-            dataset = opened[target.identity].h5.get(link.path)
+            dataset = linked.h5(target).get(link.path)
             path = link.path
         else:
             target, dataset = source, member(nxdata, name)
@@ -410,17 +407,8 @@ def ingest_nexus(filename, *, entry=None, storage_options=None):
     )
     yield "start", run_bundle.start_doc
 
-    opened = {}
-    with open_source(source) as file:
-        try:
-            yield from _scan_documents(file.h5, entry, source, label, run_bundle, opened, start_time)
-        except IngestError:
-            raise
-        except HDF5_ERRORS as error:  # damaged beyond its header
-            raise IngestError(source.url, f"cannot be read as a NeXus file ({error})") from None
-        finally:
-            for other in opened.values():
-                other.close()
+    with reading(source, "cannot be read as a NeXus file") as (h5, linked):
+        yield from _scan_documents(h5, entry, source, label, run_bundle, linked, start_time)
     stop_time = parse_time(metadata.get("end_time")) or start_time
     yield "stop", run_bundle.compose_stop(time=max(stop_time, start_time))
 
@@ -436,12 +424,12 @@ def _check_block(source, field, block):
         ) from None
 
 
-def _scan_documents(h5, entry, source, label, run_bundle, opened, time):
+def _scan_documents(h5, entry, source, label, run_bundle, linked, time):
     """Descriptor, resources, datums and events of the NXdata group of ``entry``."""
     plot = _Plot(h5, entry, source.url)
     signal_blocks = _signal_blocks(plot.nxdata, plot.signal, source)
     skip = {(block.target.identity, block.path.lstrip("/")) for block in signal_blocks}
-    fields = _open_fields(plot.nxdata, source, opened, skip)
+    fields = _open_fields(plot.nxdata, source, linked, skip)
     if plot.signal is not None and plot.signal not in fields:
         raise IngestError(
             source.url, f"signal {plot.signal!r} of {plot.nxdata.name!r} is not a readable dataset"

@@ -6,6 +6,7 @@ into errors naming the file.
 """
 
 import collections
+import contextlib
 import posixpath
 import threading
 
@@ -17,6 +18,7 @@ from ...handlers.hdf5 import open_hdf5
 from .values import text
 
 __all__ = [
+    "LinkedFiles",
     "HDF5_ERRORS",
     "HDF5_FRAMES",
     "HDF5_MAGIC",
@@ -27,6 +29,7 @@ __all__ = [
     "nx_class",
     "open_source",
     "read_named",
+    "reading",
 ]
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -73,6 +76,44 @@ def read_named(source, action, what):
             raise
         except HDF5_ERRORS as error:
             raise IngestError(source.url, f"cannot be read as {what} ({error})") from None
+
+
+class LinkedFiles:
+    """The files a run's file links to (external links, lima files), each opened once and
+    closed together when the run's reading ends."""
+
+    def __init__(self):
+        self._files = {}
+
+    def h5(self, target):
+        """The open h5py file of ``target`` (a SourceFile), opened on first use."""
+        if target.identity not in self._files:
+            self._files[target.identity] = open_source(target)
+        return self._files[target.identity].h5
+
+    def close(self):
+        for file in self._files.values():
+            file.close()
+        self._files.clear()
+
+
+@contextlib.contextmanager
+def reading(source, what):
+    """``(h5, linked)`` for reading a run's documents from ``source`` and the files it links to.
+
+    Any HDF5 failure while the block runs (a file damaged beyond its header) is an
+    IngestError naming the file: ``'<what> (<error>)'``; linked files are closed at the end.
+    """
+    linked = LinkedFiles()
+    with open_source(source) as file:
+        try:
+            yield file.h5, linked
+        except IngestError:
+            raise
+        except HDF5_ERRORS as error:
+            raise IngestError(source.url, f"{what} ({error})") from None
+        finally:
+            linked.close()
 
 
 def nx_class(obj):
