@@ -157,6 +157,11 @@ class BlueskyRun(Catalog):
         """The RunStart document (cheap: needs no file beyond what the RunStart read)."""
         return self._documents.start
 
+    @property
+    def stop(self):
+        """The RunStop document, or None for a run that has none (partial); reads the whole run."""
+        return self._documents.stop
+
     def describe(self):
         """The run's description and RunStart, without reading any data."""
         return {

@@ -92,6 +92,7 @@ def test_metadata_has_start_and_stop(tiff_series):
     run = BlueskyRun(ingest_tiff_series(tiff_series[0]))
     assert run.metadata["start"]["uid"] == run.uid
     assert run.metadata["stop"]["exit_status"] == "success"
+    assert run.stop == run.metadata["stop"]
     assert run.describe()["metadata"]["start"]["uid"] == run.uid
     assert run.uid in repr(run)
 
@@ -147,6 +148,7 @@ def test_several_streams_scalars_and_events_mixed_with_pages(validated):
 def test_partial_run_without_stop_is_readable():
     run = BlueskyRun(synthetic_run(stop=False))
     assert run.metadata["stop"] is None
+    assert run.stop is None
     assert run.primary.read().sizes["time"] == 7
     assert names(run.canonical())[-1] == "event"
 
