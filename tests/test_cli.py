@@ -183,3 +183,25 @@ def test_folder_names_with_backslashes(tmp_path, capsys):
         assert len(captured.out.splitlines()) == 1 and captured.err == "", (name, captured)
         assert main(["ls", str(data / "copies")]) == 0
         assert len(capsys.readouterr().out.splitlines()) == 1
+
+
+def test_catalog_sources_are_named_after_their_files_and_globs_stay_in_their_family(tmp_path, capsys):
+    import pathlib
+    import shutil
+
+    import numpy as np
+    import tifffile
+    import yaml
+
+    data = _tiff_folder(tmp_path / "data")
+    tifffile.imwrite(data / "stack.tif", np.zeros((2, 4, 3), np.uint16), photometric="minisblack")
+    shutil.copy(pathlib.Path(__file__).parent / "data/real/spec/pressure_calibration_scans_1_2.dat", data / "fourc.dat")
+    spec_path = tmp_path / "beamline.yml"
+    assert main(["catalog", str(data), "-o", str(spec_path), "--quiet"]) == 0
+    capsys.readouterr()
+    sources = yaml.safe_load(spec_path.read_text())["sources"]
+    assert set(sources) == {"scan", "stack", "fourc"}, sources
+    assert sources["scan"]["args"]["pattern"] == "{{ CATALOG_DIR }}/data/scan_*.tif"
+    # Files without a number are listed: '*.tif' would later read an unrelated image as a stack.
+    assert sources["stack"]["args"]["pattern"] == ["{{ CATALOG_DIR }}/data/stack.tif"]
+    assert sources["fourc"]["args"]["pattern"] == ["{{ CATALOG_DIR }}/data/fourc.dat"]

@@ -1,8 +1,9 @@
 """Writing a detection plan as a YAML catalog spec that intake opens.
 
 Each group of runs becomes one ``bluesky-ingest-catalog`` source whose pattern is
-written relative to ``{{ CATALOG_DIR }}``: a glob where one matches exactly the planned
-files (so files added later appear on refresh), the list of files otherwise.
+written relative to ``{{ CATALOG_DIR }}``: a glob of a numbered family (``scan_*.tif``)
+where it matches exactly the planned files (so files added later appear on refresh), the
+list of files otherwise. Sources are named after what they hold (``dark``, ``fourc``).
 """
 
 import posixpath
@@ -27,15 +28,29 @@ def _slug(text):
 
 
 def _group_key(run):
-    """Runs that one globbing source can make: same ingestor, folder and file family."""
+    """Runs that one source can make: same ingestor, folder and numbered family.
+
+    The family is the glob of a numbered name (``dark_*.tif``); files without a number
+    have none (None), so their source lists them: a glob such as ``*.spec`` would pick up
+    any unrelated file of that extension written to the folder later.
+    """
     first = run.files[0]
     folder, name = posixpath.split(first.path)
     spec = get_spec(run.ingestor)
-    if spec.grouping == "prefix" and numbered_name(name):
-        prefix, _, suffix = numbered_name(name)
-        return (run.ingestor, folder, "prefix", f"{prefix}*{suffix}")
-    suffix = posixpath.splitext(name)[1]
-    return (run.ingestor, folder, spec.grouping, f"*{suffix}")
+    parts = numbered_name(name)
+    family = f"{parts[0]}*{parts[2]}" if parts else None
+    return (run.ingestor, folder, spec.grouping, family)
+
+
+def _source_name(folder, family, planned):
+    """What a source holds: the numbered family's prefix, the one file's stem, else the folder."""
+    if family is not None:
+        stem = family.split("*")[0]
+    elif len(planned) == 1:
+        stem = posixpath.splitext(posixpath.basename(next(iter(planned))))[0]
+    else:
+        stem = posixpath.basename(folder)
+    return _slug(stem)
 
 
 def catalog_spec(plan, catalog_path):
@@ -57,10 +72,12 @@ def catalog_spec(plan, catalog_path):
     sources = {}
     for (ingestor, folder, grouping, glob), runs in groups.items():
         planned = {source.path: source for run in runs for source in run.files}
-        matched = {path for path in seen_paths | set(planned) if posixpath.dirname(path) == folder}
-        matched = {path for path in matched if _glob_match(posixpath.basename(path), glob)}
         first = runs[0].files[0]
-        if matched == set(planned):
+        matched = set()
+        if glob is not None:
+            matched = {path for path in seen_paths | set(planned) if posixpath.dirname(path) == folder}
+            matched = {path for path in matched if _glob_match(posixpath.basename(path), glob)}
+        if glob is not None and matched == set(planned):
             where = posixpath.join(folder, glob)
             pattern = _relative(where, catalog_dir) if first.is_local else first.fs.unstrip_protocol(where)
         else:
@@ -68,7 +85,7 @@ def catalog_spec(plan, catalog_path):
                 _relative(path, catalog_dir) if source.is_local else source.url
                 for path, source in planned.items()
             )
-        name = _unique(sources, _slug(f"{posixpath.basename(folder)}_{glob.replace('*', '')}_{ingestor}"))
+        name = _unique(sources, _source_name(folder, glob, planned))
         args = {"pattern": pattern, "ingestor": ingestor, "group_by": grouping}
         if grouping == "prefix":
             args["split_gaps"] = True
