@@ -4,6 +4,8 @@
 attempted, each gets a :class:`RunResult` (``ok``, ``skipped`` or ``error`` with the file
 and the reason), and the :class:`IngestResult` lists them, so a folder with one broken
 file still gives every other run. ``fail_fast=True`` restores "stop at the first error".
+A run read whole also gets its ending (:mod:`~intake_ingest.detect.endings`): a run
+without a RunStop is shown ``partial``, one whose RunStop says ``abort`` or ``fail`` so.
 """
 
 import sys
@@ -15,16 +17,16 @@ from fsspec.implementations.memory import MemoryFileSystem
 from ..errors import IngestError
 from ..registry import get_ingestor
 from ..run import RunDocuments
-from .isolation import RemoteError, WorkerCrashed, isolation_worker, note
+from .endings import ENDED_EARLY, EndingWatcher
+from .isolation import INGEST_TIMEOUT, RemoteError, WorkerCrashed, WorkerTimedOut, isolation_worker, note, pulse
 
 __all__ = ["IngestResult", "RunResult", "TARGETS", "ingest", "target_folder"]
 
 #: Where runs can go: an in-memory catalog (lazy) or msgpack files in a folder.
 TARGETS = ("memory", "msgpack")
 
-EVENT_NAMES = ("event", "event_page")
-
-#: Statuses of a run, in the order summaries list them.
+#: Statuses of a run, in the order summaries list them (a run ``ok`` may have ended
+#: early: see ``RunResult.ending``).
 STATUSES = ("ok", "skipped", "error")
 
 
@@ -49,6 +51,15 @@ class RunResult:
         For an error: what went wrong, naming the file; otherwise where the run went.
     written : list of str
         The msgpack files written for this run.
+    ending : str or None
+        For a run read whole (written to msgpack, or checked): ``'complete'``,
+        ``'partial'`` (no RunStop) or the RunStop's ``exit_status`` (``'abort'``,
+        ``'fail'``); None when the run was not read to its end.
+    ending_note : str
+        Why a run is not complete (``'no RunStop: ...'``).
+    error : Exception or None
+        For an error: the exception (an IngestError for a reader that crashed or gave
+        no answer); raised in a worker, its ``__cause__`` holds the traceback there.
     """
 
     index: int
@@ -59,10 +70,21 @@ class RunResult:
     uid: str | None = None
     message: str = ""
     written: list = field(default_factory=list)
+    ending: str | None = None
+    ending_note: str = ""
+    error: Exception | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self):
+        """True if the run was made (or found already written), whole or not."""
         return self.status != "error"
+
+    @property
+    def shown_status(self):
+        """The status users see: ``'ok'`` of a run that ended early is its ending (``'partial'``, ``'abort'``)."""
+        if self.status == "ok" and self.ending in ENDED_EARLY:
+            return self.ending
+        return self.status
 
     @property
     def where(self):
@@ -73,12 +95,12 @@ class RunResult:
     def to_dict(self):
         return {
             "run": self.index,
-            "status": self.status,
+            "status": self.shown_status,
             "ingestor": self.ingestor,
             "first": self.first,
             "kwargs": " ".join(f"{key}={value}" for key, value in self.kwargs.items()),
             "uid": self.uid or "",
-            "message": self.message,
+            "message": f"{self.message}; {self.ending_note}" if self.ending_note else self.message,
         }
 
 
@@ -134,28 +156,42 @@ class IngestResult:
         """uids of the runs made or found (not of the failed ones)."""
         return [result.uid for result in self.results if result.ok]
 
+    @property
+    def ended_early(self):
+        """The runs made that are not whole: no RunStop (``partial``), or a RunStop saying ``abort``/``fail``."""
+        return [result for result in self.results if result.shown_status in ENDED_EARLY]
+
     def counts(self):
-        """``{'ok': n, 'skipped': n, 'error': n}``."""
+        """``{'ok': n, 'skipped': n, 'error': n}`` (runs ``ok`` include those that ended early)."""
         return {status: len(self._with(status)) for status in STATUSES}
 
+    def ending_counts(self):
+        """``{'partial': n, 'abort': n, ...}`` of the runs that ended early (endings with none left out)."""
+        endings = [result.ending for result in self.ended_early]
+        return {ending: endings.count(ending) for ending in ENDED_EARLY if ending in endings}
+
     def summary(self):
-        """One line of counts, then one line per failed run: its file and the reason."""
+        """One line of counts, then one line per run that ended early or failed: its file and why."""
         counts = self.counts()
         where = "into memory" if self.target == "memory" else f"to {self.folder}"
         verb = "ingested" if self.target == "memory" else "written"
         lines = [f"{counts['ok']} run(s) {verb} {where}"]
+        for ending, count in self.ending_counts().items():
+            lines[0] += f", {count} {ending}"
         if counts["skipped"]:
             lines[0] += f", {counts['skipped']} already there (skipped)"
         if counts["error"]:
             lines[0] += f", {counts['error']} failed"
         if self.stopped:
             lines[0] += " (stopped at the first failure: --fail-fast)"
+        lines.extend(f"  {result.ending}: {result.where}: {result.ending_note}" for result in self.ended_early)
         lines.extend(f"  failed: {result.message}" for result in self.errors)
         return "\n".join(lines)
 
     def to_dict(self):
         """Plain data (for ``--json`` and the GUI table)."""
-        return {"counts": self.counts(), "runs": [result.to_dict() for result in self.results]}
+        counts = {**self.counts(), **self.ending_counts()}
+        return {"counts": counts, "runs": [result.to_dict() for result in self.results]}
 
 
 def _message(error, run):
@@ -172,10 +208,11 @@ def _message(error, run):
 
 
 def _check(documents):
-    """Pull documents up to the first event (or the end): enough to see the files can be read."""
-    for name, _ in documents:
-        if name in EVENT_NAMES:
-            return
+    """Read every document (not the data they refer to); the run's ``(ending, note)``."""
+    watcher = EndingWatcher(documents)
+    for _ in watcher:
+        pass
+    return watcher.ending()
 
 
 def _replay(documents):
@@ -202,13 +239,15 @@ def ingest(
     storage_options=None,
     progress=None,
     isolate=False,
+    timeout=INGEST_TIMEOUT,
 ):
     """Make every run a :func:`~intake_ingest.detect.detect` plan lists.
 
     Every run is attempted: a run that cannot be read is recorded as an error naming
     its file and the reason, and the next run is made (unless ``fail_fast``).
     With ``isolate``, even a reader that crashes its process (a segfault in a C
-    parser, an abort, the out-of-memory killer) costs only its run.
+    parser, an abort, the out-of-memory killer) or never returns (a C library looping
+    on a damaged file) costs only its run.
 
     Parameters
     ----------
@@ -222,10 +261,11 @@ def ingest(
         With ``to``: write runs whose file exists again; by default they are skipped,
         so ingesting the same files twice writes nothing new.
     check : bool
-        In memory: read each run up to its first event now, so that a run whose files
-        cannot be read is reported now rather than when it is read (by default only its
-        RunStart is read: failures beyond it surface when the run is read). Runs written
-        to msgpack are always read whole.
+        In memory: read each run's documents now (not the data they refer to), so that
+        a run whose files cannot be read is reported now rather than when it is read,
+        and a run that ends early is told (``ending``); by default only its RunStart is
+        read: failures beyond it surface when the run is read. Runs written to msgpack
+        are always read whole.
     fail_fast : bool
         Raise the first run's error instead of going on with the next run.
     storage_options : dict, optional
@@ -248,6 +288,12 @@ def ingest(
         ingestors that are not importable functions, such as a test's local
         function, work). An :class:`~intake_ingest.detect.isolation.IsolatedWorker`
         is used as it is (so that detection and ingest share one worker start).
+    timeout : float or None
+        With ``isolate``: the seconds a run may go without making a document before its
+        reader is stopped (the worker is killed and replaced) and the run reported as
+        an error, "gave no answer within N s while <ingestor> read it"; None: no limit.
+        A run that keeps making documents is never stopped, however long it takes.
+        Without isolation nothing can stop a hanging library: the limit is not applied.
 
     Returns
     -------
@@ -271,7 +317,10 @@ def ingest(
         fs, root = target_folder(to, storage_options)
     runs = list(plan.runs)
     callback = progress if callable(progress) else None
-    with _progress_bar(len(runs), None if callback else progress, "ingesting") as bar, isolation_worker(isolate if runs else False) as worker:
+    with (
+        _progress_bar(len(runs), None if callback else progress, "ingesting") as bar,
+        isolation_worker(isolate if runs else False, timeout) as worker,
+    ):
         if callback:
             callback(0.0)
         for index, run in enumerate(runs):
@@ -284,7 +333,7 @@ def ingest(
                 else:
                     _to_msgpack(run, outcome, fs, root, str(to), overwrite, storage_options, run_worker)
             except Exception as error:  # one run's failure must not stop the others
-                outcome.status, outcome.message = "error", _message(error, run)
+                outcome.status, outcome.message, outcome.error = "error", _message(error, run), error
                 if fail_fast:
                     result.stopped = True
                     if isinstance(error, IngestError):
@@ -326,7 +375,14 @@ def _reachable_from_worker(run, target_fs):
 
 
 def _crash_error(run, crash):
-    """A worker's death as the run's error, naming the file and how the reader died."""
+    """A worker's death (or its being stopped) as the run's error, naming the file and what happened."""
+    if isinstance(crash, WorkerTimedOut):
+        return IngestError(
+            run.files[0].url,
+            f"gave no answer within {crash.timeout:g} s while {run.ingestor} read it (no new document in that "
+            "time); the reader was stopped: the file is probably damaged (a larger timeout gives a slow "
+            "file longer); the other runs went on",
+        )
     return IngestError(
         run.files[0].url,
         f"the reader crashed ({crash.description}) while {run.ingestor} read this run; "
@@ -338,23 +394,32 @@ def _documents(run):
     return _run_documents(get_ingestor(run.ingestor), run.argument, run.kwargs, run.files[0].url)
 
 
+def _pulsing(documents):
+    """The documents, telling the isolation worker's watchdog of each (a run that makes documents is alive)."""
+    for document in documents:
+        pulse()
+        yield document
+
+
 def _run_documents(ingest_function, argument, kwargs, label):
-    return RunDocuments(ingest_function(argument, **kwargs), label=label)
+    return RunDocuments(_pulsing(ingest_function(argument, **kwargs)), label=label)
 
 
 def _to_memory(run, outcome, catalog, check, worker=None):
     if check and worker is not None:
         try:
-            outcome.uid = worker.call(_check_run, get_ingestor(run.ingestor), run.argument, run.kwargs, run.files[0].url)
+            outcome.uid, (outcome.ending, outcome.ending_note) = worker.call(
+                _check_run, get_ingestor(run.ingestor), run.argument, run.kwargs, run.files[0].url
+            )
         except WorkerCrashed as crash:
             raise _crash_error(run, crash) from None
-        # The worker read the run up to its first event; the catalog reads it again,
-        # lazily, here (nothing can isolate reads made later by the user).
+        # The worker read the run's documents; the catalog reads them again, lazily,
+        # here (nothing can isolate reads made later by the user).
         catalog.upsert(get_ingestor(run.ingestor), (run.argument,), run.kwargs)
     elif check:
         documents = _documents(run)
         outcome.uid = documents.uid
-        _check(documents)
+        outcome.ending, outcome.ending_note = _check(documents)
         catalog.upsert(_replay, (documents,), {})
     else:
         # The ingestor itself is what the catalog keeps: the run is re-creatable and
@@ -364,16 +429,16 @@ def _to_memory(run, outcome, catalog, check, worker=None):
 
 
 def _check_run(ingest_function, argument, kwargs, label):
-    """In a worker: read a run up to its first event; its uid."""
+    """In a worker: read a run's documents; its uid and ``(ending, note)``."""
     documents = _run_documents(ingest_function, argument, kwargs, label)
-    _check(documents)
-    return documents.uid
+    return documents.uid, _check(documents)
 
 
 def _to_msgpack(run, outcome, fs, root, folder, overwrite, storage_options, worker=None):
     arguments = (get_ingestor(run.ingestor), run.argument, run.kwargs, run.files[0].url, folder, overwrite, storage_options)
     if worker is None:
-        outcome.status, outcome.uid, outcome.message, outcome.written = _write_run(*arguments)
+        outcome.status, outcome.uid, outcome.message, outcome.written, ending = _write_run(*arguments)
+        outcome.ending, outcome.ending_note = ending
         return
     started = []  # uids the worker began writing (noted before the first byte)
 
@@ -382,9 +447,10 @@ def _to_msgpack(run, outcome, fs, root, folder, overwrite, storage_options, work
         outcome.uid = uid
 
     try:
-        outcome.status, outcome.uid, outcome.message, outcome.written = worker.call(
+        outcome.status, outcome.uid, outcome.message, outcome.written, ending = worker.call(
             _write_run, *arguments, on_note=on_note
         )
+        outcome.ending, outcome.ending_note = ending
     except WorkerCrashed as crash:
         for uid in started:  # the file the crash interrupted is not a run
             path = f"{root.rstrip('/')}/{uid}.msgpack"
@@ -394,7 +460,7 @@ def _to_msgpack(run, outcome, fs, root, folder, overwrite, storage_options, work
 
 
 def _write_run(ingest_function, argument, kwargs, label, folder, overwrite, storage_options):
-    """Read one run and write it to ``folder``; ``(status, uid, message, written)``.
+    """Read one run and write it to ``folder``; ``(status, uid, message, written, (ending, note))``.
 
     Runs in a worker process when ingesting in isolation: everything it takes and
     returns is picklable.
@@ -405,7 +471,8 @@ def _write_run(ingest_function, argument, kwargs, label, folder, overwrite, stor
     documents = _run_documents(ingest_function, argument, kwargs, label)
     uid = documents.uid
     if not overwrite and fs.exists(f"{root.rstrip('/')}/{uid}.msgpack"):
-        return "skipped", uid, "already written", []
+        return "skipped", uid, "already written", [], (None, "")
     note(uid)
-    written = export(documents, folder, storage_options=storage_options, overwrite=overwrite)
-    return "ok", uid, ", ".join(written), written
+    watcher = EndingWatcher(documents)
+    written = export(watcher, folder, storage_options=storage_options, overwrite=overwrite)
+    return "ok", uid, ", ".join(written), written, watcher.ending()

@@ -19,6 +19,16 @@ any worker. The first worker costs an interpreter start and those imports (about
 every later one, such as the replacement of a crashed worker, a few milliseconds.
 Where there is no forkserver (Windows), workers are spawned: each start then costs the
 imports again.
+
+A hang cannot be interrupted in-process either: a C call (libhdf5 reading a damaged
+object header) does not return to Python, and a library looping for ever in Python
+(tifffile on a circular IFD chain) holds the thread. Calls and maps therefore take a
+``timeout``: the seconds the worker may go *without progress*. Progress is a reply, a
+:func:`note`, the start of the next map item, or a :func:`pulse` (ingesting pulses once
+per document made), so a long ingest that keeps making documents is never stopped,
+while a reader stuck on one file is. The worker is then killed, the call raises
+:class:`WorkerTimedOut` (a :class:`WorkerCrashed`), and the next call starts a fresh
+worker. In-process (``isolate=False``) nothing can stop a hanging library.
 """
 
 import contextlib
@@ -26,17 +36,23 @@ import multiprocessing
 import pickle
 import signal
 import time
+import traceback
 import warnings
 
 __all__ = [
     "DEFAULT_START_METHOD",
+    "DETECT_TIMEOUT",
+    "INGEST_TIMEOUT",
     "IsolatedWorker",
     "RemoteError",
+    "RemoteTraceback",
     "WorkerCrashed",
+    "WorkerTimedOut",
     "WorkerStartError",
     "describe_exit",
     "isolation_worker",
     "note",
+    "pulse",
 ]
 
 #: How worker processes are started (see the module docstring for why not ``fork``).
@@ -45,14 +61,26 @@ DEFAULT_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_s
 #: What the forkserver imports before it forks workers.
 FORKSERVER_PRELOAD = ["intake_ingest.detect.worker_imports"]
 
+#: Default ``timeout`` of detection: the seconds one file's sniffing (or the listing of
+#: its runs) may take. A sniff reads a file's head, well under a second even on a busy
+#: network share; listing the scans of a large SPEC file takes seconds.
+DETECT_TIMEOUT = 60.0
+#: Default ``timeout`` of ingesting: the seconds a run may go without making its next
+#: document (a RunStart may have to parse a whole large file first).
+INGEST_TIMEOUT = 120.0
+
 # Seconds to wait for a dead worker's exit status to be reported.
 JOIN_TIMEOUT = 10
 # A map's results are sent back this many at a time, or after this many seconds.
 CHUNK_ITEMS = 256
 CHUNK_SECONDS = 0.1
+# How often a call with a timeout looks at the worker's progress counter.
+POLL_SECONDS = 0.05
 
-# Set in a worker process: where :func:`note` sends its messages.
+# Set in a worker process: where :func:`note` sends its messages, and the shared
+# counter :func:`pulse` moves.
 _connection = None
+_pulses = None
 
 
 class WorkerCrashed(Exception):
@@ -70,6 +98,29 @@ class WorkerCrashed(Exception):
         self.description = description
         self.exitcode = exitcode
         super().__init__(description)
+
+    @property
+    def happened(self):
+        """What the reader did, for a message that names the file: ``'crashed the reader (...)'``."""
+        return f"crashed the reader ({self.description})"
+
+
+class WorkerTimedOut(WorkerCrashed):
+    """The worker made no progress for ``timeout`` seconds during a call, and was killed.
+
+    Attributes
+    ----------
+    timeout : float
+        The limit, in seconds without progress.
+    """
+
+    def __init__(self, timeout):
+        self.timeout = timeout
+        super().__init__(f"gave no answer within {timeout:g} s", None)
+
+    @property
+    def happened(self):
+        return f"gave no answer within {self.timeout:g} s (the reader was stopped)"
 
 
 class WorkerStartError(RuntimeError):
@@ -95,6 +146,20 @@ class RemoteError(Exception):
 
     def __reduce__(self):
         return type(self), (self.type_name, str(self))
+
+
+class RemoteTraceback(Exception):
+    """The traceback, as text, of an exception raised in the worker: set as its ``__cause__``.
+
+    Tracebacks cannot be pickled; this keeps where a reader failed (for a bug report).
+    """
+
+    def __init__(self, text):
+        self.text = text
+        super().__init__(text)
+
+    def __str__(self):
+        return f"in the worker process:\n{self.text}"
 
 
 def describe_exit(exitcode):
@@ -124,15 +189,27 @@ def note(value):
         _connection.send(("note", value))
 
 
+def pulse():
+    """From code running in a worker: say the call is making progress (no-op in-process).
+
+    Costs a shared-memory increment, no message: call it per document or per item, so
+    that a call's ``timeout`` only stops a call that is stuck.
+    """
+    if _pulses is not None:
+        _pulses.value += 1
+
+
 def _run(function, args):
-    """Run one call: ``(warnings, kind, value)``, warnings as ``(category, text)`` to raise again."""
+    """Run one call: ``(warnings, kind, value, traceback text)``, warnings as ``(category, text)``."""
+    trace = ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # the parent's filters decide what is shown
         try:
             kind, value = "ok", function(*args)
         except Exception as error:
             kind, value = "error", error
-    return [(warning.category, str(warning.message)) for warning in caught], kind, value
+            trace = "".join(traceback.format_exception(error))
+    return [(warning.category, str(warning.message)) for warning in caught], kind, value, trace
 
 
 def _picklable(outcome):
@@ -141,13 +218,13 @@ def _picklable(outcome):
         pickle.dumps(outcome)
         return outcome
     except Exception:
-        caught, kind, value = outcome
+        caught, kind, value, trace = outcome
         caught = [(category if _pickles(category) else UserWarning, text) for category, text in caught]
         if kind == "error" and not _pickles(value):
             value = RemoteError(type(value).__name__, str(value))
         elif kind == "ok" and not _pickles(value):
             kind, value = "error", RemoteError("PicklingError", f"the result ({type(value).__name__}) cannot be sent back")
-        return caught, kind, value
+        return caught, kind, value, trace
 
 
 def _pickles(value):
@@ -158,14 +235,15 @@ def _pickles(value):
         return False
 
 
-def _serve(connection, progress):
+def _serve(connection, progress, pulses):
     """The worker's loop: run each request, send its replies; stop at ``None`` or EOF.
 
     ``progress`` (shared memory) holds the index of the map item being run, so that
-    after a crash the parent knows which item it was without a message per item.
+    after a crash the parent knows which item it was without a message per item;
+    ``pulses`` counts :func:`pulse` calls, how the parent tells slow from stuck.
     """
-    global _connection
-    _connection = connection
+    global _connection, _pulses
+    _connection, _pulses = connection, pulses
     connection.send(("ready", None))  # reached only if the worker could import its way here
     while True:
         try:
@@ -186,6 +264,7 @@ def _serve(connection, progress):
         chunk, sent_at = [], time.monotonic()
         for index, item in enumerate(payload):
             progress.value = index
+            pulses.value += 1
             chunk.append(_picklable(_run(function, (item,))))
             if len(chunk) >= CHUNK_ITEMS or time.monotonic() - sent_at > CHUNK_SECONDS:
                 connection.send(("chunk", chunk))
@@ -219,6 +298,10 @@ class IsolatedWorker:
         self._process = None
         self._connection = None
         self._progress = None
+        self._pulses = None
+        #: Seconds without progress after which a call is stopped, when the call does
+        #: not say (None: no limit); see :meth:`limit`.
+        self.timeout = None
         #: How many worker processes were started (1 + the crashes recovered from).
         self.starts = 0
 
@@ -240,8 +323,9 @@ class IsolatedWorker:
             return
         parent_end, child_end = self._context.Pipe()
         self._progress = self._context.Value("q", -1, lock=False)
+        self._pulses = self._context.Value("Q", 0, lock=False)
         process = self._context.Process(
-            target=_serve, args=(child_end, self._progress), daemon=True, name="intake-ingest-reader"
+            target=_serve, args=(child_end, self._progress, self._pulses), daemon=True, name="intake-ingest-reader"
         )
         process.start()
         child_end.close()  # so that the parent sees EOF when the worker dies
@@ -278,9 +362,33 @@ class IsolatedWorker:
         except (pickle.PicklingError, AttributeError, TypeError) as error:
             raise TypeError(f"cannot be sent to a worker process ({error})") from error
 
-    def _receive(self, on_note):
-        """The next reply that is not a note; raises WorkerCrashed if the worker died."""
+    @contextlib.contextmanager
+    def limit(self, timeout):
+        """Within the block, calls and maps that do not give a ``timeout`` use this one."""
+        before, self.timeout = self.timeout, timeout
+        try:
+            yield self
+        finally:
+            self.timeout = before
+
+    def _wait(self, timeout):
+        """Wait for a message; raise WorkerTimedOut after ``timeout`` s without progress."""
+        if timeout is None:
+            return
+        pulses = self._pulses.value
+        deadline = time.monotonic() + timeout
+        while not self._connection.poll(min(POLL_SECONDS, max(deadline - time.monotonic(), 0))):
+            if self._pulses.value != pulses:
+                pulses, deadline = self._pulses.value, time.monotonic() + timeout
+            elif time.monotonic() >= deadline:
+                self._crashed_at = self._progress.value
+                self._kill()
+                raise WorkerTimedOut(timeout)
+
+    def _receive(self, on_note, timeout=None):
+        """The next reply that is not a note; raises WorkerCrashed if the worker died or hung."""
         while True:
+            self._wait(timeout)
             try:
                 kind, value = self._connection.recv()
             except (EOFError, OSError):
@@ -293,7 +401,7 @@ class IsolatedWorker:
                 raise TypeError(f"the worker process cannot run this request ({value})")
             return kind, value
 
-    def call(self, function, *args, on_note=None):
+    def call(self, function, *args, on_note=None, timeout=...):
         """``function(*args)`` in the worker; its result, or its exception raised here.
 
         Parameters
@@ -304,17 +412,23 @@ class IsolatedWorker:
             Picklable arguments.
         on_note : callable, optional
             Called here with each value the call passes to :func:`note`.
+        timeout : float or None, optional
+            Seconds the call may go without progress (a :func:`note` or :func:`pulse`)
+            before the worker is killed; None: no limit. Default: :attr:`timeout`.
 
         Raises
         ------
         WorkerCrashed
             The worker died during the call; the next call starts a new one.
+        WorkerTimedOut
+            The call made no progress for ``timeout`` seconds: the worker was killed.
         TypeError
             ``function`` or ``args`` cannot be pickled.
         """
+        timeout = self.timeout if timeout is ... else timeout
         self._send(("call", function, args))
         try:
-            _, (caught, kind, value) = self._receive(on_note)
+            _, outcome = self._receive(on_note, timeout)
         except WorkerCrashed:
             raise
         except BaseException:
@@ -322,20 +436,23 @@ class IsolatedWorker:
             # not read this call's reply, so this worker goes.
             self._kill()
             raise
-        _warn(caught)
+        kind, value = _unpack(outcome)
         if kind == "ok":
             return value
         raise value
 
-    def map(self, function, items):
+    def map(self, function, items, timeout=...):
         """``function(item)`` for each item, in the worker; yields ``(item, kind, value)`` in order.
 
         ``kind`` is ``'ok'`` (``value`` is the result), ``'error'`` (``value`` is the
-        exception) or ``'crashed'`` (``value`` is a :class:`WorkerCrashed`): after a
-        crash, a new worker goes on with the next item. The function and the items go
-        to the worker in one message and results come back in chunks; items whose
-        results were lost with a crashed worker are run again by the next one.
+        exception) or ``'crashed'`` (``value`` is a :class:`WorkerCrashed`, or a
+        :class:`WorkerTimedOut` for an item that took more than ``timeout`` seconds;
+        default :attr:`timeout`): after a crash, a new worker goes on with the next
+        item. The function and the items go to the worker in one message and results
+        come back in chunks; items whose results were lost with a crashed worker are
+        run again by the next one.
         """
+        timeout = self.timeout if timeout is ... else timeout
         pending = list(enumerate(items))  # (position, item) not yet yielded
         crashes = {}  # position -> WorkerCrashed, for items known to crash the worker
         finished = False
@@ -355,9 +472,9 @@ class IsolatedWorker:
                 received = 0
                 try:
                     while received < len(batch):
-                        _, chunk = self._receive(None)
-                        for caught, kind, value in chunk:
-                            _warn(caught)
+                        _, chunk = self._receive(None, timeout)
+                        for outcome in chunk:
+                            kind, value = _unpack(outcome)
                             yield batch[received][1], kind, value
                             received += 1
                 except WorkerCrashed as crash:
@@ -392,20 +509,29 @@ class IsolatedWorker:
         self._process = self._connection = None
 
 
-def _warn(caught):
-    """Raise again, here, the warnings a call raised in the worker."""
+def _unpack(outcome):
+    """``(kind, value)`` of a call's outcome, its warnings raised again here (at the caller of call or map)."""
+    caught, kind, value, trace = outcome
     for category, text in caught:
         warnings.warn(text, category, stacklevel=3)
+    if kind == "error" and trace:
+        value.__cause__ = RemoteTraceback(trace)
+    return kind, value
 
 
 @contextlib.contextmanager
-def isolation_worker(isolate):
-    """The worker for ``isolate``: None (False), a new one stopped on exit (True), or the one given."""
+def isolation_worker(isolate, timeout=None):
+    """The worker for ``isolate``: None (False), a new one stopped on exit (True), or the one given.
+
+    Within the block, the worker's calls stop after ``timeout`` seconds without progress
+    (None: no limit), whoever made the worker.
+    """
     if isinstance(isolate, IsolatedWorker):
-        yield isolate  # the caller's, shared between calls: the caller stops it
+        with isolate.limit(timeout):
+            yield isolate  # the caller's, shared between calls: the caller stops it
     elif not isolate:
         yield None
     else:
-        with IsolatedWorker() as worker:
+        with IsolatedWorker() as worker, worker.limit(timeout):
             worker.start()  # a worker that cannot start is an error now, not every run's
             yield worker

@@ -191,9 +191,9 @@ def test_detection_survives_crashing_sniffers_runs_in_and_companions(folder_cras
     assert [os.path.basename(source.path) for source in good.companions] == ["a_good.side"]
     reasons = {os.path.basename(item.url): item.reason for item in plan.unrecognised}
     assert set(reasons) == {"b_list.crashy", "c_sniff.crashy", "d_companions.crashy"}
-    assert reasons["b_list.crashy"].startswith("crashy crashed the reader while listing its runs (signal 11: SIGSEGV)")
+    assert reasons["b_list.crashy"].startswith("crashy crashed the reader (signal 11: SIGSEGV) while listing its runs")
     assert reasons["c_sniff.crashy"].startswith("sniffing it crashed the reader (signal 11: SIGSEGV)")
-    assert reasons["d_companions.crashy"].startswith("crashy crashed the reader while looking for its companion files (signal 6: SIGABRT)")
+    assert reasons["d_companions.crashy"].startswith("crashy crashed the reader (signal 6: SIGABRT) while looking for its companion files")
     places = plan.places()
     assert {url: where for url, where in places.items() if len(where) != 1} == {}
 
@@ -316,7 +316,7 @@ def test_silx_crashing_on_long_lines_costs_that_file_only(folder_with_a_spec_fil
     unrecognised = {item.url: item.reason for item in plan.unrecognised}
     if long_lines in unrecognised:  # crashed (or refused) while its scans were listed
         assert unrecognised[long_lines].startswith(
-            ("spec crashed the reader while listing its runs (signal 11: SIGSEGV)", "spec cannot list its runs: ")
+            ("spec crashed the reader (signal 11: SIGSEGV) while listing its runs", "spec cannot list its runs: ")
         )
     else:
         assert planned == ["good.spec", "long_lines.spec", "stack.tif"] and unrecognised == {}
