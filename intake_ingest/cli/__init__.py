@@ -36,6 +36,13 @@ def _parser():
             action="store_true",
             help="read files in this process (default: a worker process, so a reader's crash costs only its file)",
         )
+        sub.add_argument(
+            "--timeout",
+            type=float,
+            metavar="SECONDS",
+            help="stop a reader that makes no progress for this long and report its file (default: 60 s to sniff "
+            "a file, 120 s for each document of a run; 0: no limit; not applied with --no-isolate)",
+        )
 
     detect_parser = commands.add_parser("detect", help="show which ingestor reads which files, grouped into runs")
     selection(detect_parser)
@@ -80,10 +87,10 @@ def _run(args):
     if args.command == "ingestors":
         return list_ingestors()
     if args.command == "detect":
-        return detect_command(args.paths, args.ingestor, args.json, args.quiet, isolate=not args.no_isolate)
+        return detect_command(args.paths, args.ingestor, args.json, args.quiet, isolate=not args.no_isolate, timeout=args.timeout)
     if args.command == "ingest":
         return ingest_command(
-            args.paths, args.to, args.ingestor, args.overwrite, args.quiet, args.fail_fast, isolate=not args.no_isolate
+            args.paths, args.to, args.ingestor, args.overwrite, args.quiet, args.fail_fast, isolate=not args.no_isolate, timeout=args.timeout
         )
     if args.command == "catalog":
         if args.paths[0] == "check" and args.output is None:
@@ -92,7 +99,7 @@ def _run(args):
             return check_catalog_command(args.paths[1])
         if args.output is None:
             raise UserError("give the catalog file to write with -o (or use 'catalog check FILE')")
-        return write_catalog_command(args.paths, args.output, args.ingestor, args.quiet, isolate=not args.no_isolate)
+        return write_catalog_command(args.paths, args.output, args.ingestor, args.quiet, isolate=not args.no_isolate, timeout=args.timeout)
     if args.command == "ls":
         return list_runs(args.catalog)
     if args.command == "search":

@@ -27,16 +27,20 @@ def list_ingestors(out=None):
     return 0
 
 
-def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None, isolate=True):
+def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None, isolate=True, timeout=None):
     """``detect PATHS``: which ingestor reads which files, as a table or JSON.
 
     With ``isolate`` (the default), a file that crashes a parser while it is sniffed or
     its runs listed is reported unrecognised instead of ending the command.
     """
     from ..detect import detect
+    from ..detect.isolation import DETECT_TIMEOUT, time_limit
 
     out = out or sys.stdout
-    plan = detect(paths, ingestor=ingestor, progress=False if quiet else None, isolate=isolate)
+    plan = detect(
+        paths, ingestor=ingestor, progress=False if quiet else None, isolate=isolate,
+        timeout=time_limit(timeout, DETECT_TIMEOUT),
+    )
     if as_json:
         json.dump(plan.to_dict(), out, indent=2, default=_json_value)
         print(file=out)
@@ -55,7 +59,7 @@ def _json_value(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_fast=False, out=None, isolate=True):
+def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_fast=False, out=None, isolate=True, timeout=None):
     """``ingest PATHS --to DIR``: detect, then write each run to ``DIR/<uid>.msgpack``.
 
     Every run is attempted; the summary names each run that failed (its file and the
@@ -68,21 +72,26 @@ def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_
     """
     from ..detect import detect, ingest
     from ..detect.ingesting import target_folder
-    from ..detect.isolation import isolation_worker
+    from ..detect.isolation import DETECT_TIMEOUT, INGEST_TIMEOUT, isolation_worker, time_limit
 
     out = out or sys.stdout
     progress = False if quiet else None
     target_folder(to)
     with isolation_worker(isolate) as worker:  # one worker start for both steps
-        plan = detect(paths, ingestor=ingestor, progress=progress, isolate=worker or False)
-        result = ingest(plan, to=to, overwrite=overwrite, progress=progress, fail_fast=fail_fast, isolate=worker or False)
+        plan = detect(paths, ingestor=ingestor, progress=progress, isolate=worker or False,
+                      timeout=time_limit(timeout, DETECT_TIMEOUT))
+        result = ingest(plan, to=to, overwrite=overwrite, progress=progress, fail_fast=fail_fast, isolate=worker or False,
+                        timeout=time_limit(timeout, INGEST_TIMEOUT))
     counts = result.counts()
     line = f"{counts['ok']} run(s) written to {to}, {counts['skipped']} already there"
     if counts["skipped"]:
         line += " (skipped)"
     if counts["error"]:
         line += f", {counts['error']} failed"
+    line += "".join(f", {count} {ending}" for ending, count in result.ending_counts().items())
     print(f"{line}; {len(plan.unrecognised)} file(s) unrecognised, {len(plan.ambiguous)} ambiguous", file=out)
+    for run in result.ended_early:  # made, but not whole: no RunStop, or an abort
+        print(f"  {run.ending}: {run.where}: {run.ending_note}", file=out)
     for failed in result.errors:
         print(f"  failed: {failed.message}", file=out)
     for item in plan.ambiguous:
@@ -93,7 +102,7 @@ def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_
     return 0 if result.ok else 1
 
 
-def write_catalog_command(paths, output, ingestor=None, quiet=False, out=None, isolate=True):
+def write_catalog_command(paths, output, ingestor=None, quiet=False, out=None, isolate=True, timeout=None):
     """``catalog PATHS -o beamline.yml``: a YAML catalog spec of the detected runs (detection isolated by default).
 
     An ``output`` that is a folder, or that cannot be written, is a one-line error
@@ -102,12 +111,16 @@ def write_catalog_command(paths, output, ingestor=None, quiet=False, out=None, i
     from ..detect import detect
     from ..detect.catalog_spec import write_catalog_spec
     from .catalogs import UserError
+    from ..detect.isolation import DETECT_TIMEOUT, time_limit
 
     out = out or sys.stdout
     if os.path.isdir(output) or output.endswith(("/", os.sep)):  # said before any file is read
         example = os.path.join(output, "beamline.yml")
         raise UserError(f"{output}: is a folder; -o takes the YAML file to write, e.g. {example}")
-    plan = detect(paths, ingestor=ingestor, progress=False if quiet else None, isolate=isolate)
+    plan = detect(
+        paths, ingestor=ingestor, progress=False if quiet else None, isolate=isolate,
+        timeout=time_limit(timeout, DETECT_TIMEOUT),
+    )
     try:
         spec = write_catalog_spec(plan, output)
     except OSError as error:  # a folder that does not exist, no permission, a full disk

@@ -53,6 +53,7 @@ __all__ = [
     "isolation_worker",
     "note",
     "pulse",
+    "time_limit",
 ]
 
 #: How worker processes are started (see the module docstring for why not ``fork``).
@@ -535,3 +536,10 @@ def isolation_worker(isolate, timeout=None):
         with IsolatedWorker() as worker, worker.limit(timeout):
             worker.start()  # a worker that cannot start is an error now, not every run's
             yield worker
+
+
+def time_limit(timeout, default):
+    """A step's limit from a user's ``--timeout``: ``default`` if not given (None), no limit for 0."""
+    if timeout is None:
+        return default
+    return timeout if timeout > 0 else None
