@@ -8,6 +8,8 @@ read), the scan's ``title``, times, presets...
 """
 
 import dataclasses
+import math
+import re
 
 from ._common import EVENT_FIELD_NAMES, unique_key
 from ._fabio import HeaderValue, data_key_name, parse_number, parse_time
@@ -37,6 +39,11 @@ _UNITS = {
     "m", "mm", "um", "nm", "pm", "s", "ms", "us", "ns", "eV", "keV", "MeV", "deg", "rad",
     "mrad", "Hz", "kHz", "K", "V", "kV", "mA", "W", "Pa", "mbar", "bar", "pixel", "pixels",
 }
+# An integer a number column holds exactly: event data and msgpack stop at 64 bits.
+_INT64 = (-(2**63), 2**63 - 1)
+# Digits of an integer, without sign or leading zeros: more than 19 is beyond 64 bits
+# (and is never handed to int(), which refuses over 4300 digits).
+_DIGITS = re.compile(r"[+-]?(?=\d)0*(\d*)")
 
 
 @dataclasses.dataclass
@@ -60,6 +67,9 @@ class EdfHeader:
     title : str or None
     unpaired : list of str
         What did not pair up: mnemonics without values, or values without mnemonics.
+    beyond_64_bits : list of str
+        Data keys whose header value holds an integer beyond 64 bits: kept exactly, as
+        the header's text (a number column would round it to a float, or refuse it).
     """
 
     values: dict = dataclasses.field(default_factory=dict)
@@ -69,6 +79,15 @@ class EdfHeader:
     time_key: str | None = None
     title: str | None = None
     unpaired: list = dataclasses.field(default_factory=list)
+    beyond_64_bits: list = dataclasses.field(default_factory=list)
+
+    def add_text(self, name, text, where, prefix):
+        """Add a header value (:func:`_value` of ``text``) under ``name``; its data key."""
+        value = _value(text)
+        key = self.add(name, value, where, prefix)
+        if isinstance(value.value, str) and _numbers_beyond_64_bits(text):
+            self.beyond_64_bits.append(key)
+        return key
 
     def add(self, name, value, where, prefix):
         """Add a value under ``name``, or ``prefix_name`` if ``name`` is taken.
@@ -88,10 +107,43 @@ class EdfHeader:
         return key
 
 
-def _value(text):
-    """A header value: a number, numbers (a tuple), a number with a unit, or text."""
+def _beyond_64_bits(text):
+    """True if a word of ``text`` is an integer a 64-bit integer cannot hold."""
+    for word in text.split():
+        digits = _DIGITS.fullmatch(word)
+        if digits is None:
+            continue
+        if len(digits.group(1)) > 19:
+            return True
+        if not _INT64[0] <= int(word) <= _INT64[1]:
+            return True
+    return False
+
+
+def _numbers_beyond_64_bits(text):
+    """True if ``text`` would be a number (or numbers, or a number and unit) but for an integer beyond 64 bits."""
     words = text.split()
-    numbers = [parse_number(word) for word in words]
+    if not any(_beyond_64_bits(word) for word in words):
+        return False
+    if len(words) == 2 and words[1] in _UNITS:
+        words = words[:1]
+    return all(_beyond_64_bits(word) or parse_number(word) is not None for word in words)
+
+
+def _number(word):
+    """:func:`parse_number` of one word, None for an integer beyond 64 bits (no column holds it)."""
+    if _beyond_64_bits(word):
+        return None
+    return parse_number(word)
+
+
+def _value(text):
+    """A header value: a number, numbers (a tuple), a number with a unit, or text.
+
+    An integer beyond 64 bits makes the value text, as written: exact, never a float.
+    """
+    words = text.split()
+    numbers = [_number(word) for word in words]
     if words and None not in numbers:
         return HeaderValue(numbers[0] if len(numbers) == 1 else tuple(numbers))
     if len(words) == 2 and numbers[0] is not None and words[1] in _UNITS:
@@ -124,7 +176,7 @@ def _add_mnemonics(result, header, group, keys):
             f"{'values' if len(positions) > len(names) else 'names'} without a partner are left out"
         )
     for name, position in zip(names, positions):
-        key = result.add(name, _value(position), f"EDF header {pos_key} ({name})", group)
+        key = result.add_text(name, position, f"EDF header {pos_key} ({name})", group)
         if group in EVENT_GROUPS:
             result.event_keys[key] = name
 
@@ -139,8 +191,9 @@ def _header_time(header, timezone):
             continue
         text = header[by_name[name]]
         if kind == "unix":
-            seconds = parse_number(text)
-            moment = float(seconds) if seconds is not None and seconds > 0 else None
+            seconds = _number(text)
+            # A Unix time is a finite positive number (nan, inf or 1e999 are no time).
+            moment = float(seconds) if seconds is not None and math.isfinite(seconds) and seconds > 0 else None
         else:
             moment = parse_time(text, TIME_FORMATS, timezone)
         if moment is not None:
@@ -175,5 +228,5 @@ def parse_edf_header(header, timezone=None):
             continue  # a date: the event's time (a Unix time stays a number too)
         if key.lower() == "title" and result.title is None:
             result.title = text
-        result.add(key, _value(text), f"EDF header {key}", "header")
+        result.add_text(key, text, f"EDF header {key}", "header")
     return result

@@ -359,20 +359,28 @@ def _scan(series, first):
 def _frame_headers(frames, shape, dtype, timezone):
     """Every frame's parsed header and file, frames checked against the first's shape and dtype.
 
-    One warning for all the frames whose mnemonics and values do not pair up.
+    One warning for all the frames whose mnemonics and values do not pair up, and one
+    for all those holding integers beyond 64 bits (kept as the header's text).
     """
-    headers, files, unpaired = [], [], []
+    headers, files, unpaired, huge = [], [], [], []
     for source, layouts in frames.files:
         for layout in layouts:
             _check_frame(source, f"frame {layout.number}", layout.shape, layout.dtype, shape, dtype)
             header = parse_edf_header(layout.header, timezone)
             if header.unpaired:
                 unpaired.append(f"{source.url}: frame {layout.number}: {header.unpaired[0]}")
+            if header.beyond_64_bits:
+                keys = ", ".join(repr(key) for key in header.beyond_64_bits)
+                huge.append(
+                    f"{source.url}: frame {layout.number}: header value {keys} holds an integer beyond 64 bits; "
+                    "kept exactly as the header's text (a string), not as a number"
+                )
             headers.append(header)
             files.append(source)
-    if unpaired:
-        others = f" (and {len(unpaired) - 1} more frames)" if len(unpaired) > 1 else ""
-        warnings.warn(unpaired[0] + others, IngestWarning, stacklevel=3)
+    for found in (unpaired, huge):
+        if found:
+            others = f" (and {len(found) - 1} more frames)" if len(found) > 1 else ""
+            warnings.warn(found[0] + others, IngestWarning, stacklevel=3)
     return headers, files
 
 
