@@ -1,6 +1,8 @@
 """Reading pixels: the package's read path against plain tifffile on the same files.
 
-Group ``read-series``: 100 single-image TIFFs (512x512 uint16) into one array.
+Group ``read-series``: 100 single-image TIFFs (512x512 uint16) into one array; the
+peer ``dask.array.image.imread(pattern, imread=tifffile.imread).compute()`` is the
+plain-dask way to the same array.
 Group ``read-stack``: one 100-page TIFF (512x512 uint16) into one array.
 
 The upsert happens inside the timed function: the in-memory catalog keeps a run's
@@ -13,6 +15,7 @@ baseline), so the files are in the page cache for everyone.
 
 import glob
 
+import dask.array.image
 import numpy as np
 import pytest
 import tifffile
@@ -50,6 +53,17 @@ def test_series_tifffile_baseline(benchmark, tiff_series):
 
     result = benchmark.pedantic(read, **SERIES_ROUNDS)
     np.testing.assert_array_equal(result, images)
+
+
+@pytest.mark.benchmark(group="read-series")
+def test_series_dask_image_imread(benchmark, tiff_series):
+    pattern, images = tiff_series
+    benchmark.extra_info["role"] = "peer"
+
+    def read():
+        return dask.array.image.imread(pattern, imread=tifffile.imread).compute()
+
+    np.testing.assert_array_equal(benchmark.pedantic(read, **SERIES_ROUNDS), images)
 
 
 @pytest.mark.benchmark(group="read-series")

@@ -11,14 +11,13 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
-import dask.array as da
 import event_model
 import numpy as np
 import tifffile
 
 from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, errors_named, expand, open_local_or_buffer, timestamps
-from ..lazy import lazy_array
+from ..lazy import blocks_array, dask_name, frames_per_chunk, lazy_array, reads_into
 from ..registry import IngestorSpec
 from ._common import array_data_key, check_declared_size, page_as_events, page_slices, source_label
 
@@ -106,11 +105,13 @@ def read_tiff_header(source):
     return _tiff_errors_named(source, header)
 
 
+@reads_into
 def read_tiff(source, shape=None, dtype=None, out=None):
     """The image in one TIFF file, checked against the shape and dtype the run expects.
 
     With ``out``, the pixels are read straight into that array (a slot of a larger
-    buffer), which saves a copy per file.
+    buffer, the chunk of a lazy series: see :mod:`intake_ingest.lazy`), which saves a
+    copy per file.
     """
 
     def read(file):
@@ -231,20 +232,41 @@ def read_tiff_stack(source):
     return _tiff_errors_named(source, read)
 
 
-def read_tiff_frame(source, index, frame_shape, dtype):
-    """One frame (page) of a multi-page TIFF."""
+def read_tiff_pages(source, begin, end, frame_shape, dtype):
+    """Frames (pages) ``begin:end`` of a multi-page TIFF, the file opened once.
+
+    The task of one chunk of a lazy stack. The file must still hold those frames, of
+    that shape and dtype (it may have changed since it was ingested).
+    """
 
     def read(file):
         with tifffile.TiffFile(file) as tif:
-            frame = tif.asarray(key=index, series=0)
-        if frame.shape != tuple(frame_shape) or frame.dtype != dtype:
-            raise IngestError(
-                source.url,
-                f"frame {index} is {frame.shape} {frame.dtype}, not {tuple(frame_shape)} {dtype}",
-            )
-        return frame
+            series = tif.series[0]
+            page_shape, n_pages = tuple(series.keyframe.shape), len(series.pages)
+            if page_shape != tuple(frame_shape) or np.dtype(series.dtype) != dtype or n_pages < end:
+                raise IngestError(
+                    source.url,
+                    f"holds {n_pages} frames of {page_shape} {np.dtype(series.dtype)} now; frames "
+                    f"{begin}-{end - 1} of {tuple(frame_shape)} {dtype} were asked for (the file changed)",
+                )
+            out = np.empty((end - begin,) + tuple(frame_shape), dtype)
+            tif.asarray(key=slice(begin, end), series=0, out=out)
+            # tifffile may set ``out.shape`` to the pages' own (one page: 2-D); a view, no copy.
+            return out.reshape((end - begin,) + tuple(frame_shape))
 
     return _tiff_errors_named(source, read)
+
+
+def lazy_stack(source, n_pages, page_shape, dtype):
+    """The frames of a multi-page TIFF as a dask array, a chunk of several pages per task."""
+    page_shape, dtype = tuple(page_shape), np.dtype(dtype)
+    step = frames_per_chunk(page_shape, dtype)
+    blocks = []
+    for begin in range(0, n_pages, step):
+        end = min(begin + step, n_pages)
+        blocks.append(((read_tiff_pages, source, begin, end, page_shape, dtype), end - begin))
+    name = dask_name("read-tiff-pages", [file_version(source, f"{n_pages}x{page_shape}")])
+    return blocks_array(name, blocks, page_shape, dtype)
 
 
 def file_version(source, part=""):
@@ -338,7 +360,8 @@ def ingest_tiff_stack(filename, *, lazy=False, storage_options=None):
     filename : str
         Path or fsspec URL of the file.
     lazy : bool, optional
-        If True, the event page holds a dask array with one chunk per page.
+        If True, the event page holds a dask array of the pages, several pages per
+        chunk (one task opens the file once and reads a chunk's pages).
     storage_options : dict, optional
         Passed to fsspec.
 
@@ -365,18 +388,7 @@ def ingest_tiff_stack(filename, *, lazy=False, storage_options=None):
 
     if lazy:
         n_pages, page_shape, dtype = read_tiff_stack_header(source)
-        stack = da.stack(
-            [
-                lazy_array(
-                    read_tiff_frame,
-                    (source, index, page_shape, dtype),
-                    page_shape,
-                    dtype,
-                    file_version(source, index),
-                )
-                for index in range(n_pages)
-            ]
-        )
+        stack = lazy_stack(source, n_pages, page_shape, dtype)
     else:
         stack = read_tiff_stack(source)
         stack.flags.writeable = False

@@ -117,7 +117,11 @@ class Filler:
     def lazy(self, datum_id, shape, dtype):
         """The array a datum points at, as a dask array read on compute."""
         resource, arguments = self._arguments(datum_id)
-        return lazy_array(load_datum, arguments, shape, dtype, f"{resource['uid']}|{datum_id}")
+        # One task per datum, not fused with its neighbours (intake_ingest.lazy): a
+        # handler reads its file chunk-aligned already, and a frame then reads one file.
+        return lazy_array(
+            load_datum, arguments, shape, dtype, f"{resource['uid']}|{datum_id}", fusable=False
+        )
 
 
 def external_keys(descriptor):

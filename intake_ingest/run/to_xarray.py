@@ -6,6 +6,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from ..lazy import frame_reads, fuse_frames, lazy_frames, read_frames_into
+
 __all__ = ["stream_to_dataset"]
 
 
@@ -41,17 +43,14 @@ class _Column:
     def join(self, lazy, dtype=None):
         """All values along a leading time axis: dask if ``lazy``, else numpy."""
         pieces = list(self._pieces())
-        any_dask = any(
-            _is_dask(piece) if is_block else any(_is_dask(value) for value in piece)
-            for is_block, piece in pieces
-        )
-        if lazy or any_dask:
+        if lazy:
             arrays = [
                 _as_dask(piece) if is_block else _stack_rows_dask(piece, dtype)
                 for is_block, piece in pieces
             ]
-            joined = arrays[0] if len(arrays) == 1 else da.concatenate(arrays)
-            return joined if lazy else joined.compute()
+            return arrays[0] if len(arrays) == 1 else da.concatenate(arrays)
+        if any(_is_dask(piece) if is_block else any(map(_is_dask, piece)) for is_block, piece in pieces):
+            return _read_into_one_array(pieces, dtype)
         view = _view_of_one_buffer(self.parts)
         if view is not None:
             return view
@@ -59,6 +58,41 @@ class _Column:
             np.asarray(piece) if is_block else _stack_rows(piece, dtype) for is_block, piece in pieces
         ]
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _read_into_one_array(pieces, dtype=None):
+    """Pieces of which some are lazy, computed into one preallocated array.
+
+    Each piece is written into its rows of the result as it is read: frames of lazy
+    reads (see :mod:`intake_ingest.lazy`) straight from their files, other dask arrays
+    chunk by chunk, so the peak memory is the result plus a chunk, not twice the result.
+    """
+    parts = []  # (reads or None, array-like with a leading time axis)
+    for is_block, piece in pieces:
+        if is_block:
+            parts.append((None, piece))
+            continue
+        reads = frame_reads(piece)
+        if reads is not None:
+            parts.append((reads, lazy_frames(reads, piece[0].shape, piece[0].dtype)))
+        else:
+            parts.append((None, _stack_rows_dask(piece, dtype)))
+    row_shapes = {tuple(array.shape[1:]) for _, array in parts}
+    if len(row_shapes) > 1:
+        raise ValueError(f"rows of different shapes {sorted(row_shapes)} do not join into one array")
+    out_dtype = np.result_type(*(array.dtype for _, array in parts))
+    out = np.empty((sum(len(array) for _, array in parts),) + row_shapes.pop(), out_dtype)
+    begin = 0
+    for reads, array in parts:
+        rows = out[begin : begin + len(array)]
+        if reads is not None and array.dtype == out_dtype:
+            read_frames_into(reads, rows)
+        elif _is_dask(array):
+            da.store(array, rows, lock=False)
+        else:
+            rows[...] = array
+        begin += len(array)
+    return out
 
 
 def _view_of_one_buffer(parts):
@@ -105,6 +139,10 @@ def _as_dask(value):
 
 def _stack_rows_dask(rows, dtype=None):
     if any(_is_dask(row) for row in rows):
+        # Frames each read lazily by one of the package's readers: many frames per task.
+        fused = fuse_frames(rows)
+        if fused is not None:
+            return fused
         return da.stack([_as_dask(row) for row in rows])
     # Values already in memory are stacked once, not wrapped one by one.
     return _as_dask(_stack_rows(rows, dtype))

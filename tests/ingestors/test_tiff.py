@@ -152,8 +152,34 @@ def test_lazy_stack_reads_pages_on_compute(tiff_stack, validated):
     documents = validated(ingest_tiff_stack(path, lazy=True))
     page = documents[2][1]
     assert isinstance(page["data"]["image"], da.Array)
-    assert page["data"]["image"].chunks[0] == (1,) * len(images)
+    # A small stack is one chunk: one task opens the file once and reads every page.
+    assert page["data"]["image"].chunks[0] == (len(images),)
+    assert len(page["data"]["image"].__dask_graph__()) == 1
     np.testing.assert_array_equal(page["data"]["image"].compute(), images)
+
+
+def test_lazy_stack_in_chunks_of_several_pages(tiff_stack, monkeypatch):
+    from intake_ingest import lazy
+
+    path, images = tiff_stack
+    monkeypatch.setattr(lazy, "CHUNK_BYTES", 4 * images[0].nbytes)
+    page = next(doc for name, doc in ingest_tiff_stack(path, lazy=True) if name == "event_page")
+    assert page["data"]["image"].chunks[0] == (4, 4, 2)
+    np.testing.assert_array_equal(page["data"]["image"].compute(), images)
+    np.testing.assert_array_equal(page["data"]["image"][3:7].compute(), images[3:7])
+
+
+def test_lazy_stack_changed_after_ingest_names_the_file(tiff_stack):
+    path, images = tiff_stack
+    page = next(doc for name, doc in ingest_tiff_stack(path, lazy=True) if name == "event_page")
+    tifffile.imwrite(path, images[:3], photometric="minisblack")
+    with pytest.raises(IngestError, match="changed") as info:
+        page["data"]["image"].compute()
+    assert info.value.path == path
+    os.remove(path)
+    with pytest.raises(MissingFileError) as info:
+        page["data"]["image"].compute()
+    assert info.value.path == path
 
 
 def test_dask_series_holds_lazy_images(tiff_series, validated):

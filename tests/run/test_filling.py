@@ -130,3 +130,13 @@ def test_unfilled_run_survives_a_msgpack_round_trip(frames_file, npy_handler, tm
     reopened = BlueskyMsgpackCatalog(copy)[run.uid]
     assert [name for name, _ in reopened.documents()][:4] == ["start", "descriptor", "resource", "datum_page"]
     xr.testing.assert_identical(reopened.primary.read(), run.primary.read())
+
+
+
+def test_lazy_frames_of_a_handler_stay_one_task_per_datum(frames_file, npy_handler):
+    # Handlers read their files chunk-aligned themselves; a frame reads only its own file.
+    path, frames = frames_file
+    image = BlueskyRun(external_run(path, frames)).primary.to_dask()["image"].data
+    assert image.chunks[0] == (1,) * len(frames)
+    np.testing.assert_array_equal(image[2].compute(), frames[2])
+    np.testing.assert_array_equal(image.compute(), frames)
