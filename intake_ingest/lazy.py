@@ -142,9 +142,29 @@ def read_frames_into(reads, out):
     return out
 
 
-def _read_frames(reads, shape, dtype):
-    """One chunk of a fused array (a dask task): the frames of ``reads`` in one array."""
-    return read_frames_into(reads, np.empty((len(reads),) + tuple(shape), dtype))
+class _Frames:
+    """The FrameReads of one chunk, as one opaque argument of its task.
+
+    Dask walks tuples and lists in a task's arguments looking for keys, at every compute:
+    for a chunk of a thousand frames that costs more than reading small images. An
+    object of this class is passed as it is.
+    """
+
+    __slots__ = ("reads",)
+
+    def __init__(self, reads):
+        self.reads = tuple(reads)
+
+    def __len__(self):
+        return len(self.reads)
+
+    def __reduce__(self):
+        return (_Frames, (self.reads,))
+
+
+def _read_frames(frames, shape, dtype):
+    """One chunk of a fused array (a dask task): the frames read in order into one array."""
+    return read_frames_into(frames.reads, np.empty((len(frames),) + tuple(shape), dtype))
 
 
 class FramesArray(da.Array):
@@ -197,7 +217,7 @@ def lazy_frames(reads, shape, dtype, chunk_bytes=None):
     reads = list(reads)
     shape, dtype = tuple(int(n) for n in shape), np.dtype(dtype)
     step = frames_per_chunk(shape, dtype, chunk_bytes)
-    blocks = [tuple(reads[begin : begin + step]) for begin in range(0, len(reads), step)]
+    blocks = [_Frames(reads[begin : begin + step]) for begin in range(0, len(reads), step)]
     return blocks_array(
         dask_name(f"{_task_prefix(reads[0].read)}-frames", [read.version for read in reads]) if reads else "",
         [((_read_frames, block, shape, dtype), len(block)) for block in blocks],

@@ -116,6 +116,10 @@ def read_tiff(source, shape=None, dtype=None, out=None):
 
     def read(file):
         with tifffile.TiffFile(file) as tif:
+            page = _single_page(tif, out)
+            if page is not None:
+                page.asarray(out=out)
+                return out
             series = tif.series[0]
             check_series(source, series, shape, dtype)
             if out is None:  # with ``out`` the caller allocated what the first file declared
@@ -123,6 +127,29 @@ def read_tiff(source, shape=None, dtype=None, out=None):
             return series.asarray(out=out)
 
     return _tiff_errors_named(source, read)
+
+
+def _single_page(tif, out):
+    """The file's one page, if it is the image ``out`` expects (an uncompressed one); else None.
+
+    Such a page is the file's image series: reading it directly skips tifffile's series
+    detection (parsing the image descriptions of ImageJ, OME, ... writers), about a
+    quarter of reading a small image. Only uncompressed pages whose pixels lie within
+    the file are read so; anything else goes through the series, checked as before.
+    """
+    if out is None:
+        return None
+    page = tif.pages.first
+    if (
+        len(tif.pages) != 1
+        or tuple(page.shape) != out.shape
+        or np.dtype(page.dtype) != out.dtype
+        or page.compression != 1
+        or not page.is_contiguous
+        or page.dataoffsets[0] + page.nbytes > tif.filehandle.size
+    ):
+        return None
+    return page
 
 
 def _stack_layout(source, tif):

@@ -166,3 +166,26 @@ def test_arrays_of_other_shapes_or_not_lazy_frames_are_not_fused(tiff_series):
     assert lazy.fuse_frames(frames[:2] + [da.from_array(images[2])]) is None
     assert lazy.fuse_frames(frames[:2] + [frames[2][:5]]) is None
     assert lazy.fuse_frames([]) is None
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        dict(),  # one uncompressed page: read directly into its row
+        dict(compression="zlib"),  # compressed: read through tifffile's series
+        dict(photometric="rgb"),
+        dict(imagej=True),
+        dict(tile=(16, 16)),
+    ],
+    ids=["plain", "zlib", "rgb", "imagej", "tiled"],
+)
+def test_series_of_every_layout_reads_as_tifffile_does(tmp_path, write):
+    shape = (3, 32, 48, 3) if write.get("photometric") == "rgb" else (3, 32, 48)
+    images = np.random.default_rng(5).integers(0, 60000, shape).astype(np.uint16)
+    paths = [str(tmp_path / f"f_{index}.tif") for index in range(len(images))]
+    for path, image in zip(paths, images):
+        tifffile.imwrite(path, image, **write)
+    expected = tifffile.imread(paths)
+    pattern = str(tmp_path / "f_*.tif")
+    np.testing.assert_array_equal(lazy_image(pattern).compute(), expected)
+    np.testing.assert_array_equal(BlueskyRun(ingest_tiff_series(pattern)).primary.read()["image"].values, expected)
