@@ -1,0 +1,457 @@
+"""Event-model schema validation compiled once, with event-model's own validator as the judge.
+
+event_model validates each document with ``jsonschema``, which interprets the schema anew
+for every document: about 0.2 ms for an event and 50-100 ms for the descriptor of a SPEC
+scan with 60 motors (the descriptor schema walks every nested key of the document through
+a recursive ``$ref``). An ingestor composing thousands of events and hundreds of
+descriptors spent most of its time there.
+
+This module compiles each of event_model's schemas, once, into nested Python closures that
+apply the same keywords with the same rules: the type checks are event_model's own type
+checker (which also takes tuples and numpy arrays as arrays), ``enum``/``const`` use
+jsonschema's own ``equal``, patterns are searched with :func:`re.search` as jsonschema
+does, and ``unevaluatedProperties`` follows jsonschema's rule for which keys a schema
+evaluates. A schema using any keyword not listed in :data:`_KEYWORDS` is not compiled.
+
+The compiled check only ever *accepts*: :func:`validate` returns at once when it says a
+document is valid; in every other case (it says invalid, it meets something it was not
+written for and raises, or the schema was not compiled) event_model's validator decides
+and raises its own error. ``tests/ingestors/test_schema_check.py`` checks, on documents
+mutated at random by hypothesis, that both give the same verdict.
+"""
+
+import re
+
+import event_model
+import jsonschema._types
+import numpy as np
+from jsonschema._utils import equal
+
+__all__ = ["is_valid", "validate"]
+
+#: Keywords that only annotate: they never change a verdict.
+_ANNOTATIONS = frozenset({"title", "description", "default", "$defs", "$comment", "examples"})
+
+_TYPE_CHECKER = event_model.schema_validators[event_model.DocumentNames.start].TYPE_CHECKER
+
+
+def _type_function(name):
+    """event_model's own check of a JSON type (tuples and numpy arrays are arrays)."""
+    function = _TYPE_CHECKER._type_checkers[name]  # raises KeyError for an unknown type
+    if function is _STANDARD_TYPES.get(name):
+        return _DIRECT_TYPES[name]  # the same test, without the checker's indirection
+    verdicts = {}  # builtin type -> the checker's verdict, for every instance of that type
+
+    def is_type(instance):
+        kind = type(instance)
+        verdict = verdicts.get(kind)
+        if verdict is None:
+            verdict = bool(function(_TYPE_CHECKER, instance))
+            if kind in _TYPE_DECIDES and not (kind is float and name == "integer"):
+                verdicts[kind] = verdict
+        return verdict
+
+    return is_type
+
+
+#: Builtin types whose instances a JSON type check tells apart by their type alone (they
+#: have no attributes of their own), except a float for 'integer' (1.0 is one, 1.5 not).
+_TYPE_DECIDES = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
+
+
+# jsonschema's own functions for these types, and what each of them tests, written directly.
+_STANDARD_TYPES = {
+    "object": jsonschema._types.is_object,
+    "string": jsonschema._types.is_string,
+    "null": jsonschema._types.is_null,
+    "boolean": jsonschema._types.is_bool,
+}
+_DIRECT_TYPES = {
+    "object": lambda instance: isinstance(instance, dict),
+    "string": lambda instance: isinstance(instance, str),
+    "null": lambda instance: instance is None,
+    "boolean": lambda instance: isinstance(instance, bool),
+}
+
+_is_array = _type_function("array")
+_is_string = _type_function("string")
+
+
+class _Unsupported(Exception):
+    """The schema uses something this compiler does not implement."""
+
+
+def _always(instance):
+    return True
+
+
+def _never(instance):
+    return False
+
+
+class _Compiler:
+    """Compiles one root schema; ``$ref``s point into its ``$defs`` (compiled once each)."""
+
+    def __init__(self, root):
+        self.root = root
+        self.refs = {}
+        self.evaluating = set()  # ids of schemas whose evaluated keys are being compiled
+
+    def ref(self, ref):
+        """The check of the schema a ``$ref`` names, compiled once (references may recurse)."""
+        if ref not in self.refs:
+            self.refs[ref] = None  # a recursive reference finds the slot filled below
+            self.refs[ref] = self.compile(self.resolved(ref))
+        refs = self.refs
+        return lambda instance: refs[ref](instance)
+
+    def resolved(self, ref):
+        """The schema a ``$ref`` names: only plain pointers into this schema (``#/$defs/Name``)."""
+        if not re.fullmatch(r"#(/[A-Za-z0-9_$]+)+", ref):
+            raise _Unsupported(f"$ref {ref!r}")
+        target = self.root
+        for part in ref[2:].split("/"):
+            target = target[part]
+        return target
+
+    def compile(self, schema):
+        if schema is True:
+            return _always
+        if schema is False:
+            return _never
+        if not isinstance(schema, dict):
+            raise _Unsupported(f"schema {schema!r}")
+        tree = self.key_pattern_tree(schema)
+        if tree is not None:
+            return tree
+        checks = []
+        if any(keyword in schema for keyword in _OBJECT_KEYWORDS):
+            checks.append(_object_keywords(self, schema))
+        for keyword, value in schema.items():
+            if keyword in _ANNOTATIONS or keyword in _OBJECT_KEYWORDS:
+                continue
+            build = _KEYWORDS.get(keyword)
+            if build is None:
+                raise _Unsupported(f"keyword {keyword!r}")
+            checks.append(build(self, value, schema))
+        return _all(checks)
+
+    def key_pattern_tree(self, schema):
+        """The check of a schema saying "every key, at every depth of nested objects, matches P".
+
+        That is ``{"patternProperties": {P: {"$ref": <this schema>}}, "additionalProperties":
+        false}`` (event_model's ``DataType``, applied to every field of a descriptor): an
+        object is valid if each of its keys matches P and each of its values is valid, and
+        anything but an object is valid. jsonschema follows that recursion key by key; here
+        it is a walk over the nested objects, each distinct key searched once. None for any
+        other schema.
+        """
+        keywords = {keyword: value for keyword, value in schema.items() if keyword not in _ANNOTATIONS}
+        if set(keywords) != {"patternProperties", "additionalProperties"} or keywords["additionalProperties"] is not False:
+            return None
+        if len(keywords["patternProperties"]) != 1:
+            return None
+        ((pattern, subschema),) = keywords["patternProperties"].items()
+        sub_keywords = {keyword for keyword in subschema if keyword not in _ANNOTATIONS} if isinstance(subschema, dict) else None
+        if sub_keywords != {"$ref"} or self.resolved(subschema["$ref"]) is not schema:
+            return None
+        return _key_pattern_tree(re.compile(pattern).search)
+
+    # -- which keys a schema evaluates (jsonschema's find_evaluated_property_keys_by_schema)
+
+    def evaluated_keys(self, schema):
+        """A function of an object giving the keys ``schema`` evaluates in it."""
+        if not isinstance(schema, dict):
+            return lambda instance: set()
+        for keyword in ("$dynamicRef", "dependentSchemas", "if", "then", "else"):
+            if keyword in schema:
+                raise _Unsupported(f"{keyword} under unevaluatedProperties")
+        if id(schema) in self.evaluating:
+            raise _Unsupported("a cycle of $refs under unevaluatedProperties")
+        self.evaluating.add(id(schema))
+        parts = []
+        if "$ref" in schema:
+            parts.append(self.evaluated_keys(self.resolved(schema["$ref"])))
+        properties = schema.get("properties")
+        if isinstance(properties, dict):
+            names = properties.keys()
+            parts.append(lambda instance: names & instance.keys())
+        for keyword in ("additionalProperties", "unevaluatedProperties"):
+            if keyword in schema and schema[keyword] is not None:
+                check = self.compile(schema[keyword])
+                parts.append(lambda instance, check=check: {k for k, v in instance.items() if check(v)})
+        if "patternProperties" in schema:
+            searches = [re.compile(pattern).search for pattern in schema["patternProperties"]]
+            parts.append(lambda instance: {k for k in instance if any(search(k) for search in searches)})
+        for keyword in ("allOf", "oneOf", "anyOf"):
+            for subschema in schema.get(keyword, []):
+                check, keys = self.compile(subschema), self.evaluated_keys(subschema)
+                parts.append(lambda instance, check=check, keys=keys: keys(instance) if check(instance) else set())
+        self.evaluating.discard(id(schema))
+
+        def evaluated(instance):
+            keys = set()
+            for part in parts:
+                keys.update(part(instance))
+            return keys
+
+        return evaluated
+
+
+# -- one builder per keyword: (compiler, value, schema) -> check(instance) -> bool -------------
+
+
+def _type(compiler, types, schema):
+    checks = [_type_function(name) for name in ([types] if isinstance(types, str) else types)]
+    if len(checks) == 1:
+        return checks[0]
+    return lambda instance: any(check(instance) for check in checks)
+
+
+#: Nested objects deeper than this are left to jsonschema (whose recursion may give up on them).
+_MAX_DEPTH = 32
+
+
+def _key_pattern_tree(search):
+    """See :meth:`_Compiler.key_pattern_tree`."""
+    found = set()  # str keys the pattern finds: re.search of a str depends on the str alone
+
+    def valid(instance):
+        stack = [(instance, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if not isinstance(node, dict):
+                continue
+            if depth > _MAX_DEPTH:
+                return False
+            for key, value in node.items():
+                if key not in found:
+                    if type(key) is not str or not search(key):
+                        return False
+                    if len(found) > 100_000:
+                        found.clear()
+                    found.add(key)
+                if isinstance(value, dict):
+                    stack.append((value, depth + 1))
+        return True
+
+    return valid
+
+
+def _all(checks):
+    """One check passing where all of ``checks`` pass (a schema's keywords are a conjunction)."""
+    checks = [check for check in checks if check is not _always]
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda instance: first(instance) and second(instance)
+    return lambda instance: all(check(instance) for check in checks)
+
+
+#: Keywords about an object's properties, checked together in one pass over its items.
+_OBJECT_KEYWORDS = ("properties", "patternProperties", "additionalProperties", "required")
+
+
+def _object_keywords(compiler, schema):
+    """``properties``, ``patternProperties``, ``additionalProperties`` and ``required``.
+
+    Each applies only to objects (``isinstance(instance, dict)``, the type check of every
+    event_model validator) and they are a conjunction, so one pass can check them all:
+    - ``required``: every name is a key;
+    - ``properties``: the value of each named key present is valid under its schema;
+    - ``patternProperties``: the value of each key some pattern finds (:func:`re.search`)
+      is valid under that pattern's schema;
+    - ``additionalProperties``: each key neither named by ``properties`` nor found by the
+      patterns joined with ``|`` (as jsonschema joins them) is valid under it (``false``:
+      there is no such key).
+    """
+    required = tuple(schema.get("required", ()))
+    names = schema.get("properties", {})
+    properties = [(name, compiler.compile(sub)) for name, sub in names.items()]
+    properties = tuple((name, check) for name, check in properties if check is not _always)
+    pattern_schemas = schema.get("patternProperties", {})
+    patterns = tuple((re.compile(pattern).search, compiler.compile(sub)) for pattern, sub in pattern_schemas.items())
+    joined = re.compile("|".join(pattern_schemas)).search if pattern_schemas else None
+    additional = schema.get("additionalProperties", True)
+    if isinstance(additional, dict):
+        additional_check = compiler.compile(additional)
+        additional = True if additional_check is _always else additional_check
+    elif additional is False:
+        additional_check = _never
+    elif additional is not True:
+        raise _Unsupported(f"additionalProperties {additional!r}")
+    single_pattern = len(patterns) == 1  # then "found by the joined patterns" is "found by it"
+    if not (required or properties or patterns or additional is not True):
+        return _always
+
+    def object_valid(instance):
+        if not isinstance(instance, dict):
+            return True
+        for name in required:
+            if name not in instance:
+                return False
+        for name, check in properties:
+            if name in instance and not check(instance[name]):
+                return False
+        if not patterns and additional is True:
+            return True
+        for key, value in instance.items():
+            found = False
+            for search, check in patterns:
+                if search(key):
+                    found = True
+                    if not check(value):
+                        return False
+            if additional is not True and key not in names:
+                if not single_pattern:
+                    found = bool(joined and joined(key))
+                if not found and not additional_check(value):
+                    return False
+        return True
+
+    return object_valid
+
+
+def _items(compiler, items, schema):
+    prefix = len(schema.get("prefixItems", []))
+    if items is False:
+        return lambda instance: not _is_array(instance) or len(instance) <= prefix
+    check = compiler.compile(items)
+
+    def items_valid(instance):
+        if not _is_array(instance):
+            return True
+        if check is _always and (
+            type(instance) in (list, tuple) or (type(instance) is np.ndarray and instance.ndim > 0)
+        ):
+            return True  # jsonschema would index every item (which cannot fail) and accept each
+        return all(check(instance[index]) for index in range(prefix, len(instance)))
+
+    return items_valid
+
+
+def _prefix_items(compiler, prefix_items, schema):
+    checks = [compiler.compile(sub) for sub in prefix_items]
+    return lambda instance: not _is_array(instance) or all(
+        check(item) for check, item in zip(checks, instance)
+    )
+
+
+def _min_items(compiler, limit, schema):
+    return lambda instance: not _is_array(instance) or len(instance) >= limit
+
+
+def _max_items(compiler, limit, schema):
+    return lambda instance: not _is_array(instance) or len(instance) <= limit
+
+
+def _const(compiler, value, schema):
+    return lambda instance: equal(instance, value)
+
+
+def _enum(compiler, values, schema):
+    return lambda instance: any(equal(each, instance) for each in values)
+
+
+def _pattern(compiler, pattern, schema):
+    search = re.compile(pattern).search
+    return lambda instance: not _is_string(instance) or bool(search(instance))
+
+
+def _all_of(compiler, subschemas, schema):
+    return _all([compiler.compile(sub) for sub in subschemas])
+
+
+def _any_of(compiler, subschemas, schema):
+    checks = [compiler.compile(sub) for sub in subschemas]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda instance: first(instance) or second(instance)
+    return lambda instance: any(check(instance) for check in checks)
+
+
+def _ref(compiler, ref, schema):
+    return compiler.ref(ref)
+
+
+def _unevaluated_properties(compiler, unevaluated, schema):
+    evaluated = compiler.evaluated_keys(schema)
+    check = compiler.compile(unevaluated)
+    if check is _always:
+        return _always
+
+    def unevaluated_valid(instance):
+        if not isinstance(instance, dict):
+            return True
+        keys = evaluated(instance)
+        return all(check(value) for key, value in instance.items() if key not in keys)
+
+    return unevaluated_valid
+
+
+_KEYWORDS = {
+    "type": _type,
+    "items": _items,
+    "prefixItems": _prefix_items,
+    "minItems": _min_items,
+    "maxItems": _max_items,
+    "const": _const,
+    "enum": _enum,
+    "pattern": _pattern,
+    "allOf": _all_of,
+    "anyOf": _any_of,
+    "$ref": _ref,
+    "unevaluatedProperties": _unevaluated_properties,
+}
+
+
+def _compile_all():
+    checks = {}
+    if _TYPE_CHECKER._type_checkers["object"] is not jsonschema._types.is_object:
+        return checks  # the object keywords above test isinstance(instance, dict)
+    for name, validator in event_model.schema_validators.items():
+        if type(validator).TYPE_CHECKER is not _TYPE_CHECKER:
+            continue  # a validator with other type rules: left to event_model
+        try:
+            checks[name] = _Compiler(validator.schema).compile(validator.schema)
+        except (_Unsupported, KeyError):
+            pass  # a keyword or type this module does not know: event_model decides
+    return checks
+
+
+_CHECKS = _compile_all()
+
+
+def _document_name(name):
+    return name if isinstance(name, event_model.DocumentNames) else event_model.DocumentNames[name]
+
+
+def is_valid(name, doc):
+    """True if the compiled schema accepts ``doc``; False if it rejects it or cannot tell.
+
+    Parameters
+    ----------
+    name : str or event_model.DocumentNames
+        The document's name ('start', 'descriptor', 'event', 'event_page', ...).
+    doc : dict
+    """
+    check = _CHECKS.get(_document_name(name))
+    if check is None:
+        return False
+    try:
+        return bool(check(doc))
+    except Exception:  # something the compiled check was not written for: event_model decides
+        return False
+
+
+def validate(name, doc):
+    """Raise event_model's own ``ValidationError`` if ``doc`` is not a valid ``name`` document.
+
+    The compiled check accepts at once; anything it does not accept goes to event_model's
+    validator, whose verdict (and error message) stands.
+    """
+    if not is_valid(name, doc):
+        event_model.schema_validators[_document_name(name)].validate(doc)
