@@ -4,6 +4,10 @@ Each group of runs becomes one ``bluesky-ingest-catalog`` source whose pattern i
 written relative to ``{{ CATALOG_DIR }}``: a glob of a numbered family (``scan_*.tif``)
 where it matches exactly the planned files (so files added later appear on refresh), the
 list of files otherwise. Sources are named after what they hold (``dark``, ``fourc``).
+
+A spec is text: a file whose name is not UTF-8 (bytes Python keeps as surrogate escapes)
+cannot be written into it so that it is read back, so such a plan is refused, naming
+the file, before anything is written.
 """
 
 import posixpath
@@ -11,6 +15,7 @@ import re
 
 import yaml
 
+from ..errors import IngestError
 from ..grouping import numbered_name
 from ..registry import get_spec
 
@@ -56,14 +61,21 @@ def _source_name(folder, family, planned):
 def catalog_spec(plan, catalog_path):
     """The plan as a YAML catalog spec (a dict), paths relative to the catalog file's folder.
 
+    The plan's ``files`` (every file detection saw) decide where a glob can stand for
+    the planned files: only where it matches nothing else.
+
     Parameters
     ----------
     plan : Plan
     catalog_path : str
         Where the spec will be written (local path).
-    The plan's ``files`` (every file detection saw) decide where a glob can stand for
-    the planned files: only where it matches nothing else.
+
+    Raises
+    ------
+    IngestError
+        Naming a planned file whose name is not UTF-8: the spec could not be read back.
     """
+    _refuse_names_that_are_not_utf8(plan)
     catalog_dir = posixpath.dirname(posixpath.abspath(catalog_path))
     groups = {}
     for run in plan.runs:
@@ -97,6 +109,32 @@ def catalog_spec(plan, catalog_path):
     return {"metadata": {"version": 1, "generated_by": "intake-ingest catalog"}, "sources": sources}
 
 
+def _refuse_names_that_are_not_utf8(plan):
+    """Raise an IngestError naming the first planned file whose name is not UTF-8 (and how many more)."""
+    names = [source.url for run in plan.runs for source in run.files]
+    bad = list(dict.fromkeys(name for name in names if not _is_utf8(name)))
+    if not bad:
+        return
+    code = ord(next(character for character in bad[0] if not _is_utf8(character)))
+    # Bytes that are not UTF-8 are kept as surrogate escapes U+DC80..U+DCFF (PEP 383).
+    what = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"character U+{code:04X}"
+    others = f" (and {len(bad) - 1} more file(s))" if len(bad) > 1 else ""
+    raise IngestError(
+        bad[0],
+        f"its name is not UTF-8 ({what}){others}: a YAML catalog spec holds text and "
+        "could not be read back with it; rename the file, select only files with UTF-8 names, or ingest the "
+        "runs to msgpack (intake-ingest ingest --to DIR), whose catalogs keep such names",
+    )
+
+
+def _is_utf8(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _glob_match(name, glob):
     import fnmatch
 
@@ -111,7 +149,13 @@ def _unique(existing, name):
 
 
 def write_catalog_spec(plan, catalog_path):
-    """Write :func:`catalog_spec` to a local YAML file; returns the spec."""
+    """Write :func:`catalog_spec` to a local YAML file; returns the spec.
+
+    Raises
+    ------
+    IngestError
+        Naming a planned file whose name is not UTF-8 (nothing is written).
+    """
     spec = catalog_spec(plan, catalog_path)
     with open(catalog_path, "w") as file:
         yaml.safe_dump(spec, file, sort_keys=False)
