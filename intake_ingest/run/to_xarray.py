@@ -77,6 +77,9 @@ def _read_into_one_array(pieces, dtype=None):
             parts.append((reads, lazy_frames(reads, piece[0].shape, piece[0].dtype)))
         else:
             parts.append((None, _stack_rows_dask(piece, dtype)))
+    if len(parts) == 1 and parts[0][0] is None and _is_dask(parts[0][1]) and parts[0][1].npartitions == 1:
+        # One chunk (a small lazy stack): its task's array is the result, no second buffer.
+        return np.asarray(parts[0][1].compute())
     row_shapes = {tuple(array.shape[1:]) for _, array in parts}
     if len(row_shapes) > 1:
         raise ValueError(f"rows of different shapes {sorted(row_shapes)} do not join into one array")
