@@ -350,43 +350,15 @@ class IngestView(pn.viewable.Viewer):
             self.summary.object = f"**Not ingested:** {error}"
             rows = self.model.rows()
         else:
+            # Runs read whole (written to msgpack, or read now) say how they ended: a
+            # run without a RunStop is "partial", an early end its exit status.
             rows = self.model.rows()
-            try:
-                rows = self._with_endings(plan, rows)
-            except Exception as error:  # the runs are made; only how they end is not known
-                self.progress_text.object = f"how the runs end is not known: {error}"
-            ended = [row["status"] for row in rows if row["status"] not in ("ok", "skipped", "error")]
-            counts = {status: ended.count(status) for status in sorted(set(ended))}
-            more = "".join(f", {count} {status}" for status, count in counts.items())
-            self.summary.object = f"**{self.model.summary()}{more}**"
+            self.summary.object = f"**{self.model.summary()}**"
             self.browse_button.disabled = not any(result.ok for result in self.model.results)
         finally:
             self.progress.active = False
             self.ingest_button.disabled = False
         _show(self.results, plan_display_order(rows), self.RESULT_COLUMNS)  # in the plan table's order
-
-    def _with_endings(self, plan, rows):
-        """The result rows, runs without a RunStop marked ``partial`` and early ends by their exit status.
-
-        Runs written to msgpack are read back from their files; runs in memory are read
-        again (in a worker process) only when *read each run now* is ticked, since
-        otherwise nothing of them but their RunStart is to be read yet.
-        """
-        from .endings import result_endings
-
-        target = self.model.target
-        if target == "memory" and not self.check.value:
-            return rows
-        self.progress_text.object = "reading how the runs end..."
-        endings = result_endings(plan, self.model.results, target, self.model.folder)
-        rows = [dict(row) for row in rows]
-        for position, (status, note) in endings.items():
-            if status != "ok" and rows[position]["status"] == "ok":
-                rows[position]["status"] = status
-                rows[position]["message"] = f"{rows[position]['message']}; {note}"
-        total = self._run_count
-        self.progress_text.object = f"{total} of {total} run(s)"
-        return rows
 
     def on_browse(self, event=None):
         if self.on_browse_target is not None:

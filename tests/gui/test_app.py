@@ -358,11 +358,11 @@ def test_partial_runs_are_reported_as_partial(cut_off_scan, tmp_path, target):
 
 
 def test_a_run_that_ends_early_is_named_by_its_exit_status():
-    from intake_ingest.gui.endings import run_ending
+    from intake_ingest.detect.endings import run_ending
 
     from .conftest import scan_documents
 
-    assert run_ending(scan_documents()) == ("ok", "")
+    assert run_ending(scan_documents()) == ("complete", "")
     assert run_ending(scan_documents(stop=False))[0] == "partial"
 
     def aborted():
