@@ -49,20 +49,25 @@ def _directory(source):
     return posixpath.dirname(source.path)
 
 
-def _prefix_key(source):
-    name = posixpath.basename(source.path)
+def _prefix_group(source):
+    """(group key, number) of a file: numbered files sharing folder, prefix and extension
+    share a key; a file without a number is a group of its own (number None; its key
+    cannot be a series' key, so ``a.tif`` never joins ``a5.tif``... nor ``a`` ``a5``)."""
+    folder, name = posixpath.split(source.path)
     parts = numbered_name(name)
     if parts is None:
-        return (_directory(source), name, "")  # not numbered: a run of its own
-    prefix, _, suffix = parts
-    return (_directory(source), prefix, suffix)
+        return (folder, name, None), None
+    prefix, number, suffix = parts
+    return (folder, prefix, suffix), number
 
 
-def _split_at_gaps(members):
-    """A numerically sorted series cut where a number is missing: 1,2,3,7,8 -> 1-3, 7-8."""
+def _split_at_gaps(numbered):
+    """A numerically sorted series cut where a number is missing: 1,2,3,7,8 -> 1-3, 7-8.
+
+    ``numbered`` holds ``(number, source)`` pairs.
+    """
     runs, previous = [], None
-    for source in members:
-        number = numbered_name(posixpath.basename(source.path))[1]
+    for number, source in numbered:
         if previous is None or number != previous + 1:
             runs.append([])
         runs[-1].append(source)
@@ -92,23 +97,25 @@ def group_files(sources, by="file", split_gaps=False):
     if by == "file":
         return [[source] for source in sources]
     if by == "directory":
-        key = _directory
+        groups = {}
+        for source in sources:
+            groups.setdefault(_directory(source), []).append(source)
+        result = list(groups.values())
     elif by == "prefix":
-        key = _prefix_key
+        # Each name is parsed once (detection groups hundreds of thousands of files).
+        numbered = {}
+        for source in sources:
+            key, number = _prefix_group(source)
+            numbered.setdefault(key, []).append((number, source))
+        result = []
+        for members in numbered.values():
+            if members[0][0] is None:  # not numbered: a run of its own
+                result.append([source for _, source in members])
+                continue
+            # Numeric order, so scan_9 comes before scan_10 however the names are padded
+            # (a stable sort: files of one number keep their given order).
+            members.sort(key=lambda member: member[0])
+            result.extend(_split_at_gaps(members) if split_gaps else [[source for _, source in members]])
     else:
         raise ValueError(f"group_by must be one of {GROUPINGS}, not {by!r}")
-    groups = {}
-    for source in sources:
-        groups.setdefault(key(source), []).append(source)
-    if by == "prefix":
-        for members in groups.values():
-            # Numeric order, so scan_9 comes before scan_10 however the names are padded.
-            members.sort(key=lambda s: (numbered_name(posixpath.basename(s.path)) or ("", 0, ""))[1])
-    result = list(groups.values())
-    if by == "prefix" and split_gaps:
-        result = [
-            run
-            for members in result
-            for run in (_split_at_gaps(members) if numbered_name(posixpath.basename(members[0].path)) else [members])
-        ]
-    return sorted(result, key=lambda members: min(s.identity for s in members))
+    return sorted(result, key=lambda members: min(source.identity for source in members))

@@ -12,6 +12,7 @@ from ..grouping import group_files
 from ..registry import get_spec, ingestor_names, read_head
 from .isolation import DETECT_TIMEOUT, WorkerCrashed, isolation_worker
 from .plan import Ambiguous, Plan, PlannedRun, Unrecognised
+from .representatives import choose_representatives
 
 __all__ = ["AMBIGUITY_MARGIN", "MIN_CONFIDENCE", "detect", "sniff_file"]
 
@@ -68,9 +69,14 @@ def sniff_file(source, specs):
     candidates = sorted(((name, score) for name, score in scores if score > 0), key=lambda c: -c[1])
     if not candidates:
         if not named:
-            return [], "no ingestor reads files with this name or recognises its content"
-        return [], f"not recognised by {', '.join(spec.name for spec in named)}; no other ingestor recognises its content"
+            return [], f"no ingestor reads files with this name or {_BY_CONTENT}"
+        return [], f"not recognised by {', '.join(spec.name for spec in named)}; no other ingestor {_BY_CONTENT}"
     return candidates, ""
+
+
+#: How sniff_file's reasons for a file it read and nobody recognised end: a verdict on
+#: the content, which alike files share (unlike "cannot be read", or a crash).
+_BY_CONTENT = "recognises its content"
 
 
 def _progress(total, progress, description):
@@ -79,6 +85,44 @@ def _progress(total, progress, description):
     if progress is None:
         progress = sys.stderr.isatty()
     return tqdm(total=total, disable=not progress, desc=description, unit="file", leave=False)
+
+
+def _sniff_by_representatives(sources, specs, workers, progress, use_dask, worker):
+    """Each file's sniff result, sniffing a numbered series through its first and last file.
+
+    Returns
+    -------
+    results : list of (candidates, reason)
+        One per file, as :func:`sniff_file` gives them.
+    sniffed : int
+        How many files were sniffed (the others took their series' verdict).
+    """
+    chosen = choose_representatives(sources, specs)
+    results = [None] * len(sources)
+
+    def sniff(positions):
+        found = _sniff_all([sources[position] for position in positions], specs, workers, progress, use_dask, worker)
+        for position, result in zip(positions, found):
+            results[position] = result
+
+    sniff(chosen.sniff)
+    disputed = []
+    for series in chosen.series:
+        first, last = results[series.first], results[series.last]
+        if first == last and _about_content(first):
+            for position in series.followers:
+                results[position] = (list(first[0]), first[1])
+        else:  # the representatives disagree: each file speaks for itself
+            disputed.extend(series.followers)
+    if disputed:
+        sniff(sorted(disputed))
+    return results, len(chosen.sniff) + len(disputed)
+
+
+def _about_content(result):
+    """True if a sniff result is a verdict on the file's bytes, which alike files share."""
+    candidates, reason = result
+    return bool(candidates) or reason.endswith(_BY_CONTENT)
 
 
 def _sniff_all(sources, specs, workers, progress, use_dask=False, worker=None):
@@ -291,7 +335,8 @@ def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
         return plan
 
     specs = _detectable_specs()
-    results = _sniff_all(sources, specs, workers, progress, use_dask, worker)
+    results, plan.sniffed = _sniff_by_representatives(sources, specs, workers, progress, use_dask, worker)
+    plan.followed = len(sources) - plan.sniffed
     chosen, confidence = {}, {}
     for source, (candidates, why) in zip(sources, results):
         if not candidates or candidates[0][1] < MIN_CONFIDENCE:
@@ -311,8 +356,10 @@ def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
         owner = claimed.get(source.identity)
         if owner is not None:
             companions_of.setdefault(owner, []).append(source)
-    plan.unrecognised = [item for item in plan.unrecognised if not _claimed_url(item.url, sources, claimed)]
-    plan.ambiguous = [item for item in plan.ambiguous if not _claimed_url(item.url, sources, claimed)]
+    if claimed:
+        claimed_urls = {source.url for source in sources if source.identity in claimed}
+        plan.unrecognised = [item for item in plan.unrecognised if item.url not in claimed_urls]
+        plan.ambiguous = [item for item in plan.ambiguous if item.url not in claimed_urls]
 
     by_ingestor = {}
     for source in sources:
@@ -347,7 +394,3 @@ def _report_unplaced(plan, sources, claimed):
         else:
             reason = "no run was planned for it"
         plan.unrecognised.append(Unrecognised(source.url, reason))
-
-
-def _claimed_url(url, sources, claimed):
-    return any(source.url == url and source.identity in claimed for source in sources)

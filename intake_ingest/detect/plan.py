@@ -83,6 +83,12 @@ class Plan:
     ambiguous: list = field(default_factory=list)
     #: Every file detection looked at (SourceFile), placed or not.
     files: list = field(default_factory=list, repr=False)
+    #: How many files were sniffed: the files of a numbered series that start like its
+    #: first and last file, and are as large, take their verdict unsniffed (0 when the
+    #: ingestor was chosen by the user).
+    sniffed: int = 0
+    #: How many files took the verdict of their series' first and last file unsniffed.
+    followed: int = 0
 
     def places(self):
         """Where each file ended up: ``{url: [place, ...]}``, a place being ``'run'``,
@@ -127,4 +133,12 @@ class Plan:
             lines.append(f"ambiguous: {item.url} ({names}); choose one with --ingestor")
         for item in self.unrecognised:
             lines.append(f"unrecognised: {item.url} ({item.reason})")
+        lines.append(self.sniffing_summary())
         return "\n".join(lines)
+
+    def sniffing_summary(self):
+        """One line: how many of the files found were sniffed, e.g. for the command line."""
+        line = f"{len(self.files)} file(s) found, {self.sniffed} sniffed"
+        if self.followed:
+            line += f", {self.followed} like the first and last file of their numbered series"
+        return line
