@@ -181,8 +181,27 @@ def open_catalog(url, storage_options=None, data_roots=(), **kwargs):
     ------
     UnsafeCatalogError
         Naming the file and each refused path in the spec.
+    IsADirectoryError
+        For a folder: naming the YAML files in it, and how to open msgpack files.
     """
+    _refuse_folder(str(url), storage_options)
     return SafeYAMLFileCatalog(str(url), storage_options=storage_options, data_roots=data_roots, **kwargs)
+
+
+def _refuse_folder(url, storage_options):
+    """A folder given for a spec: say which spec files it holds, and how to open its msgpack files."""
+    try:
+        fs, path = url_to_fs(url, **(storage_options or {}))
+        if not fs.isdir(path):
+            return
+        names = sorted(posixpath.basename(name) for name in fs.ls(path, detail=False))
+    except Exception:  # the spec reader names whatever is wrong with the url itself
+        return
+    specs = [name for name in names if name.endswith((".yml", ".yaml"))]
+    hint = f"give one of its specs ({', '.join(specs[:5])})" if specs else "give a YAML catalog spec file"
+    if any(name.endswith(".msgpack") for name in names):
+        hint += f"; its msgpack runs open with BlueskyMsgpackCatalog('{url.rstrip('/')}/*.msgpack')"
+    raise IsADirectoryError(f"{url}: is a folder, not a YAML catalog spec; {hint}")
 
 
 def check_catalog(url, storage_options=None, data_roots=()):

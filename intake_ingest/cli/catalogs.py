@@ -3,13 +3,16 @@
 import datetime
 import json
 import os
+import posixpath
 import sys
 
 __all__ = [
     "DATA_ROOTS_VARIABLE",
     "check_catalog_command",
     "data_roots_from_environment",
+    "find_run",
     "list_runs",
+    "numbered_runs",
     "open_catalog_argument",
     "search_runs",
     "show_run",
@@ -76,8 +79,26 @@ def open_catalog_argument(argument):
     except (OSError, ValueError):
         is_folder = False
     if is_folder:
+        _refuse_raw_folder(fs, path, argument)
         return BlueskyMsgpackCatalog(argument.rstrip("/") + "/*.msgpack")
     return BlueskyMsgpackCatalog(argument)
+
+
+def _refuse_raw_folder(fs, path, argument):
+    """A folder of data files, not of runs: say how to see and catalog what it holds."""
+    names = [posixpath.basename(name) for name in fs.ls(path, detail=False)]
+    if not names or any(name.endswith(".msgpack") for name in names):
+        return  # runs, or an empty folder runs are yet to be written to
+    specs = sorted(name for name in names if name.endswith((".yml", ".yaml")))
+    if specs:
+        raise UserError(
+            f"{argument}: holds no msgpack runs; give one of its catalog specs: {', '.join(specs[:5])}"
+        )
+    raise UserError(
+        f"{argument}: holds no msgpack runs (no *.msgpack file), it is not a catalog. To see which runs its "
+        f"files make: intake-ingest detect {argument}; to make a catalog of them: "
+        f"intake-ingest catalog {argument} -o catalog.yml (or ingest {argument} --to copies)"
+    )
 
 
 def iter_runs(catalog, prefix="", _listed=None):
@@ -109,45 +130,155 @@ def _run_line(path, run):
     return f"{start['uid']:46}  {when:%Y-%m-%d %H:%M:%S}  {start.get('ingestor', '-'):18}  {path}"
 
 
-def list_runs(argument, out=None):
-    """``ls CATALOG``: one line per run: uid, start time (UTC), ingestor, where it is."""
+#: The columns of ``ls`` and ``search`` before the RunStart fields.
+FIRST_COLUMNS = ("#", "uid", "time", "ingestor")
+_NUMBERS = {"#", "scan_id", "num_points"}
+
+
+def numbered_runs(argument):
+    """``(row number, entry path, run)`` for every run of a catalog, as ``ls`` numbers them.
+
+    In start-time order; runs that started together (the scans of a SPEC file written in
+    one go) by source, then scan, in natural order (``scan 2`` before ``scan 10``).
+    """
+    from .tables import natural_key
+
+    def order(item):
+        path, run = item
+        start = run.start
+        return (start.get("time") or 0, natural_key(start.get("source", "")), natural_key(start.get("scan_key", "")), path)
+
+    runs = sorted(iter_runs(open_catalog_argument(argument)), key=order)
+    return [(number, path, run) for number, (path, run) in enumerate(runs, 1)]
+
+
+def _rows(numbered_runs, columns):
+    """``(row number, path, run)`` as rows of the chosen columns (None: the default ones)."""
+    from .tables import START_COLUMNS, present_columns, run_row
+
+    runs = [run for _, _, run in numbered_runs]
+    if columns is None:
+        fields = present_columns(runs, START_COLUMNS)
+        entries_differ = any(path != run.uid for _, path, run in numbered_runs)
+        columns = [*FIRST_COLUMNS, *fields, *(["entry"] if entries_differ else [])]
+    fields = [column for column in columns if column not in (*FIRST_COLUMNS, "entry")]
+    rows = [{"#": number, **run_row(path, run, fields)} for number, path, run in numbered_runs]
+    return rows, columns
+
+
+def _print_rows(numbered_runs, columns, as_json, out, none="no runs"):
+    rows, columns = _rows(numbered_runs, columns)
+    if as_json:
+        json.dump([{column: row.get(column) for column in columns} for row in rows], out, indent=1, default=str)
+        print(file=out)
+    elif rows:
+        from .tables import text_table
+
+        for line in text_table(rows, columns, right=_NUMBERS):
+            print(line, file=out)
+    if not rows:
+        print(none, file=sys.stderr)
+
+
+def list_runs(argument, out=None, columns=None, as_json=False):
+    """``ls CATALOG``: a header, then a numbered row per run.
+
+    Columns: ``#`` (the row number ``show`` takes), uid, start time (UTC), ingestor, the
+    RunStart fields people search by that some run has (plan_name, scan_id,
+    num_points, sample, source) and, for nested catalogs, where the run is; or the
+    ``columns`` asked for. ``as_json``: a JSON list of the rows, for scripts.
+    """
     out = out or sys.stdout
-    for path, run in iter_runs(open_catalog_argument(argument)):
-        print(_run_line(path, run), file=out)
+    _print_rows(numbered_runs(argument), columns, as_json, out, none=f"{argument}: no runs")
     return 0
 
 
-def search_runs(argument, query, out=None):
-    """``search CATALOG QUERY``: the runs whose RunStart matches a MongoDB query (JSON)."""
+def _matcher(query):
+    """A RunStart matcher for what the user typed: filters (``scan_id>=10``) or JSON."""
     from ..catalog.base import InvalidQueryError, RunStartQuery
+    from ..catalog.search_text import parse_query
 
-    out = out or sys.stdout
     try:
-        matcher = RunStartQuery(json.loads(query))
-    except json.JSONDecodeError as error:
-        raise UserError(f"the query is not JSON ({error}): {query}") from None
-    except InvalidQueryError as error:  # checked before any catalog is opened
+        parsed = parse_query(query)
+    except ValueError as error:  # neither JSON nor filters: the message says which and why
+        raise UserError(str(error)) from None
+    try:
+        return RunStartQuery(parsed)
+    except InvalidQueryError as error:
         raise UserError(f"the query cannot be used: {error}") from None
-    for path, run in iter_runs(open_catalog_argument(argument)):
-        try:
-            matched = matcher.match(run.start)
-        except InvalidQueryError as error:
-            raise UserError(f"the query cannot be used: {error}") from None
-        if matched:
-            print(_run_line(path, run), file=out)
+
+
+def _matching(numbered_runs, matcher):
+    from ..catalog.base import InvalidQueryError
+
+    try:
+        return [(number, path, run) for number, path, run in numbered_runs if matcher.match(run.start)]
+    except InvalidQueryError as error:
+        raise UserError(f"the query cannot be used: {error}") from None
+
+
+def search_runs(argument, query, out=None, columns=None, as_json=False):
+    """``search CATALOG QUERY``: the runs whose RunStart matches, numbered as in ``ls``.
+
+    ``query`` is what the GUI's search box takes: field filters
+    (``plan_name=ascan scan_id>=10 sample~^Si``) or a MongoDB query in JSON. When none
+    match, "no runs match" goes to stderr (and ``[]`` to stdout with ``as_json``).
+    """
+    out = out or sys.stdout
+    matcher = _matcher(query)  # checked before any catalog is opened
+    _print_rows(_matching(numbered_runs(argument), matcher), columns, as_json, out, none=f"no runs match {query}")
     return 0
 
 
-def show_run(argument, uid, out=None):
-    """``show CATALOG UID``: a run's RunStart and its streams' variables (nothing computed)."""
+def find_run(numbered_runs, which):
+    """The ``(number, path, run)`` that ``which`` names; a UserError saying why not otherwise.
+
+    ``which`` is, in this order: ``#N`` or a bare number (a ``scan_id`` if a run has it,
+    else a row number of ``ls``); a uid or its first characters; or filters (or JSON)
+    that match one run.
+    """
+    from ..catalog.search_text import looks_like_filters
+
+    def one(found, what):
+        if len({run.uid for _, _, run in found}) == 1:
+            return found[0]
+        listed = ", ".join(f"#{number} ({run.uid[:12]}...)" for number, _, run in found[:8])
+        more = " ..." if len(found) > 8 else ""
+        raise UserError(f"{len(found)} runs are {what}: {listed}{more}; give its row number (#N) or more of the uid")
+
+    text = str(which).strip()
+    number = text[1:] if text.startswith("#") else text
+    if number.isdigit():  # a scan_id or a row number before any uid that starts with digits
+        if not text.startswith("#"):
+            by_scan = [item for item in numbered_runs if item[2].start.get("scan_id") == int(number)]
+            if by_scan:
+                return one(by_scan, f"scan_id {number}")
+        by_row = [item for item in numbered_runs if item[0] == int(number)]
+        if by_row:
+            return by_row[0]
+    by_uid = [item for item in numbered_runs if item[2].uid.startswith(text)] if text else []
+    if by_uid:
+        return one(by_uid, f"uids starting with {text!r}")
+    if number.isdigit():
+        raise UserError(f"no run with scan_id, row number or uid {text} ({len(numbered_runs)} runs; see 'ls')")
+    if looks_like_filters(text):
+        found = _matching(numbered_runs, _matcher(text))
+        if found:
+            return one(found, f"matching {text}")
+        raise UserError(f"no run matches {text}")
+    raise UserError(f"no run whose uid starts with {text!r}, and it is no scan_id, row number (#3) or filter")
+
+
+def show_run(argument, which, out=None):
+    """``show CATALOG RUN``: a run's RunStart and its streams' variables (nothing computed).
+
+    ``RUN`` is a uid or its first characters, a ``scan_id``, a row number of ``ls``
+    (``#3``, or 3 where no run has scan_id 3), or filters matching one run
+    (:func:`find_run`).
+    """
     out = out or sys.stdout
-    found = [(path, run) for path, run in iter_runs(open_catalog_argument(argument)) if run.uid.startswith(uid)]
-    if not found:
-        raise UserError(f"no run whose uid starts with {uid!r} in {argument}")
-    if len({run.uid for _, run in found}) > 1:
-        raise UserError(f"{len(found)} runs have uids starting with {uid!r}; give more of the uid")
-    path, run = found[0]
-    print(_run_line(path, run), file=out)
+    number, path, run = find_run(numbered_runs(argument), which)
+    print(f"#{number}  {_run_line(path, run)}", file=out)
     for key, value in sorted(run.start.items()):
         print(f"  start.{key}: {value}", file=out)
     for stream_name in run:

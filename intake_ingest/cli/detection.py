@@ -4,7 +4,9 @@ import json
 import os
 import sys
 
-__all__ = ["detect_command", "ingest_command", "list_ingestors", "write_catalog_command"]
+from .tables import natural_key, text_table
+
+__all__ = ["detect_command", "ingest_command", "list_ingestors", "plan_lines", "write_catalog_command"]
 
 
 def list_ingestors(out=None):
@@ -27,8 +29,13 @@ def list_ingestors(out=None):
     return 0
 
 
-def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None, isolate=True, timeout=None):
+def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None, isolate=True, timeout=None, every_run=False):
     """``detect PATHS``: which ingestor reads which files, as a table or JSON.
+
+    The table has a line per file: a file holding many runs (a SPEC file of hundreds of
+    scans) is one line saying how many and from which to which, unless ``every_run``
+    (``--all``) asks for a line per run. A totals line ends it. Runs are in natural order
+    (``scan=2.1`` before ``scan=10.1``), in the JSON too.
 
     With ``isolate`` (the default), a file that crashes a parser while it is sniffed or
     its runs listed is reported unrecognised instead of ending the command.
@@ -41,12 +48,59 @@ def detect_command(paths, ingestor=None, as_json=False, quiet=False, out=None, i
         paths, ingestor=ingestor, progress=False if quiet else None, isolate=isolate,
         timeout=time_limit(timeout, DETECT_TIMEOUT),
     )
+    runs = _runs_in_order(plan.runs)
     if as_json:
-        json.dump(plan.to_dict(), out, indent=2, default=_json_value)
+        json.dump({**plan.to_dict(), "runs": [run.to_dict() for run in runs]}, out, indent=2, default=_json_value)
         print(file=out)
     else:
-        print(plan.table(), file=out)
+        for line in plan_lines(plan, runs, every_run):
+            print(line, file=out)
     return 0
+
+
+def _arguments(run):
+    return " ".join(f"{key}={value}" for key, value in run.kwargs.items())
+
+
+def _runs_in_order(runs):
+    """The planned runs by file, then by their arguments in natural order."""
+    return sorted(runs, key=lambda run: (run.files[0].url, natural_key(_arguments(run))))
+
+
+def plan_lines(plan, runs=None, every_run=False):
+    """The plan as text: a line per file (or per run), the files left out, and a totals line."""
+    runs = _runs_in_order(plan.runs) if runs is None else runs
+    by_file = {}
+    for run in runs:
+        by_file.setdefault((run.files[0].url, run.ingestor), []).append(run)
+    rows = []
+    for (url, name), file_runs in by_file.items():
+        if every_run or len(file_runs) == 1:
+            rows.extend(
+                {"ingestor": name, "conf": f"{run.confidence:.2f}", "runs": 1, "files": len(run.files),
+                 "first file": url, "arguments": _arguments(run)}
+                for run in file_runs
+            )
+        else:
+            first, last = _arguments(file_runs[0]), _arguments(file_runs[-1])
+            rows.append(
+                {"ingestor": name, "conf": f"{min(run.confidence for run in file_runs):.2f}",
+                 "runs": len(file_runs), "files": 1, "first file": url, "arguments": f"{first} ... {last}"}
+            )
+    lines = text_table(rows, ["ingestor", "conf", "runs", "files", "first file", "arguments"],
+                       right={"conf", "runs", "files"})
+    for item in plan.ambiguous:
+        names = ", ".join(f"{name} {confidence:.2f}" for name, confidence in item.candidates)
+        lines.append(f"ambiguous: {item.url} ({names}); choose one with --ingestor")
+    for item in plan.unrecognised:
+        lines.append(f"unrecognised: {item.url} ({item.reason})")
+    read = {source.url for run in runs for source in run.files}
+    summary = f"{len(runs)} run(s) in {len(read)} file(s); "
+    summary += f"{len(plan.unrecognised)} file(s) unrecognised, {len(plan.ambiguous)} ambiguous"
+    if not every_run and any(len(file_runs) > 1 for file_runs in by_file.values()):
+        summary += " (--all: a line per run)"
+    lines.append(summary)
+    return lines
 
 
 def _json_value(value):

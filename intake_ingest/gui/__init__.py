@@ -50,7 +50,9 @@ def serve_app(path_or_catalog=None, port=5006, show=True):
     except ImportError as error:
         from ..cli.catalogs import UserError
 
-        raise UserError(f"the gui needs panel and hvplot ({error}); pip install 'intake-ingest[gui]'") from None
+        raise UserError(
+            f"the gui needs panel and hvplot ({error}); in a checkout of intake-ingest: pip install '.[gui]'"
+        ) from None
     App(path_or_catalog).serve(port=port, show=show, threaded=False)
     return 0
 

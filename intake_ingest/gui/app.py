@@ -5,7 +5,6 @@ after setting widget values, with no browser.
 """
 
 import os
-import re
 import socket
 import threading
 
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
+from ..cli.tables import plan_order as plan_display_order
 from ..registry import ingestor_names
 from .browsing import BrowseModel, is_catalog_argument, value_range
 from .ingesting import IngestModel
@@ -72,28 +72,6 @@ def _message(pane, text, kind="info"):
     pane.object = text
     pane.alert_type = kind
     pane.visible = bool(text)
-
-
-def plan_display_order(rows):
-    """Plan rows (or ingest results) in the order the tables show them: files holding one run first.
-
-    A file holding many runs (a SPEC file's scans) would otherwise fill the first pages
-    and hide the TIFF series and stacks beside it. Rows are sorted by first file within
-    each part, and a file's runs by their arguments in natural order (``scan=2.1`` before
-    ``scan=10.1``).
-    """
-    runs_per_file = {}
-    for row in rows:
-        runs_per_file[row["first"]] = runs_per_file.get(row["first"], 0) + 1
-
-    def natural(text):
-        return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
-
-    def order(row):
-        # Plan rows have a group id, ingest results the run's place in the plan.
-        return (runs_per_file[row["first"]] > 1, row["first"], natural(row["kwargs"]), row.get("group", row.get("run")))
-
-    return sorted(rows, key=order)
 
 
 class SelectView(pn.viewable.Viewer):

@@ -4,84 +4,16 @@
 Browse tab shows them, tests drive them directly.
 """
 
-import datetime
-import json
 import math
 import os
-import re
-import shlex
 
 import numpy as np
 
+from ..catalog.search_text import filters_to_query, parse_query
+from ..cli.tables import present_columns, run_row
 from ..run.yaml_view import plain
 
 __all__ = ["BrowseModel", "RunViewModel", "filters_to_query", "is_catalog_argument", "parse_query", "value_range"]
-
-#: RunStart fields shown as columns of the runs table, where runs have them.
-START_COLUMNS = ("plan_name", "scan_id", "num_points", "source")
-
-_OPERATORS = {"!=": "$ne", ">=": "$gte", "<=": "$lte", "=": None, ">": "$gt", "<": "$lt", "~": "$regex"}
-_FILTER = re.compile(r"^([^=!<>~]+?)\s*(!=|>=|<=|=|>|<|~)(.*)$", re.S)
-
-
-def _value(text):
-    """A typed filter value: JSON where it parses (numbers, true, null, lists), else the text."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def filters_to_query(text):
-    """Simple field filters as a MongoDB query.
-
-    ``plan_name=ascan scan_id>=10 source~dark_`` gives
-    ``{'plan_name': 'ascan', 'scan_id': {'$gte': 10}, 'source': {'$regex': 'dark_'}}``.
-    Pairs are separated by spaces or commas (quote a value holding either:
-    ``sample="Si wafer"``); operators are ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``
-    and ``~`` (regular expression); values are numbers, ``true``/``false``/``null`` or
-    text. Dotted fields reach into dicts (``sample.name=Si``).
-    """
-    query = {}
-    lexer = shlex.shlex(text, posix=True)
-    lexer.whitespace += ","
-    lexer.whitespace_split = True
-    for item in lexer:
-        match = _FILTER.match(item)
-        if match is None:
-            raise ValueError(f"{item!r} is not a filter such as field=value, field>number or field~regex")
-        field, operator, value = match.group(1).strip(), _OPERATORS[match.group(2)], match.group(3)
-        value = value if operator == "$regex" else _value(value)
-        if operator is None:
-            condition = value
-        else:
-            condition = {operator: value}
-        if field in query and isinstance(query[field], dict) and isinstance(condition, dict):
-            query[field].update(condition)  # scan_id>=10 scan_id<20
-        else:
-            query[field] = condition
-    return query
-
-
-def parse_query(text):
-    """What the user typed in the search box as a MongoDB query.
-
-    Text starting with ``{`` is a query in JSON; anything else is :func:`filters_to_query`;
-    blank text is the empty query (every run).
-    """
-    text = (text or "").strip()
-    if not text:
-        return {}
-    if text.startswith("{"):
-        try:
-            query = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"the query is not JSON ({error}): {text}") from None
-        if not isinstance(query, dict):
-            raise ValueError(f"a query is a JSON object, not {text}")
-        return query
-    return filters_to_query(text)
-
 
 def is_catalog_argument(argument):
     """True when what the user gave is a catalog to browse rather than files to ingest.
@@ -101,26 +33,6 @@ def is_catalog_argument(argument):
     if os.path.isdir(text):
         return any(name.endswith(".msgpack") for name in os.listdir(text))
     return False
-
-
-def _iso(timestamp):
-    if timestamp is None:
-        return ""
-    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc).isoformat(timespec="seconds")
-
-
-def _cell(value):
-    """A RunStart value as a table cell: text for lists (the first item, and how many more)."""
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return ""
-        more = f" (+{len(value) - 1} more)" if len(value) > 1 else ""
-        return f"{value[0]}{more}"
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 def value_range(frame):
@@ -196,21 +108,12 @@ class BrowseModel:
         return self.rows()
 
     def rows(self):
-        """One dict per matching run: uid, time (ISO, UTC), ingestor, plan_name, scan_id, num_points, source, entry."""
-        rows = []
-        for path, run in self.matched:
-            start = run.start
-            row = {"uid": start["uid"], "time": _iso(start.get("time")), "ingestor": start.get("ingestor", "")}
-            for key in START_COLUMNS:
-                row[key] = _cell(start.get(key))
-            row["entry"] = path
-            rows.append(row)
-        return rows
+        """One dict per matching run: uid, time (ISO, UTC), ingestor, plan_name, scan_id, num_points, sample, source, entry."""
+        return [run_row(path, run) for path, run in self.matched]
 
     def columns(self):
         """The columns worth showing: uid, time, ingestor, entry, and the RunStart fields some run has."""
-        present = [key for key in START_COLUMNS if any(run.start.get(key) is not None for _, run in self.matched)]
-        return ["uid", "time", "ingestor", *present, "entry"]
+        return ["uid", "time", "ingestor", *present_columns(run for _, run in self.matched), "entry"]
 
     def select(self, which):
         """Select a matching run by position in :meth:`rows`, by uid, or by the uid's first characters.

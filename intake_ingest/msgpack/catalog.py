@@ -50,6 +50,7 @@ class BlueskyMsgpackCatalog(BlueskyCatalog):
         super().__init__(**kwargs)
 
     def _load(self):
+        self._refuse_folders()
         entries = {}
         starts = {}
         for source in expand(self._paths, self._storage_options, allow_empty=True):
@@ -72,6 +73,21 @@ class BlueskyMsgpackCatalog(BlueskyCatalog):
             entries[start["uid"]] = RunEntry(start, partial(_open_documents, source))
         self._starts = starts
         self._entries = entries
+
+    def _refuse_folders(self):
+        """A folder given for its files: the error says the glob to give instead."""
+        from fsspec.core import url_to_fs
+
+        for path in [self._paths] if isinstance(self._paths, str) else self._paths:
+            if any(character in str(path) for character in "*?["):
+                continue
+            try:
+                fs, local = url_to_fs(str(path), **self._storage_options)
+                is_folder = fs.isdir(local)
+            except Exception:  # expanding the paths names whatever is wrong with them
+                continue
+            if is_folder:
+                raise IngestError(path, f"is a folder; give its msgpack files: '{str(path).rstrip('/')}/*.msgpack'")
 
 
 def _read_start(source):
