@@ -39,7 +39,13 @@ __all__ = [
 def _tiff_errors_named(source, action):
     """Run ``action(file_like)``, turning any parser failure into an error naming the file."""
     with errors_named(source, "TIFF"):
-        return action(open_local_or_buffer(source))
+        file = open_local_or_buffer(source)
+        if not isinstance(file, str):
+            return action(file)
+        # Opened here: given a path, tifffile resolves its real path (an lstat per folder
+        # of it), a tenth of reading a small image. tifffile still knows name and folder.
+        with open(file, "rb") as handle:
+            return action(handle)
 
 
 def read_tiff_with(source, action, header_only=False):
