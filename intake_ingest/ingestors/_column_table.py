@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import IngestError
 from ..files import read_bytes
+from ._common import EVENT_FIELD_NAMES, safe_key, unique_key
 
 __all__ = [
     "COMMENT_MARKERS",
@@ -51,9 +52,6 @@ TIME_COLUMN_NAMES = frozenset(
 #: Numbers in a time column are taken as Unix seconds only within this range (1973 to 2286),
 #: so that a time column counting seconds from the start of a scan stays plain data.
 EPOCH_SECONDS_RANGE = (1e8, 1e10)
-
-#: Names the event model and the xarray view use for every event; a column named so is renamed.
-EVENT_FIELD_NAMES = frozenset({"time", "seq_num", "uid"})
 
 #: RunStart keys that the ingestor sets or the schema types; header keys named so get 'header_'.
 RESERVED_START_KEYS = frozenset(
@@ -115,6 +113,7 @@ class ColumnTable:
     columns: list
     line_numbers: list  # of the data rows, 1-based
     delimiter: str | None  # None: runs of whitespace
+    labels: list = field(default_factory=list)  # the names as the file writes them, by column
 
 
 # ---------------------------------------------------------------------------- header
@@ -434,16 +433,11 @@ def _columns(count):
 def data_key_name(name, index, taken):
     """A column's data key: ``col_<index>`` if unnamed, ``_column`` after an event field's name
     (``time``, ``seq_num``, ``uid``), ``_2``, ``_3``... after a name already ``taken`` (a set,
-    updated); ``.`` and ``/`` become ``_``."""
-    name = re.sub(r"[./]+", "_", name).strip("_ ") or f"col_{index}"
-    if name in EVENT_FIELD_NAMES:
-        name += "_column"
-    unique, number = name, 1
-    while unique in taken:
-        number += 1
-        unique = f"{name}_{number}"
-    taken.add(unique)
-    return unique
+    updated); otherwise the shared rule (:func:`._common.unique_key`: ``2-Theta`` -> ``_2_Theta``)."""
+    base = safe_key(name, fallback=f"col_{index}")
+    if base.lower() in EVENT_FIELD_NAMES:
+        base += "_column"
+    return unique_key(base, taken)
 
 
 def _column_names(source, header, delimiter, n_columns, first_data_line):
@@ -466,12 +460,13 @@ def _column_names(source, header, delimiter, n_columns, first_data_line):
                 fields = None  # a comment of numbers is not a names line
     if fields is None:
         fields = [""] * n_columns
-    taken, names, units = set(), [], []
+    taken, names, units, labels = set(), [], [], []
     for index, text in enumerate(fields):
         name, unit = _parse_name(text) if text else ("", None)
         names.append(data_key_name(name, index, taken))
         units.append(unit)
-    return names, units
+        labels.append(name)
+    return names, units, labels
 
 
 def _column_array(values, delimiter):
@@ -579,7 +574,7 @@ def _parse_lines(source, lines, delimiter):
     # Line by line, so that an unclosed quote cannot swallow the lines after it.
     rows = [split_fields(line, delimiter) for line in texts]
     n_columns = len(rows[0])
-    names, units = _column_names(source, header, delimiter, n_columns, data_rows[0][0])
+    names, units, labels = _column_names(source, header, delimiter, n_columns, data_rows[0][0])
     for (number, _), row in zip(data_rows, rows):
         if len(row) != n_columns:
             raise IngestError(
@@ -590,12 +585,12 @@ def _parse_lines(source, lines, delimiter):
     columns = [_column_array(table[:, index], delimiter) for index in range(n_columns)]
     for column in columns:
         column.flags.writeable = False  # documents are records
-    return ColumnTable(header, names, units, columns, [n for n, _ in data_rows], delimiter)
+    return ColumnTable(header, names, units, columns, [n for n, _ in data_rows], delimiter, labels)
 
 
 def _empty_table(source, header, delimiter):
     """A file without data rows: columns named by its header row, if it has one."""
-    names, units = [], []
+    names, units, labels = [], [], []
     if header.names_line is not None:
         _, text, _ = header.names_line
         if isinstance(text, list):
@@ -609,8 +604,9 @@ def _empty_table(source, header, delimiter):
             name, unit = _parse_name(field_text)
             names.append(data_key_name(name, index, taken))
             units.append(unit)
+            labels.append(name)
     columns = [np.empty(0, dtype=np.float64) for _ in names]
-    return ColumnTable(header, names, units, columns, [], delimiter)
+    return ColumnTable(header, names, units, columns, [], delimiter, labels)
 
 
 # ---------------------------------------------------------------------------- times

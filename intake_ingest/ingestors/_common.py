@@ -74,19 +74,85 @@ def page_as_events(stream_bundle, data, times, begin):
 
 
 # -- names of data keys --------------------------------------------------------------------
+#
+# One rule names every data key made from a name in a file (a SPEC label, a column header,
+# an NDAttribute, an HDF5 field), so a run's keys are the same in intake, msgpack and tiled.
+# A key must be valid wherever runs go: event-model forbids '.' and '/', keys name xarray
+# variables, and tiled (bluesky's TiledWriter) stores scalar readings as columns of an SQL
+# table, refusing names that are not SQL identifiers (422 "Malformed SQL identifier",
+# e.g. SPEC's ``2-theta``) and names equal but for case. A name the rule changes is kept,
+# as the file writes it, in the data key's ``label`` field (:func:`labelled`).
 
 #: Names every event (and the stream's xarray Dataset) already has; a data key named so
-#: from a file would hide them, so it is renamed ``time_2``, ``seq_num_2``...
+#: from a file would hide them, so it is renamed ``time_2``, ``seq_num_2``... (whatever its
+#: case: an SQL table's columns are told apart without it).
 EVENT_FIELD_NAMES = frozenset({"time", "seq_num", "uid"})
+
+#: The longest data key, in bytes of UTF-8: PostgreSQL's 63-byte identifiers (the shortest
+#: of the SQL databases tiled stores tables in), less the ``ts_`` of the timestamp column
+#: TiledWriter writes beside each key.
+KEY_BYTES = 60
+
+#: The data key field keeping a name as the file wrote it, where the key differs from it.
+LABEL = "label"
+
+# Runs of characters that are not letters, digits or '_' (Unicode letters are kept).
+_NOT_WORD = re.compile(r"\W+")
+_FIRST = re.compile(r"[A-Za-z_]")
+
+
+def _truncated(text, nbytes):
+    """``text`` cut to at most ``nbytes`` bytes of UTF-8, never inside a character."""
+    return text.encode("utf-8")[:nbytes].decode("utf-8", errors="ignore")
+
+
+def safe_key(name, fallback="value"):
+    """A name from a file as a valid data key, before uniqueness (see :func:`unique_key`).
+
+    Letters (of any script), digits and ``_`` are kept; every run of other characters
+    (``-``, ``.``, ``/``, spaces, brackets) becomes one ``_``, and is dropped at either end
+    (``'I0/I00'`` -> ``'I0_I00'``, ``'Counts (cps)'`` -> ``'Counts_cps'``). A key starts
+    with an ASCII letter or ``_`` (``'2-theta'`` -> ``'_2_theta'``) and has at most
+    :data:`KEY_BYTES` bytes.
+
+    Parameters
+    ----------
+    name : str
+        The name as the file writes it.
+    fallback : str, optional
+        The name to use when ``name`` has no letter or digit.
+
+    Returns
+    -------
+    str
+    """
+    key = "_".join(part for part in _NOT_WORD.split(str(name)) if part)
+    if not key:
+        key = "_".join(part for part in _NOT_WORD.split(str(fallback)) if part) or "value"
+    if not _FIRST.match(key):
+        key = "_" + key
+    return _truncated(key, KEY_BYTES)
+
+
+def _clashes(key, folded):
+    """True if ``key`` cannot join keys whose lower-case forms are ``folded``."""
+    lowered = key.lower()
+    return (
+        lowered in folded
+        or lowered in EVENT_FIELD_NAMES
+        # TiledWriter's timestamp column of key x is ts_x: a key ts_x beside x would clash.
+        or f"ts_{lowered}" in folded
+        or (lowered.startswith("ts_") and lowered[3:] in folded)
+    )
 
 
 def unique_key(name, taken, fallback="value"):
     """A name from a file as a data key of a stream: valid, unique, clear of the event's fields.
 
-    The event model forbids ``.`` and ``/`` in keys and the keys name xarray variables, so
-    those and white space become ``_``; a name equal to an event field (``time``,
-    ``seq_num``, ``uid``) or to one already ``taken`` gets ``_2``, ``_3``... (as SPEC's and
-    BLISS's ingestors always did).
+    The key is :func:`safe_key` of the name; a key equal (whatever the case) to an event
+    field (``time``, ``seq_num``, ``uid``) or to one already ``taken`` gets ``_2``,
+    ``_3``..., as do ``x`` and ``ts_x`` together (TiledWriter's timestamp column of ``x``).
+    The same names in the same order always give the same keys.
 
     Parameters
     ----------
@@ -95,18 +161,49 @@ def unique_key(name, taken, fallback="value"):
     taken : set of str
         Keys the stream already has; the new key is added to it.
     fallback : str, optional
-        The base name when ``name`` is empty.
+        The base name when ``name`` has no letter or digit.
 
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> taken = set()
+    >>> [unique_key(name, taken) for name in ["2-theta", "2_theta", "Time", "I0/I00"]]
+    ['_2_theta', '_2_theta_2', 'Time_2', 'I0_I00']
     """
-    base = re.sub(r"[./\s]", "_", str(name).strip()) or fallback
+    base = safe_key(name, fallback)
+    folded = {str(key).lower() for key in taken}
     key, suffix = base, 2
-    while key in taken or key in EVENT_FIELD_NAMES:
-        key, suffix = f"{base}_{suffix}", suffix + 1
+    while _clashes(key, folded):
+        tail = f"_{suffix}"
+        key, suffix = _truncated(base, KEY_BYTES - len(tail)) + tail, suffix + 1
     taken.add(key)
     return key
+
+
+def labelled(data_key, key, name):
+    """``data_key`` with the file's own ``name`` for it in :data:`LABEL` where ``key`` differs.
+
+    Parameters
+    ----------
+    data_key : dict
+        A descriptor data key (changed in place).
+    key : str
+        Its key (from :func:`unique_key`).
+    name : str
+        The name as the file writes it.
+
+    Returns
+    -------
+    dict
+        ``data_key``.
+    """
+    name = str(name)
+    if name and name != key:
+        data_key[LABEL] = name
+    return data_key
 
 
 # -- declared sizes ------------------------------------------------------------------------

@@ -99,7 +99,7 @@ class EdfHeader:
         key = data_key_name(name)
         if key in self.values or key == "image":
             key = data_key_name(f"{prefix}_{name}")
-        if key in EVENT_FIELD_NAMES:
+        if key.lower() in EVENT_FIELD_NAMES:
             key = unique_key(key, {*self.values, "image"})
         if key not in self.values:
             self.values[key] = value

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..errors import IngestError, IngestWarning
 from ..files import errors_named
 from ..grouping import numbered_order, series_key
-from ._common import source_label
+from ._common import safe_key, source_label
 
 __all__ = [
     "OBJECT_NAME",
@@ -110,8 +110,8 @@ def check_timezone(timezone):
 
 
 def data_key_name(name):
-    """A data key for a header name: '.', '/' and spaces become '_' (keys name xarray variables)."""
-    return re.sub(r"[./\s]", "_", name.strip()) or "unnamed"
+    """A data key for a header name, by the shared rule (:func:`._common.safe_key`)."""
+    return safe_key(name, fallback="unnamed")
 
 
 def _is_number(value):

@@ -21,7 +21,7 @@ from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, expand, timestamps
 from ..grouping import series_key
 from ..registry import IngestorSpec
-from ._common import EVENT_FIELD_NAMES, array_data_key, page_as_events, page_slices, source_label, unique_key
+from ._common import array_data_key, page_as_events, page_slices, safe_key, source_label, unique_key
 from .tiff import TIFF_MAGIC, check_series, check_series_size, lazy_images, read_tiff, read_tiff_with, tiff_header
 
 __all__ = [
@@ -239,10 +239,10 @@ def attribute_key(name, reserved):
     the ingestor's own keys (``reserved``: ``attribute_<name>``), of '.' and '/', and of the
     event's fields (an attribute named time, seq_num or uid would hide the stream's own: time_2...).
     """
-    key = name.replace(".", "_").replace("/", "_") or "unnamed"
+    key = safe_key(name, fallback="unnamed")  # the shared rule: '2-theta' -> '_2_theta'
     if key in reserved:
         return f"attribute_{key}"
-    return unique_key(key, set()) if key in EVENT_FIELD_NAMES else key
+    return unique_key(key, set())
 
 
 def _attribute_key(name):

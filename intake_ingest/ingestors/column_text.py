@@ -28,7 +28,6 @@ import codecs
 import contextlib
 import warnings
 
-import event_model
 
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, timestamps
@@ -48,6 +47,7 @@ from ._column_table import (
     split_lines,
 )
 from ._common import source_label
+from ._compose import compose_run
 
 __all__ = [
     "COLUMN_TEXT",
@@ -207,7 +207,7 @@ def ingest_column_text(filename, *, delimiter=None, encoding="utf-8", storage_op
             header = scan_header(head_lines, delimiter)
     except FieldTooLongError:
         header = scan_header([], delimiter)  # the full read below reports it, naming the line
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=deterministic_uid([source.identity]), time=mtime, metadata=_start_metadata(filename, header)
     )
     yield "start", run_bundle.start_doc

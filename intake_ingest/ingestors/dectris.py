@@ -28,7 +28,6 @@ import io
 import re
 import warnings
 
-import event_model
 import fabio.cbfimage
 import numpy as np
 
@@ -36,6 +35,7 @@ from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
 from ._common import array_data_key, check_declared_size, page_as_events, page_slices, source_label
+from ._compose import compose_run
 from ._fabio import (
     OBJECT_NAME,
     HeaderValue,
@@ -619,7 +619,7 @@ def _ingest(file_format, pattern, lazy, timezone, storage_options):
     mtimes = timestamps(series)
     first = _first_header(file_format, series[0], timezone)
     start_time = first.time if first is not None and first.time is not None else mtimes[0]
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=uid, time=start_time, metadata=_start_metadata(file_format, pattern, series, first)
     )
     yield "start", run_bundle.start_doc

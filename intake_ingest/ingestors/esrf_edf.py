@@ -27,7 +27,6 @@ import typing
 import warnings
 import zlib
 
-import event_model
 import fabio.edfimage
 import fabio.fabioutils
 import numpy as np
@@ -37,6 +36,7 @@ from ..files import deterministic_uid, expand, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
 from ._common import array_data_key, check_declared_size, page_as_events, page_slices, source_label
+from ._compose import compose_run
 from ._edf_blocks import is_error_block, pair_error_blocks
 from ._edf_header import TIME_KEYS, EdfHeader, parse_edf_header
 from ._fabio import (
@@ -479,7 +479,7 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
     # The first file's headers give the RunStart's title, time and (for one file) frame count.
     first = _first_layout(series[0])
     metadata, first_time = _start_metadata(pattern, series, first, timezone)
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=uid, time=first_time if first_time is not None else mtimes[series[0].identity], metadata=metadata
     )
     yield "start", run_bundle.start_doc

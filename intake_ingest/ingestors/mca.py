@@ -34,6 +34,7 @@ from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
 from ._common import array_data_key, source_label, time_zone
+from ._compose import compose_run
 from ._silx_guard import check_for_silx
 from .spec import read_scan_index
 
@@ -586,7 +587,7 @@ def ingest_mca(filename, scan=None, *, timezone=None, storage_options=None):
     plan = _plan_run(source, scan, zone)
     (mtime,) = timestamps(sources)
     start_time = plan.start_time if plan.start_time is not None else mtime
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=deterministic_uid(plan.uid_names),
         time=start_time,
         metadata={"ingestor": NAME, "source": label, "num_points": plan.n_spectra, **plan.metadata},

@@ -17,13 +17,13 @@ import re
 import tempfile
 import warnings
 
-import event_model
 import numpy as np
 
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
 from ._common import array_data_key, page_as_events, page_slices, source_label, time_zone
+from ._compose import compose_run
 
 __all__ = ["SPE_HEADER_BYTES", "WINVIEW_SPE", "SpeHeader", "ingest_winview_spe", "read_header", "sniff_spe"]
 
@@ -346,7 +346,7 @@ def ingest_winview_spe(filename, *, timezone=None, storage_options=None):
     with _local_path(source) as path:
         header = read_header(source, path, zone)
         start_time = header.start_time if header.start_time is not None else mtime
-        run_bundle = event_model.compose_run(
+        run_bundle = compose_run(
             uid=deterministic_uid([source.identity]),
             time=start_time,
             metadata={

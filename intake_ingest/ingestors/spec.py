@@ -28,7 +28,7 @@ from silx.io.specfile import Scan, SfErrFileOpen, SpecFile
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_as_events, source_label, time_zone, unique_key
+from ._common import array_data_key, labelled, page_as_events, safe_key, source_label, time_zone, unique_key
 from ._compose import compose_run
 from ._silx_guard import check_for_silx
 
@@ -855,9 +855,9 @@ _CONVENTIONAL_UNITS = {"Epoch": "s", "Seconds": "s"}
 
 
 def _key_name(label):
-    """A label as a data key: event-model keys hold no '.' or '/', and keys name xarray
-    variables, so spaces become '_' too ('Two Theta' -> 'Two_Theta')."""
-    return re.sub(r"[./\s]", "_", label.strip())
+    """A label as a data key, by the shared rule ('Two Theta' -> 'Two_Theta', '2-theta' ->
+    '_2_theta': :func:`._common.safe_key`)."""
+    return safe_key(label)
 
 
 def _data_key_names(labels, unnamed="column"):
@@ -870,9 +870,7 @@ def _data_key_names(labels, unnamed="column"):
 
 
 def _scalar_data_key(label, key, source, units=None):
-    data_key = {"dtype": "number", "dtype_numpy": "<f8", "shape": [], "source": source}
-    if key != label:
-        data_key["spec_label"] = label  # the name as SPEC wrote it
+    data_key = labelled({"dtype": "number", "dtype_numpy": "<f8", "shape": [], "source": source}, key, label)
     if units:
         data_key["units"] = units
     return data_key

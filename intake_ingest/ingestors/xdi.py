@@ -31,13 +31,13 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-import event_model
 import numpy as np
 
 from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
 from ._common import source_label
+from ._compose import compose_run
 from ._column_table import data_key_name
 
 __all__ = ["XDI", "XdiHeader", "ingest_xdi", "read_xdi_header", "read_xdi_rows", "sniff_xdi"]
@@ -405,7 +405,7 @@ def ingest_xdi(filename, *, encoding="utf-8", storage_options=None):
     n_points = 0 if header.data_start is None else sum(
         1 for line in lines[header.data_start :] if line.strip() and not line.lstrip().startswith("#")
     )
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=deterministic_uid([source.identity]),
         time=start_time if start_time is not None else mtime,
         metadata=_start_metadata(label, header, n_points),

@@ -26,6 +26,7 @@ from ..errors import IngestError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
 from ._common import source_label, unique_key
+from ._compose import compose_run
 
 __all__ = ["XRDML", "XrdmlScan", "ingest_xrdml", "read_scans", "runs_in", "sniff_xrdml"]
 
@@ -349,7 +350,7 @@ def ingest_xrdml(filename, scan=None, *, storage_options=None):
     start_time = begin if begin is not None else mtime
     end_time = end if end is not None and end >= start_time else start_time
     data, data_keys, configuration, configuration_keys, n_points = _points(source, chosen)
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=deterministic_uid([source.identity, f"scan {chosen.number}"]),
         time=start_time,
         metadata={"ingestor": NAME, "source": label, "num_points": n_points, **chosen.start_metadata()},

@@ -4,7 +4,7 @@ import pytest
 
 from intake_ingest import IngestError
 from intake_ingest.ingestors import _common
-from intake_ingest.ingestors._common import check_declared_size, unique_key
+from intake_ingest.ingestors._common import check_declared_size, labelled, unique_key
 
 
 def test_unique_key_renames_event_fields_and_taken_names():
@@ -13,6 +13,38 @@ def test_unique_key_renames_event_fields_and_taken_names():
         "time_3", "seq_num_2", "uid_2", "time_4", "a_b_c_d", "value",
     ]
     assert taken == {"time_2", "time_3", "seq_num_2", "uid_2", "time_4", "a_b_c_d", "value"}
+
+
+def test_keys_are_sql_identifiers_unique_whatever_the_case_and_deterministic():
+    names = ["2-theta", "2_theta", "Two Theta", "I0/I00", "Counts (cps)", "Time", "EPOCH", "epoch",
+             "θ", "x", "ts_x", "-", "a" * 80, "a" * 80, "é" * 40, "mon;drop", "it's", "a--b"]  # fmt: skip
+    taken = set()
+    keys = [unique_key(name, taken) for name in names]
+    assert keys[:9] == ["_2_theta", "_2_theta_2", "Two_Theta", "I0_I00", "Counts_cps", "Time_2", "EPOCH", "epoch_2", "_θ"]
+    assert keys[9:11] == ["x", "ts_x_2"]  # ts_x is the column TiledWriter gives x's timestamps
+    assert keys[11] == "value"
+    assert keys[12] == "a" * 60 and keys[13] == "a" * 58 + "_2"
+    assert keys[15:] == ["mon_drop", "it_s", "a_b"]
+    assert [unique_key(name, set()) for name in names][:3] == ["_2_theta", "_2_theta", "Two_Theta"]
+    lowered = [key.lower() for key in keys]
+    assert len(set(lowered)) == len(keys)  # SQL columns: unique without case
+    assert not {"time", "seq_num"} & set(lowered)
+    assert all(len(key.encode()) <= _common.KEY_BYTES for key in keys)
+    assert keys == [unique_key(name, set_) for set_ in [set()] for name in names]  # same names, same keys
+
+
+def test_keys_are_what_tiled_accepts_as_table_columns():
+    sql = pytest.importorskip("tiled.adapters.sql", reason="tiled[server] is not installed")
+    taken = set()
+    for name in ["2-theta", "Counts (cps)", "a(b)=c+d", "x/*y*/", "it's \\ \"q\"", "100%", "é" * 40]:
+        assert sql.is_safe_identifier(unique_key(name, taken), sql.COLUMN_NAME_PATTERN, allow_reserved_words=True)
+        assert sql.is_safe_identifier("ts_" + unique_key(name, set()), sql.COLUMN_NAME_PATTERN)
+
+
+def test_labelled_keeps_the_name_only_where_the_key_differs():
+    assert labelled({}, "_2_theta", "2-theta") == {"label": "2-theta"}
+    assert labelled({}, "I0", "I0") == {}
+    assert labelled({}, "col_1", "") == {}
 
 
 def test_declared_size_is_checked_only_above_the_floor_and_when_stored_is_known():

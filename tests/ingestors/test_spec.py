@@ -276,13 +276,13 @@ def test_real_files_match_silx(file_name, scan, validated):
     primary, events = stream(documents, "primary")
     assert len(events) == silx_scan.data.shape[1]
     for key, data_key in primary["data_keys"].items():
-        label = data_key.get("spec_label", key)
+        label = data_key.get("label", key)
         silx_column = silx_scan.data[silx_scan.labels.index(label)]
         np.testing.assert_array_equal(column(events, key), silx_column)
     named = [(n, p) for n, p in zip(silx_scan.motor_names, silx_scan.motor_positions) if n.strip()]
     if named:
         baseline, (positions,) = stream(documents, "baseline")
-        spec_names = [key.get("spec_label", name) for name, key in baseline["data_keys"].items()]
+        spec_names = [key.get("label", name) for name, key in baseline["data_keys"].items()]
         assert list(zip(spec_names, positions["data"].values())) == named
 
 
@@ -528,15 +528,18 @@ def test_scan_aborted_before_its_first_point_has_a_descriptor_and_no_events(tmp_
 # -- values and keys ---------------------------------------------------------------------------
 
 
-def test_labels_become_valid_unique_keys_that_keep_the_spec_label(tmp_path, validated):
-    labels = "I0/I00  Ch.1  I0  I0  time"
-    path = write_spec(tmp_path / "labels.spec", scan_block(1, "ct 1", ["1 2 3 4 5"], labels=labels))
+def test_labels_become_valid_unique_keys_that_keep_the_label(tmp_path, validated):
+    # SQL identifiers too (tiled stores scalars in SQL tables): 2-theta and 2_theta both
+    # start with a digit, and must still differ; Epoch and EPOCH differ only by case.
+    labels = "I0/I00  Ch.1  I0  I0  time  2-theta  2_theta  Epoch  EPOCH"
+    path = write_spec(tmp_path / "labels.spec", scan_block(1, "ct 1", ["1 2 3 4 5 6 7 8 9"], labels=labels))
     primary, (event,) = stream(validated(ingest_spec(path)), "primary")
-    assert list(primary["data_keys"]) == ["I0_I00", "Ch_1", "I0", "I0_2", "time_2"]
-    assert primary["data_keys"]["I0_I00"]["spec_label"] == "I0/I00"
-    assert primary["data_keys"]["time_2"]["spec_label"] == "time"
-    assert "spec_label" not in primary["data_keys"]["I0"]
-    assert event["data"] == {"I0_I00": 1.0, "Ch_1": 2.0, "I0": 3.0, "I0_2": 4.0, "time_2": 5.0}
+    keys = ["I0_I00", "Ch_1", "I0", "I0_2", "time_2", "_2_theta", "_2_theta_2", "Epoch", "EPOCH_2"]
+    assert list(primary["data_keys"]) == keys
+    assert [primary["data_keys"][key].get("label") for key in keys] == [
+        "I0/I00", "Ch.1", None, "I0", "time", "2-theta", "2_theta", None, "EPOCH"
+    ]
+    assert event["data"] == dict(zip(keys, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]))
 
 
 def test_nan_inf_and_none_are_kept(tmp_path, validated):
@@ -572,7 +575,7 @@ def baseline_positions(documents):
     """(SPEC motor name, position) of the baseline event, in data key order."""
     baseline, (event,) = stream(documents, "baseline")
     return [
-        (data_key.get("spec_label", key), event["data"][key]) for key, data_key in baseline["data_keys"].items()
+        (data_key.get("label", key), event["data"][key]) for key, data_key in baseline["data_keys"].items()
     ]
 
 
@@ -645,7 +648,7 @@ def test_real_4idd_file_keeps_every_motor_as_its_lines_name_it(scan, scan_line, 
     primary, events = stream(documents, "primary")
     assert len(events) == silx_scan.data.shape[1] == n_points
     for key, data_key in primary["data_keys"].items():
-        np.testing.assert_array_equal(column(events, key), silx_scan.data[silx_scan.labels.index(data_key.get("spec_label", key))])
+        np.testing.assert_array_equal(column(events, key), silx_scan.data[silx_scan.labels.index(data_key.get("label", key))])
 
 
 def test_a_later_file_header_renames_motors_and_mnemonics(tmp_path, validated):

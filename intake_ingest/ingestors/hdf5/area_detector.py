@@ -44,7 +44,6 @@ import posixpath
 import warnings
 from dataclasses import dataclass, field
 
-import event_model
 import h5py
 import numpy as np
 
@@ -53,6 +52,7 @@ from ...files import deterministic_uid, expand, timestamps
 from ...grouping import series_key
 from ...registry import IngestorSpec
 from .._common import array_data_key, page_slices, source_label
+from .._compose import compose_run
 from ..area_detector import attribute_key
 from ..area_detector import EPICS_EPOCH, OBJECT_NAME
 from .frames import frame_layout, lazy_frames, read_frames_into
@@ -487,7 +487,7 @@ def ingest_area_detector_hdf5(pattern, *, lazy=False, storage_options=None):
     uid = deterministic_uid(source.identity for source in sources)
     series = _one_series(pattern, sources)
     mtimes = timestamps(series)
-    run_bundle = event_model.compose_run(uid=uid, time=mtimes[0], metadata=_start_metadata(pattern, series))
+    run_bundle = compose_run(uid=uid, time=mtimes[0], metadata=_start_metadata(pattern, series))
     yield "start", run_bundle.start_doc
 
     headers = [read_header(source) for source in series]

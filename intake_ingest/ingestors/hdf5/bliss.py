@@ -30,6 +30,7 @@ from ...errors import IngestError, IngestWarning
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
 from .._common import array_data_key, source_label
+from .._compose import compose_run
 from .bliss_entry import (
     choose_scan,
     key_name,
@@ -109,7 +110,7 @@ def ingest_bliss(filename, scan=None, *, storage_options=None):
 
     key, metadata, times = read_named(source, header, "a BLISS HDF5 file")
     start_time = times["start"] or mtime
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=deterministic_uid([source.identity, f"#{key}"]),
         time=start_time,
         metadata={"ingestor": "esrf_bliss", "source": label, **metadata},

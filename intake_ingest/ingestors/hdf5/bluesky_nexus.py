@@ -35,6 +35,7 @@ from ...errors import IngestError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
 from .._common import EVENT_FIELD_NAMES, source_label, unique_key
+from .._compose import compose_run
 from .nexus_rules import nexus_outline
 from .sizes import check_dataset_size
 from .tree import HDF5_ERRORS, HDF5_MAGIC, cached_read, member, open_source, read_named
@@ -264,7 +265,7 @@ def ingest_bluesky_nexus(filename, *, entry=None, storage_options=None):
     start_time = header.start_time or mtime
     metadata = {**header.metadata, "ingestor": "bluesky_nexus", "source": source_label(filename)}
     uid = str(header.uid) if header.uid else deterministic_uid([source.identity, f"#{header.entry}"])
-    run_bundle = event_model.compose_run(uid=uid, time=start_time, metadata=metadata)
+    run_bundle = compose_run(uid=uid, time=start_time, metadata=metadata)
     yield "start", run_bundle.start_doc
 
     with open_source(source) as file:

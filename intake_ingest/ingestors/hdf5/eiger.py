@@ -33,6 +33,7 @@ from ...errors import IngestError, IngestWarning, MissingFileError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
 from .._common import array_data_key, source_label
+from .._compose import compose_run
 from .nexus import nexus_companions
 from .sizes import check_dataset_size
 from .tree import HDF5_MAGIC, frame_resource, linked_file, member, read_named
@@ -317,7 +318,7 @@ def ingest_eiger(filename, *, storage_options=None):
         metadata["num_points"] = master.expected_frames
     if master.units:
         metadata["units"] = master.units
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=deterministic_uid([source.identity]), time=start_time, metadata=metadata
     )
     yield "start", run_bundle.start_doc

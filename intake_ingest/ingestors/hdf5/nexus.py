@@ -32,6 +32,7 @@ from ...errors import IngestError, MissingFileError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
 from .._common import array_data_key, source_label
+from .._compose import compose_run
 from .nexus_rules import (
     LAYOUT_IMAGE,
     axes_of,
@@ -400,7 +401,7 @@ def ingest_nexus(filename, *, entry=None, storage_options=None):
     entry, metadata = read_named(source, lambda h5: _nexus_header(h5, entry, source), "a NeXus file")
     start_time = parse_time(metadata.get("start_time", metadata.get("date"))) or mtime
     uid = deterministic_uid([source.identity, f"#{entry}"])
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=uid,
         time=start_time,
         metadata={"ingestor": "nexus_hdf5", "source": label, **metadata},

@@ -20,13 +20,12 @@ base class) and of the older conventions still found in files, as
 Reads attributes and shapes only: never data.
 """
 
-import re
 
 import h5py
 import numpy as np
 
 from ...errors import IngestError
-from .._common import EVENT_FIELD_NAMES, unique_key
+from .._common import unique_key
 from .tree import member, nx_class
 from .values import natural_key, plain, text, texts
 
@@ -237,8 +236,7 @@ def key_name(name):
     common) would hide the stream's own variable: it becomes ``time_2``..., as in every
     ingestor (:func:`.._common.unique_key`).
     """
-    key = re.sub(r"[./]", "_", name)
-    return unique_key(key, set()) if key in EVENT_FIELD_NAMES else key
+    return unique_key(name, set())  # the shared rule: '2-theta' -> '_2_theta'
 
 
 def point_layout(nxdata, signal, signal_shape, axes):
