@@ -46,7 +46,7 @@ from ._column_table import (
     split_fields,
     split_lines,
 )
-from ._common import source_label
+from ._common import labelled, source_label
 from ._compose import compose_run
 
 __all__ = [
@@ -125,13 +125,13 @@ def _start_metadata(path, header):
 
 def _data_keys(table, label):
     data_keys = {}
-    for name, unit, column in zip(table.names, table.units, table.columns):
-        data_key = {
+    for name, unit, column, text in zip(table.names, table.units, table.columns, table.labels or table.names):
+        data_key = labelled({
             "dtype": "string" if column.dtype.kind == "U" else "number",
             "dtype_numpy": column.dtype.str,
             "shape": [],
             "source": label,
-        }
+        }, name, text)  # fmt: skip
         if unit is not None:
             data_key["units"] = unit
         data_keys[name] = data_key

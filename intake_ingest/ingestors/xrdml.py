@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import IngestError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import source_label, unique_key
+from ._common import labelled, source_label, unique_key
 from ._compose import compose_run
 
 __all__ = ["XRDML", "XrdmlScan", "ingest_xrdml", "read_scans", "runs_in", "sniff_xrdml"]
@@ -284,12 +284,12 @@ def _points(source, scan):
                 )
         elif common is not None:
             configuration[name] = common
-            configuration_keys[name] = {"dtype": "number", "shape": [], "source": label, "units": unit}
+            configuration_keys[name] = labelled({"dtype": "number", "shape": [], "source": label, "units": unit}, name, axis)
             continue
         else:
             raise IngestError(source.url, f"{where}: {axis} positions give no start, list or common position")
         data[name] = values
-        data_keys[name] = {"dtype": "number", "shape": [], "source": label, "units": unit}
+        data_keys[name] = labelled({"dtype": "number", "shape": [], "source": label, "units": unit}, name, axis)
     common_time = _child(points, "commonCountingTime")
     counting_times = _child(points, "countingTimes")
     if counting_times is not None:

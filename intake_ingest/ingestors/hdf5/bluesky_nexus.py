@@ -34,7 +34,7 @@ import yaml
 from ...errors import IngestError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
-from .._common import EVENT_FIELD_NAMES, source_label, unique_key
+from .._common import EVENT_FIELD_NAMES, safe_key, source_label, unique_key
 from .._compose import compose_run
 from .nexus_rules import nexus_outline
 from .sizes import check_dataset_size
@@ -179,7 +179,7 @@ def _stream_keys(stream_group, url):
             continue
         if not all(isinstance(member(group, name), h5py.Dataset) for name in ("value", "EPOCH")):
             raise IngestError(url, f"{group.name} has no value and EPOCH datasets, as NXWriter writes them")
-        key = unique_key(name, taken) if name in EVENT_FIELD_NAMES else name
+        key = name if safe_key(name) == name and name.lower() not in EVENT_FIELD_NAMES else unique_key(name, taken)
         keys[key] = _Key(key, group, url)
     lengths = {len(key) for key in keys.values()} | {len(key.values) for key in keys.values()}
     if len(lengths) > 1:
