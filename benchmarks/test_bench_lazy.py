@@ -5,18 +5,11 @@ Group ``to_dask-construction``: upsert of ``ingest_tiff_series_dask`` plus
 so the ratio (1000 files / 10 files, baseline = 10 files) reflects only the file count:
 100x would mean construction is linear in files with no fixed cost; well above 100x
 would mean something grows faster than linearly.
-
-Group ``lazy-series``: computing the 100-file 512x512 uint16 series through dask (see
-the section below) against ``tifffile.imread(files)`` and ``dask.array.image.imread``.
 """
 
-import glob
-
 import dask.array as da
-import dask.array.image
 import numpy as np
 import pytest
-import tifffile
 
 from intake_ingest import BlueskyInMemoryCatalog, ingest_tiff_series_dask
 
@@ -52,62 +45,3 @@ def test_to_dask_1000_files(benchmark, small_series_1000):
     benchmark.extra_info["files"] = len(images)
     dataset = benchmark.pedantic(_to_dask, args=(pattern,), rounds=5, iterations=1, warmup_rounds=0)
     _check_lazy(dataset, images)
-
-
-# -- computing a lazy series -------------------------------------------------------------
-# Group ``lazy-series``: the 100-file 512x512 uint16 series (conftest ``tiff_series``) read
-# through dask. Baseline: ``tifffile.imread(files)``, everything in one call. Peer:
-# ``dask.array.image.imread(pattern, imread=tifffile.imread)``, the plain-dask way (one task
-# per file). The package: ``run.primary.to_dask()`` of a lazy run already in a catalog, then
-# ``.compute()`` (the graph and the reads), and the same with the upsert timed too.
-
-LAZY_ROUNDS = dict(rounds=10, iterations=1, warmup_rounds=1)
-
-
-@pytest.mark.benchmark(group="lazy-series")
-def test_lazy_series_tifffile_baseline(benchmark, tiff_series):
-    pattern, images = tiff_series
-    benchmark.extra_info["role"] = "baseline"
-
-    def read():
-        return tifffile.imread(sorted(glob.glob(pattern)))
-
-    np.testing.assert_array_equal(benchmark.pedantic(read, **LAZY_ROUNDS), images)
-
-
-@pytest.mark.benchmark(group="lazy-series")
-def test_lazy_series_dask_image_imread(benchmark, tiff_series):
-    pattern, images = tiff_series
-    benchmark.extra_info["role"] = "peer"
-
-    def read():
-        return dask.array.image.imread(pattern, imread=tifffile.imread).compute()
-
-    np.testing.assert_array_equal(benchmark.pedantic(read, **LAZY_ROUNDS), images)
-
-
-@pytest.mark.benchmark(group="lazy-series")
-def test_lazy_series_to_dask_compute(benchmark, tiff_series):
-    pattern, images = tiff_series
-    benchmark.extra_info["role"] = "package"
-    catalog = BlueskyInMemoryCatalog()
-    run = catalog[catalog.upsert(ingest_tiff_series_dask, (pattern,), {})]
-    run.primary.to_dask()  # the documents are pulled once, as a catalog does
-
-    def read():
-        return run.primary.to_dask()["image"].data.compute()
-
-    np.testing.assert_array_equal(benchmark.pedantic(read, **LAZY_ROUNDS), images)
-
-
-@pytest.mark.benchmark(group="lazy-series")
-def test_lazy_series_upsert_to_dask_compute(benchmark, tiff_series):
-    pattern, images = tiff_series
-    benchmark.extra_info["role"] = "package"
-
-    def read():
-        catalog = BlueskyInMemoryCatalog()
-        uid = catalog.upsert(ingest_tiff_series_dask, (pattern,), {})
-        return catalog[uid].primary.to_dask()["image"].data.compute()
-
-    np.testing.assert_array_equal(benchmark.pedantic(read, **LAZY_ROUNDS), images)

@@ -2,7 +2,10 @@
 
 Group ``read-series``: 100 single-image TIFFs (512x512 uint16) into one array; the
 peer ``dask.array.image.imread(pattern, imread=tifffile.imread).compute()`` is the
-plain-dask way to the same array.
+plain-dask way to the same array. The package reads it eagerly (``primary.read()`` of
+``ingest_tiff_series`` and of ``ingest_tiff_series_dask``), lazily
+(``run.primary.to_dask()["image"].data.compute()`` of a lazy run already in a catalog,
+and the same with the upsert timed too), and from a msgpack export.
 Group ``read-stack``: one 100-page TIFF (512x512 uint16) into one array.
 
 The upsert happens inside the timed function: the in-memory catalog keeps a run's
@@ -90,6 +93,26 @@ def test_series_ingest_dask_read(benchmark, tiff_series):
         return catalog[uid].primary.read()
 
     _check_dataset(benchmark.pedantic(read, **SERIES_ROUNDS), images)
+
+
+@pytest.mark.benchmark(group="read-series")
+@pytest.mark.parametrize("upsert_timed", [False, True], ids=["ingested_run", "with_upsert"])
+def test_series_to_dask_compute(benchmark, tiff_series, upsert_timed):
+    pattern, images = tiff_series
+    benchmark.extra_info["role"] = "package"
+
+    def lazy_run():
+        catalog = BlueskyInMemoryCatalog()
+        return catalog[catalog.upsert(ingest_tiff_series_dask, (pattern,), {})]
+
+    ingested = lazy_run()
+    ingested.primary.to_dask()  # the documents are pulled once, as a catalog does
+
+    def read():
+        run = lazy_run() if upsert_timed else ingested
+        return run.primary.to_dask()["image"].data.compute()
+
+    np.testing.assert_array_equal(benchmark.pedantic(read, **SERIES_ROUNDS), images)
 
 
 @pytest.mark.benchmark(group="read-series")
