@@ -30,6 +30,7 @@ from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
 from ._common import array_data_key, labelled, page_as_events, safe_key, source_label, time_zone, unique_key
 from ._compose import compose_run
+from ._c_output import c_stdout_silenced
 from ._silx_guard import check_for_silx
 
 __all__ = [
@@ -291,7 +292,8 @@ def _with_specfile(source, action, content, what=""):
                     f"{what}is not SPEC data (no '#F' or '#S' line among the first lines)",
                 ) from None
             try:
-                return action(specfile)
+                with c_stdout_silenced():  # silx prints 'Error on scan 1 line 20'; checks below name the file
+                    return action(specfile)
             finally:
                 specfile.close()
     except IngestError:
