@@ -474,5 +474,37 @@ def _write_run(ingest_function, argument, kwargs, label, folder, overwrite, stor
         return "skipped", uid, "already written", [], (None, "")
     note(uid)
     watcher = EndingWatcher(documents)
-    written = export(watcher, folder, storage_options=storage_options, overwrite=overwrite)
+    pulled = _LastPulled(watcher)
+    try:
+        written = export(pulled, folder, storage_options=storage_options, overwrite=overwrite)
+    except (TypeError, ValueError, OverflowError) as error:
+        if pulled.raised:  # the reader's own error, raised while making a document
+            raise
+        # A document the reader made that msgpack cannot hold (an integer beyond 64
+        # bits): the run's file is named, not only the encoder's complaint.
+        raise IngestError(
+            label, f"its {pulled.name or 'first'} document cannot be written to msgpack ({error})"
+        ) from error
     return "ok", uid, ", ".join(written), written, watcher.ending()
+
+
+class _LastPulled:
+    """Documents passed through, remembering the last one's name and whether pulling one raised."""
+
+    def __init__(self, documents):
+        self._documents = documents
+        self.name = None
+        self.raised = False
+
+    def __iter__(self):
+        iterator = iter(self._documents)
+        while True:
+            try:
+                name, doc = next(iterator)
+            except StopIteration:
+                return
+            except BaseException:
+                self.raised = True
+                raise
+            self.name = name
+            yield name, doc

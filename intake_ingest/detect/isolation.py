@@ -270,7 +270,8 @@ def _serve(connection, progress, pulses):
             if len(chunk) >= CHUNK_ITEMS or time.monotonic() - sent_at > CHUNK_SECONDS:
                 connection.send(("chunk", chunk))
                 chunk, sent_at = [], time.monotonic()
-        connection.send(("chunk", chunk))
+        if chunk:  # the parent stops reading at the last item: an empty chunk would be read as the next reply
+            connection.send(("chunk", chunk))
 
 
 class IsolatedWorker:

@@ -94,6 +94,18 @@ def test_a_map_item_that_hangs_is_reported_and_the_others_are_run(worker):
     assert [value for _, kind, value in results if kind == "ok"] == ["A", "B"]
 
 
+def slow_item(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_call_after_a_map_whose_last_item_was_slow_gets_its_own_reply(worker):
+    # The last chunk goes out after the slow item; no empty chunk may follow it and be
+    # taken for the next call's reply.
+    assert [value for _, _, value in worker.map(slow_item, [0.0, 0.3])] == [0.0, 0.3]
+    assert worker.call(len, "abcd") == 4
+
+
 def test_an_exception_in_the_worker_keeps_its_traceback_there(worker):
     with pytest.raises(KeyError) as raised:
         worker.call(raise_deep, None)
