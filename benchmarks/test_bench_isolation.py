@@ -6,6 +6,10 @@ every run in this process (``isolate=False``); ``isolated`` starts a worker proc
 (``spawn``) and reads and writes every run there, as the command line does;
 ``isolated_warm_worker`` uses a worker already started, so its ratio is the cost per
 run of the isolation itself (a request and a reply per run), without the start-up.
+The isolated benchmarks run with the default time limit (a shared-memory counter moved
+per document, read by the parent every 50 ms while it waits);
+``isolated_warm_worker_no_limit`` runs without one (``timeout=None``): the difference
+is what the limit costs.
 
 Group ``detect-200-runs``: ``detect(folder)`` of the same files, in this process
 (baseline) and with sniffing in one worker batch (``isolate=True``, worker start-up
@@ -44,8 +48,8 @@ def warm_worker():
         yield worker
 
 
-def _ingest(plan, to, isolate):
-    result = ingest(plan, to=to, overwrite=True, progress=False, isolate=isolate)
+def _ingest(plan, to, isolate, **limit):
+    result = ingest(plan, to=to, overwrite=True, progress=False, isolate=isolate, **limit)
     assert result.counts() == {"ok": N_RUNS, "skipped": 0, "error": 0}
     return result
 
@@ -73,8 +77,15 @@ def test_ingest_isolated_warm_worker(benchmark, many_runs, tmp_path, warm_worker
     benchmark.pedantic(_ingest, args=(many_runs[1], str(tmp_path), warm_worker), rounds=3, iterations=1)
 
 
-def _detect(folder, isolate):
-    plan = detect(folder, progress=False, isolate=isolate)
+@pytest.mark.benchmark(group="ingest-200-runs")
+def test_ingest_isolated_warm_worker_no_time_limit(benchmark, many_runs, tmp_path, warm_worker):
+    _record(benchmark, "isolated_warm_worker_no_limit")
+    benchmark.pedantic(_ingest, args=(many_runs[1], str(tmp_path), warm_worker), kwargs={"timeout": None},
+                       rounds=3, iterations=1)
+
+
+def _detect(folder, isolate, **limit):
+    plan = detect(folder, progress=False, isolate=isolate, **limit)
     assert len(plan.runs) == N_RUNS and plan.unrecognised == []
     return plan
 
@@ -97,6 +108,12 @@ def test_detect_isolated_warm_worker(benchmark, many_runs, warm_worker):
     benchmark.pedantic(_detect, args=(many_runs[0], warm_worker), rounds=3, iterations=1)
 
 
+@pytest.mark.benchmark(group="detect-200-runs")
+def test_detect_isolated_warm_worker_no_time_limit(benchmark, many_runs, warm_worker):
+    _record(benchmark, "isolated_warm_worker_no_limit")
+    benchmark.pedantic(_detect, args=(many_runs[0], warm_worker), kwargs={"timeout": None}, rounds=3, iterations=1)
+
+
 def _median(bench):
     stats = getattr(bench, "stats", None)
     stats = getattr(stats, "stats", stats)
@@ -109,7 +126,7 @@ def teardown_module(module):
         baseline = MEDIANS.get((group, "baseline"))
         if baseline is None or _median(baseline) is None:
             continue  # --benchmark-disable: nothing was measured
-        for role in ("isolated", "isolated_warm_worker"):
+        for role in ("isolated", "isolated_warm_worker", "isolated_warm_worker_no_limit"):
             bench = MEDIANS.get((group, role))
             if bench is not None and _median(bench) is not None:
                 extra = (_median(bench) - _median(baseline)) / N_RUNS

@@ -3,8 +3,10 @@
 Each mutant is one seed's files with one of them damaged (:mod:`tests.fuzz.mutators`),
 written into a fresh folder. A :class:`FuzzWorker` (``python -m tests.fuzz.worker``)
 forks a child per mutant with an address-space limit and a wall timeout; the child
-detects the folder's runs and reads each completely. :func:`classify` holds the result
-to the package's promises about bad input:
+detects the folder's runs and ingests them in the package's isolation worker, with its
+time limit (``reader_timeout``, below the wall timeout), as the command line does, then
+reads each run made completely. :func:`classify` holds the result to the package's
+promises about bad input:
 
 - ``ok``: every planned run read, no :class:`~intake_ingest.IngestWarning`;
 - ``partial``: read, with IngestWarnings that name the file;
@@ -41,6 +43,9 @@ REPOSITORY = Path(__file__).parents[2]
 MEMORY_LIMIT = 2 * 1024**3
 #: Wall time a child may take to detect and read one small mutant.
 TIMEOUT = 20.0
+#: The isolation worker's time limit, as a share of the wall time: a reader stopped by
+#: it (the documented outcome users get) must leave time for the rest of the mutant.
+READER_SHARE = 0.3
 #: Outcomes the package documents for bad input.
 DOCUMENTED = ("ok", "partial", "error", "unrecognised")
 OUTCOMES = DOCUMENTED + ("known", "UNDOCUMENTED")
@@ -59,11 +64,15 @@ class FuzzWorker:
         Wall seconds per mutant.
     memory : int
         RLIMIT_AS of each child, in bytes.
+    reader_timeout : float, optional
+        The isolation worker's limit (seconds without progress) in the child; default
+        :data:`READER_SHARE` of ``timeout``.
     """
 
-    def __init__(self, timeout=TIMEOUT, memory=MEMORY_LIMIT):
+    def __init__(self, timeout=TIMEOUT, memory=MEMORY_LIMIT, reader_timeout=None):
         self.timeout = timeout
         self.memory = memory
+        self.reader_timeout = reader_timeout or READER_SHARE * timeout
         self._process = None
 
     def _start(self):
@@ -94,7 +103,7 @@ class FuzzWorker:
             self._start()
         request = {"folder": str(folder), "target": str(target), "kind": kind, "ingestor": ingestor,
                    "function": function,
-                   "timeout": self.timeout, "memory": self.memory,
+                   "timeout": self.timeout, "memory": self.memory, "reader_timeout": self.reader_timeout,
                    "crash_log": str(Path(folder).parent / "crash.log")}
         self._process.stdin.write(json.dumps(request) + "\n")
         self._process.stdin.flush()
@@ -358,17 +367,28 @@ def figures(findings):
     return per_format, causes
 
 
+#: Columns after the outcomes: mutants where the isolation worker stopped a reader that
+#: made no progress (hangs), or saw one crash; both end in documented outcomes.
+ISOLATION_COLUMNS = ("stopped", "crashed")
+
+
 def table(findings):
     """A plain-text table of mutants per format and outcome, then the causes of undocumented outcomes."""
     per_format, causes = figures(findings)
-    header = f"{'format':20} {'mutants':>7} " + " ".join(f"{outcome:>12}" for outcome in OUTCOMES)
+    isolation = {}
+    for finding in findings:
+        counts = isolation.setdefault(finding.mutant.seed.format, Counter())
+        for column in ISOLATION_COLUMNS:
+            counts[column] += bool(finding.reply.get(column))
+    columns = OUTCOMES + ISOLATION_COLUMNS
+    header = f"{'format':20} {'mutants':>7} " + " ".join(f"{column:>12}" for column in columns)
     lines = [header]
     totals = Counter()
     for fmt in sorted(per_format):
-        counts = per_format[fmt]
+        counts = per_format[fmt] + isolation[fmt]
         totals.update(counts)
-        lines.append(f"{fmt:20} {sum(counts.values()):7d} " + " ".join(f"{counts[o]:12d}" for o in OUTCOMES))
-    lines.append(f"{'all':20} {sum(totals.values()):7d} " + " ".join(f"{totals[o]:12d}" for o in OUTCOMES))
+        lines.append(f"{fmt:20} {sum(per_format[fmt].values()):7d} " + " ".join(f"{counts[o]:12d}" for o in columns))
+    lines.append(f"{'all':20} {sum(totals[o] for o in OUTCOMES):7d} " + " ".join(f"{totals[o]:12d}" for o in columns))
     for (outcome, fmt, failure, type_name, frame), members in sorted(causes.items(), key=lambda item: -len(item[1])):
         example = members[0]
         lines.append(

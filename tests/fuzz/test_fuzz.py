@@ -1,7 +1,9 @@
 """Fuzzing in CI: a small seeded campaign over every ingestor and the msgpack reader.
 
-Every mutant (one seed file damaged, :mod:`tests.fuzz.mutators`) is detected and read
-in a child process limited to 2 GB of address space and 10 s; only the documented
+Every mutant (one seed file damaged, :mod:`tests.fuzz.mutators`) is detected and
+ingested as the command line does (in the isolation worker, whose time limit stops a
+reader after 3 s without progress), then read completely, in a child process limited
+to 2 GB of address space and 10 s; only the documented
 outcomes are allowed (a run, a partial run with an IngestWarning naming the file, an
 IngestError naming the file, an unrecognised file), apart from the reported bugs of
 :data:`tests.fuzz.known_causes.KNOWN_CAUSES`. The long run is
@@ -226,15 +228,17 @@ def _regressions():
         return json.load(file)
 
 
-#: Wall seconds a reproducer may take: the hangs among them are hangs, not slowness.
-REPLAY_TIMEOUT = 3
+#: Wall seconds a reproducer may take, and the isolation worker's limit within them: the
+#: hangs among them are hangs, not slowness, and must be stopped by the worker's limit.
+REPLAY_TIMEOUT = 10
+REPLAY_READER_TIMEOUT = 2
 
 
 @pytest.fixture(scope="module")
 def replayed(scratch):
     """Each saved reproducer (its files under their original names) run once and classified, by id."""
     findings = {}
-    with FuzzWorker(timeout=REPLAY_TIMEOUT) as replay_worker:
+    with FuzzWorker(timeout=REPLAY_TIMEOUT, reader_timeout=REPLAY_READER_TIMEOUT) as replay_worker:
         for entry in _regressions():
             files = {}
             for name, saved in entry["files"].items():
@@ -251,6 +255,17 @@ def replayed(scratch):
 def test_reproducers_of_reported_bugs_give_a_documented_or_known_outcome(replayed, entry):
     finding = replayed[entry["id"]]
     assert finding.outcome in DOCUMENTED + ("known",), (finding.cause, finding.detail)
+
+
+@pytest.mark.parametrize("entry", [e for e in _regressions() if "hang" in e["id"]], ids=lambda entry: entry["id"])
+def test_reproducers_of_hangs_are_stopped_by_the_isolation_worker_naming_the_file(replayed, entry):
+    # libhdf5 never returning from an attribute read, tifffile looping on a circular IFD:
+    # the worker's time limit ends them, as unrecognised files or run errors naming them.
+    finding = replayed[entry["id"]]
+    assert finding.outcome in ("unrecognised", "error"), (finding.cause, finding.detail)
+    assert finding.reply["stopped"] >= 1 and not finding.reply["timed_out"]
+    said = finding.reply["unrecognised"] + [error["message"] for error in finding.reply["errors"]]
+    assert any(f"gave no answer within {REPLAY_READER_TIMEOUT} s" in text for text in said), said
 
 
 def test_every_known_cause_still_happens(replayed):

@@ -5,15 +5,25 @@ reads one JSON request per line on stdin (``{"folder", "target", "kind", "ingest
 "timeout", "memory"}``) and writes one JSON reply per line on stdout. For each request
 it forks a child (cheap: the heavy imports are already done, and this process runs no
 thread, so ``fork`` is safe); the child sets its address-space limit, reads the mutant
-the way a user would (detection, then every planned run through ``BlueskyRun``, or a
-``BlueskyMsgpackCatalog`` for msgpack files) and sends back what happened. The worker
-kills a child that outlives the wall timeout and reports how each child ended, so a
-segfault, an abort or a hang costs one mutant, never the run.
+the way a user would and sends back what happened. The worker kills a child that
+outlives the wall timeout and reports how each child ended, so a segfault, an abort or
+a hang costs one mutant, never the run.
+
+The way a user reads files is the command line's: detection and the reading of every
+run, written to msgpack as ``intake-ingest ingest --to`` does (its data computed and
+encoded), happen in the package's isolation worker
+(:mod:`intake_ingest.detect.isolation`), with its time limit (``reader_timeout``,
+below the wall timeout), so that a reader's crash or hang is the documented error or
+unrecognised file users get. Every run written is then read back here, completely,
+through ``BlueskyMsgpackCatalog`` and ``BlueskyRun`` (its external files filled), as
+``intake-ingest ls``/``show`` and Python users read it; a msgpack mutant is opened with
+``BlueskyMsgpackCatalog`` directly.
 """
 
 import importlib
 import json
 import os
+import re
 import resource
 import select
 import signal
@@ -32,10 +42,10 @@ import faulthandler  # noqa: E402
 
 import dask  # noqa: E402
 
-from intake_ingest import BlueskyInMemoryCatalog, BlueskyMsgpackCatalog, IngestError, IngestWarning  # noqa: E402
-from intake_ingest.detect import detect  # noqa: E402
+from intake_ingest import BlueskyMsgpackCatalog, IngestError, IngestWarning  # noqa: E402
+from intake_ingest.detect import detect, ingest  # noqa: E402
+from intake_ingest.detect.isolation import IsolatedWorker, RemoteTraceback  # noqa: E402
 from intake_ingest.detect import worker_imports  # noqa: E402,F401  (every reader imported once, here)
-from intake_ingest.registry import get_ingestor  # noqa: E402
 
 #: Longest message kept from an exception or warning (a parser may quote a whole line).
 MESSAGE_CHARS = 400
@@ -43,16 +53,25 @@ MESSAGE_CHARS = 400
 FRAMES_KEPT = 12
 
 
+def _short_path(filename):
+    for marker in ("/site-packages/", "/intake_ingest/"):
+        if marker in filename:
+            return ("intake_ingest/" if marker == "/intake_ingest/" else "") + filename.split(marker, 1)[1]
+    return filename
+
+
 def _frames(error):
-    """The traceback as ``[file, line, function]`` triples, outermost first, paths shortened."""
-    frames = []
-    for frame in traceback.extract_tb(error.__traceback__)[-FRAMES_KEPT:]:
-        filename = frame.filename
-        for marker in ("/site-packages/", "/intake_ingest/"):
-            if marker in filename:
-                filename = ("intake_ingest/" if marker == "/intake_ingest/" else "") + filename.split(marker, 1)[1]
-        frames.append([filename, frame.lineno, frame.name])
-    return frames
+    """The traceback as ``[file, line, function]`` triples, outermost first, paths shortened.
+
+    An exception raised in the isolation worker has its traceback there as text (its
+    ``__cause__``): its last traceback's frames are where the reader failed.
+    """
+    if isinstance(error.__cause__, RemoteTraceback):
+        last = error.__cause__.text.rsplit("Traceback (most recent call last):", 1)[-1]
+        found = re.findall(r'File "(.*)", line (\d+), in (\S+)', last)
+        return [[_short_path(name), int(line), function] for name, line, function in found][-FRAMES_KEPT:]
+    return [[_short_path(frame.filename), frame.lineno, frame.name]
+            for frame in traceback.extract_tb(error.__traceback__)[-FRAMES_KEPT:]]
 
 
 def _error_record(error, stage):
@@ -97,10 +116,11 @@ def read_completely(request):
         ``runs`` (planned or listed), ``read`` (read completely), ``ingestors`` (of
         the planned runs), ``unrecognised`` and
         ``ambiguous`` (detection's reasons), ``errors`` (one record per failed stage or
-        run) and ``warnings`` (category and message of each).
+        run), ``warnings`` (category and message of each), and how many files or runs
+        the isolation worker ``stopped`` (time limit) or saw ``crashed``.
     """
     result = {"runs": 0, "read": 0, "ingestors": [], "unrecognised": [], "ambiguous": 0, "errors": [],
-              "warnings": []}
+              "warnings": [], "stopped": 0, "crashed": 0}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -113,15 +133,11 @@ def read_completely(request):
                 catalog = BlueskyMsgpackCatalog(request["target"])
                 runs = [(uid, lambda uid=uid: catalog[uid]) for uid in list(catalog)]
             else:
-                plan = detect(request["folder"], ingestor=request.get("ingestor"), progress=False)
-                result["unrecognised"] = [item.reason[:MESSAGE_CHARS] for item in plan.unrecognised]
-                result["ambiguous"] = len(plan.ambiguous)
-                result["ingestors"] = [planned.ingestor for planned in plan.runs]
-                runs = [(planned.files[0].url, _opener(planned)) for planned in plan.runs]
+                runs = _isolated(request, result)
         except Exception as error:  # what detection lets through is what we are looking for
             result["errors"].append(_error_record(error, "detect"))
             runs = []
-        result["runs"] = len(runs)
+        result["runs"] = len(runs) + result.pop("not_made", 0)
         for label, open_run in runs:
             try:
                 run = open_run()
@@ -138,13 +154,37 @@ def read_completely(request):
     return result
 
 
-def _opener(planned):
-    def open_run():
-        catalog = BlueskyInMemoryCatalog()
-        uid = catalog.upsert(get_ingestor(planned.ingestor), (planned.argument,), planned.kwargs)
-        return catalog[uid]
+def _isolated(request, result):
+    """Detect and ingest the mutant's folder as the command line does; the runs made, to read here.
 
-    return open_run
+    The isolation worker is forked from this child (which runs no other thread), so
+    that it costs milliseconds, not a forkserver's start, per mutant.
+    """
+    limit = request.get("reader_timeout")
+    out = os.path.join(os.path.dirname(request["folder"]), "ingested")
+    with IsolatedWorker(start_method="fork") as reader:
+        plan = detect(request["folder"], ingestor=request.get("ingestor"), progress=False, isolate=reader,
+                      timeout=limit)
+        result["unrecognised"] = [item.reason[:MESSAGE_CHARS] for item in plan.unrecognised]
+        result["ambiguous"] = len(plan.ambiguous)
+        result["ingestors"] = [planned.ingestor for planned in plan.runs]
+        made = ingest(plan, to=out, progress=False, isolate=reader, timeout=limit)
+    runs = []
+    written = BlueskyMsgpackCatalog(os.path.join(out, "*.msgpack")) if made.written else {}
+    for planned, outcome in zip(plan.runs, made.results):
+        label = planned.files[0].url
+        if outcome.error is None:
+            runs.append((label, lambda uid=outcome.uid: written[uid]))
+        else:
+            result["not_made"] = result.get("not_made", 0) + 1
+            result["errors"].append(_error_record(outcome.error, f"ingest {label}"))
+            if "gave no answer within" in outcome.message:
+                result["stopped"] += 1
+            elif "the reader crashed" in outcome.message:
+                result["crashed"] += 1
+    result["stopped"] += sum("gave no answer within" in reason for reason in result["unrecognised"])
+    result["crashed"] += sum("crashed the reader" in reason for reason in result["unrecognised"])
+    return runs
 
 
 def _child(request, write_end):
