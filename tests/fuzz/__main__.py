@@ -28,6 +28,8 @@ def main(argv=None):
     parser.add_argument("--budget", type=int, default=5000, help="number of mutants (default 5000)")
     parser.add_argument("--seed", type=int, default=1, help="campaign seed: same seed, same mutants")
     parser.add_argument("--timeout", type=float, default=20.0, help="wall seconds per mutant")
+    parser.add_argument("--reader-timeout", type=float,
+                        help="the isolation worker's limit (seconds without progress; default 0.3 of --timeout)")
     parser.add_argument("--format", action="append", help="only seeds of this format (repeatable)")
     parser.add_argument("--save", help="folder for the bytes of undocumented mutants and an index.json")
     parser.add_argument("--no-known", action="store_true", help="report allow-listed causes as UNDOCUMENTED too")
@@ -45,7 +47,7 @@ def main(argv=None):
             if len(done) % 100 == 0:
                 print(f"{len(done)} mutants, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
 
-        with FuzzWorker(timeout=arguments.timeout) as worker:
+        with FuzzWorker(timeout=arguments.timeout, reader_timeout=arguments.reader_timeout) as worker:
             findings = run_campaign(
                 seeds, arguments.budget, arguments.seed, worker=worker, scratch=scratch, on_finding=progress,
                 known_causes=() if arguments.no_known else KNOWN_CAUSES,
