@@ -24,3 +24,4 @@ exclude_patterns = ["_build"]
 # numpydoc: the pages list the members they mean to show.
 numpydoc_show_class_members = False
 autodoc_member_order = "bysource"
+myst_heading_anchors = 3  # links to a page's sections ([](catalogs.md#safe-to-share))
