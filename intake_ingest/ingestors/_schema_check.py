@@ -102,7 +102,9 @@ class _Compiler:
         if ref not in self.refs:
             self.refs[ref] = None  # a recursive reference finds the slot filled below
             self.refs[ref] = self.compile(self.resolved(ref))
-        refs = self.refs
+        if self.refs[ref] is not None:
+            return self.refs[ref]
+        refs = self.refs  # a reference to a schema being compiled: looked up when called
         return lambda instance: refs[ref](instance)
 
     def resolved(self, ref):
