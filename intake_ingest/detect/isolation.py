@@ -270,6 +270,7 @@ def _serve(connection, progress, pulses):
             if len(chunk) >= CHUNK_ITEMS or time.monotonic() - sent_at > CHUNK_SECONDS:
                 connection.send(("chunk", chunk))
                 chunk, sent_at = [], time.monotonic()
+        progress.value = -1  # no item running: a later crash is not this map's
         if chunk:  # the parent stops reading at the last item: an empty chunk would be read as the next reply
             connection.send(("chunk", chunk))
 
@@ -480,7 +481,8 @@ class IsolatedWorker:
                             yield batch[received][1], kind, value
                             received += 1
                 except WorkerCrashed as crash:
-                    crashes[batch[self._crashed_at][0]] = crash
+                    # -1: no item had started (the request itself was being read): the first.
+                    crashes[batch[max(self._crashed_at, 0)][0]] = crash
                 pending = pending[received:]
             finished = True
         finally:

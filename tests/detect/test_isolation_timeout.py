@@ -64,6 +64,12 @@ def worker():
         yield running
 
 
+def warm(worker):
+    """Import this module in the worker first: a fresh worker imports it when it unpickles
+    the first call, and on a busy machine that can take longer than the short limits here."""
+    worker.call(slow_but_alive, 0)
+
+
 def test_a_call_that_hangs_is_stopped_and_the_next_call_gets_a_fresh_worker(worker):
     starts = worker.starts
     with pytest.raises(WorkerTimedOut, match=r"gave no answer within 0\.5 s") as raised:
@@ -74,8 +80,9 @@ def test_a_call_that_hangs_is_stopped_and_the_next_call_gets_a_fresh_worker(work
 
 
 def test_a_call_that_keeps_making_progress_is_never_stopped(worker):
-    # Four times the limit in all, but never a second without progress.
-    assert worker.call(slow_but_alive, 2.0, timeout=0.5) == "done"
+    warm(worker)
+    # Three times the limit in all, but never a second without progress.
+    assert worker.call(slow_but_alive, 3.0, timeout=1.0) == "done"
 
 
 def test_no_timeout_means_no_limit_and_the_worker_default_applies_within_limit(worker):
@@ -88,7 +95,8 @@ def test_no_timeout_means_no_limit_and_the_worker_default_applies_within_limit(w
 
 
 def test_a_map_item_that_hangs_is_reported_and_the_others_are_run(worker):
-    results = list(worker.map(hang_on_named, ["a", "hang", "b"], timeout=0.5))
+    warm(worker)
+    results = list(worker.map(hang_on_named, ["a", "hang", "b"], timeout=1.0))
     assert [(item, kind) for item, kind, _ in results] == [("a", "ok"), ("hang", "crashed"), ("b", "ok")]
     assert isinstance(results[1][2], WorkerTimedOut)
     assert [value for _, kind, value in results if kind == "ok"] == ["A", "B"]
@@ -126,25 +134,29 @@ def folder_with_a_hanging_file(tmp_path, monkeypatch):
     return folder
 
 
+# The limits of the tests below leave a fresh worker time to import this module (when it
+# unpickles the test's reader) on a busy machine.
+
+
 def test_ingest_a_run_that_hangs_is_an_error_naming_the_file_and_the_others_are_written(folder_with_a_hanging_file, tmp_path):
     plan = detect(str(folder_with_a_hanging_file), progress=False)
-    result = ingest(plan, to=str(tmp_path / "out"), progress=False, isolate=True, timeout=1)
+    result = ingest(plan, to=str(tmp_path / "out"), progress=False, isolate=True, timeout=3)
     assert result.counts() == {"ok": 2, "skipped": 0, "error": 1}
     (failed,) = result.errors
     hanging = str(folder_with_a_hanging_file / "hang.tif")
-    assert failed.message.startswith(f"{hanging}: gave no answer within 1 s while tiff_stack read it")
+    assert failed.message.startswith(f"{hanging}: gave no answer within 3 s while tiff_stack read it")
     assert isinstance(failed.error, IngestError)
     # The file the stopped worker had begun is removed: only whole runs are left.
     assert sorted(os.listdir(tmp_path / "out")) == sorted(f"{r.uid}.msgpack" for r in result.results if r.ok)
-    with pytest.raises(IngestError, match="gave no answer within 1 s"):
-        ingest(plan, to=str(tmp_path / "again"), progress=False, isolate=True, timeout=1, fail_fast=True)
+    with pytest.raises(IngestError, match="gave no answer within 3 s"):
+        ingest(plan, to=str(tmp_path / "again"), progress=False, isolate=True, timeout=3, fail_fast=True)
 
 
 def test_ingest_in_memory_with_check_stops_a_run_that_hangs(folder_with_a_hanging_file):
     plan = detect(str(folder_with_a_hanging_file), progress=False)
-    result = ingest(plan, check=True, progress=False, isolate=True, timeout=1)
+    result = ingest(plan, check=True, progress=False, isolate=True, timeout=3)
     assert [r.status for r in result.results] == ["ok", "error", "ok"]
-    assert "gave no answer within 1 s" in result.errors[0].message
+    assert "gave no answer within 3 s" in result.errors[0].message
     assert len(result.catalog) == 2
 
 
@@ -170,7 +182,7 @@ def test_files_that_hang_their_libraries_end_as_unrecognised_or_run_errors_namin
 
 def test_the_command_line_takes_a_time_limit(folder_with_a_hanging_file, tmp_path, capsys, monkeypatch):
     # The command line's ingest shares one worker for detection and ingest, as here.
-    code = main(["ingest", str(folder_with_a_hanging_file), "--to", str(tmp_path / "out"), "--quiet", "--timeout", "1"])
+    code = main(["ingest", str(folder_with_a_hanging_file), "--to", str(tmp_path / "out"), "--quiet", "--timeout", "3"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "2 run(s) written" in out and "hang.tif: gave no answer within 1 s while tiff_stack read it" in out
+    assert "2 run(s) written" in out and "hang.tif: gave no answer within 3 s while tiff_stack read it" in out

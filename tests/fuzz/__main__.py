@@ -29,7 +29,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1, help="campaign seed: same seed, same mutants")
     parser.add_argument("--timeout", type=float, default=20.0, help="wall seconds per mutant")
     parser.add_argument("--reader-timeout", type=float,
-                        help="the isolation worker's limit (seconds without progress; default 0.3 of --timeout)")
+                        help="the isolation worker's limit (seconds without progress; default 0.4 of --timeout)")
     parser.add_argument("--format", action="append", help="only seeds of this format (repeatable)")
     parser.add_argument("--save", help="folder for the bytes of undocumented mutants and an index.json")
     parser.add_argument("--no-known", action="store_true", help="report allow-listed causes as UNDOCUMENTED too")

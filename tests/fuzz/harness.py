@@ -45,7 +45,7 @@ MEMORY_LIMIT = 2 * 1024**3
 TIMEOUT = 20.0
 #: The isolation worker's time limit, as a share of the wall time: a reader stopped by
 #: it (the documented outcome users get) must leave time for the rest of the mutant.
-READER_SHARE = 0.3
+READER_SHARE = 0.4
 #: Outcomes the package documents for bad input.
 DOCUMENTED = ("ok", "partial", "error", "unrecognised")
 OUTCOMES = DOCUMENTED + ("known", "UNDOCUMENTED")

@@ -2,7 +2,7 @@
 
 Every mutant (one seed file damaged, :mod:`tests.fuzz.mutators`) is detected and
 ingested as the command line does (in the isolation worker, whose time limit stops a
-reader after 3 s without progress), then read completely, in a child process limited
+reader after 4 s without progress), then read completely, in a child process limited
 to 2 GB of address space and 10 s; only the documented
 outcomes are allowed (a run, a partial run with an IngestWarning naming the file, an
 IngestError naming the file, an unrecognised file), apart from the reported bugs of
