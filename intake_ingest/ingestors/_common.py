@@ -98,7 +98,7 @@ LABEL = "label"
 
 # Runs of characters that are not letters, digits or '_' (Unicode letters are kept).
 _NOT_WORD = re.compile(r"\W+")
-_FIRST = re.compile(r"[A-Za-z_]")
+_FIRST = re.compile(r"[A-Za-z]")
 
 
 def _truncated(text, nbytes):
@@ -112,7 +112,8 @@ def safe_key(name, fallback="value"):
     Letters (of any script), digits and ``_`` are kept; every run of other characters
     (``-``, ``.``, ``/``, spaces, brackets) becomes one ``_``, and is dropped at either end
     (``'I0/I00'`` -> ``'I0_I00'``, ``'Counts (cps)'`` -> ``'Counts_cps'``). A key starts
-    with an ASCII letter or ``_`` (``'2-theta'`` -> ``'_2_theta'``) and has at most
+    with an ASCII letter, else ``X`` goes first as in R's ``make.names`` (``'2-theta'`` ->
+    ``'X2_theta'``: tiled keeps column names starting with ``_`` for itself) and has at most
     :data:`KEY_BYTES` bytes.
 
     Parameters
@@ -130,7 +131,7 @@ def safe_key(name, fallback="value"):
     if not key:
         key = "_".join(part for part in _NOT_WORD.split(str(fallback)) if part) or "value"
     if not _FIRST.match(key):
-        key = "_" + key
+        key = "X" + key
     return _truncated(key, KEY_BYTES)
 
 
@@ -171,7 +172,7 @@ def unique_key(name, taken, fallback="value"):
     --------
     >>> taken = set()
     >>> [unique_key(name, taken) for name in ["2-theta", "2_theta", "Time", "I0/I00"]]
-    ['_2_theta', '_2_theta_2', 'Time_2', 'I0_I00']
+    ['X2_theta', 'X2_theta_2', 'Time_2', 'I0_I00']
     """
     base = safe_key(name, fallback)
     folded = {str(key).lower() for key in taken}

@@ -239,7 +239,7 @@ def attribute_key(name, reserved):
     the ingestor's own keys (``reserved``: ``attribute_<name>``), of '.' and '/', and of the
     event's fields (an attribute named time, seq_num or uid would hide the stream's own: time_2...).
     """
-    key = safe_key(name, fallback="unnamed")  # the shared rule: '2-theta' -> '_2_theta'
+    key = safe_key(name, fallback="unnamed")  # the shared rule: '2-theta' -> 'X2_theta'
     if key in reserved:
         return f"attribute_{key}"
     return unique_key(key, set())

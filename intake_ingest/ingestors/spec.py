@@ -858,7 +858,7 @@ _CONVENTIONAL_UNITS = {"Epoch": "s", "Seconds": "s"}
 
 def _key_name(label):
     """A label as a data key, by the shared rule ('Two Theta' -> 'Two_Theta', '2-theta' ->
-    '_2_theta': :func:`._common.safe_key`)."""
+    'X2_theta': :func:`._common.safe_key`)."""
     return safe_key(label)
 
 

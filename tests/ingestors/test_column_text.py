@@ -205,13 +205,13 @@ def test_pyfai_xy_documents(pyfai_xy, validated):
     assert f"--> {pyfai_xy}" in start["comments"]
     assert "num_points" not in start  # counting rows would mean reading the whole file
 
-    assert list(descriptor["data_keys"]) == ["_2th_deg", "I"]
-    assert descriptor["data_keys"]["_2th_deg"]["label"] == "2th_deg"  # an SQL identifier starts with a letter
+    assert list(descriptor["data_keys"]) == ["X2th_deg", "I"]
+    assert descriptor["data_keys"]["X2th_deg"]["label"] == "2th_deg"  # an SQL identifier starts with a letter
     assert descriptor["data_keys"]["I"] == {
         "dtype": "number", "dtype_numpy": "<f8", "shape": [], "source": str(pyfai_xy)
     }
     expected = np.loadtxt(pyfai_xy)
-    np.testing.assert_array_equal(column(documents, "_2th_deg"), expected[:, 0])
+    np.testing.assert_array_equal(column(documents, "X2th_deg"), expected[:, 0])
     np.testing.assert_array_equal(column(documents, "I"), expected[:, 1])
     assert [event["seq_num"] for event in events(documents)] == list(range(1, 102))
     mtime = os.path.getmtime(pyfai_xy)
@@ -235,10 +235,10 @@ def test_fit2d_chi_header(fit2d_chi, validated):
     start, descriptor = documents[0][1], documents[1][1]
     assert start["title"] == "LaB6_0001.tif"
     assert start["num_points"] == 101  # declared on the fourth line: known without reading rows
-    assert descriptor["data_keys"]["_2_Theta_Angle"]["units"] == "Degrees"
+    assert descriptor["data_keys"]["X2_Theta_Angle"]["units"] == "Degrees"
     assert "units" not in descriptor["data_keys"]["Intensity"]
     expected = np.loadtxt(fit2d_chi, skiprows=4)
-    np.testing.assert_array_equal(column(documents, "_2_Theta_Angle"), expected[:, 0])
+    np.testing.assert_array_equal(column(documents, "X2_Theta_Angle"), expected[:, 0])
     np.testing.assert_array_equal(column(documents, "Intensity"), expected[:, 1])
 
 
@@ -362,9 +362,9 @@ def test_names_from_a_comment_line_with_units_and_duplicates(tmp_path, validated
     path.write_text("% Sample: Si 640f\n% 2theta (deg)  d [A]  I  I  uid\n10 8.8 1 2 3\n11 8.0 2 3 4\n")
     documents = validated(ingest_column_text(str(path)))
     data_keys = documents[1][1]["data_keys"]
-    assert list(data_keys) == ["_2theta", "d", "I", "I_2", "uid_column"]
-    assert data_keys["_2theta"]["units"] == "deg" and data_keys["d"]["units"] == "A"
-    assert data_keys["_2theta"]["label"] == "2theta" and data_keys["I_2"]["label"] == "I"
+    assert list(data_keys) == ["X2theta", "d", "I", "I_2", "uid_column"]
+    assert data_keys["X2theta"]["units"] == "deg" and data_keys["d"]["units"] == "A"
+    assert data_keys["X2theta"]["label"] == "2theta" and data_keys["I_2"]["label"] == "I"
     assert documents[0][1]["sample"] == "Si 640f"
 
 
@@ -657,9 +657,9 @@ def test_driver_round_trip(fit2d_chi):
     assert run.describe()["metadata"]["start"]["num_points"] == 101
     dataset = run.primary.read()
     expected = np.loadtxt(fit2d_chi, skiprows=4)
-    np.testing.assert_array_equal(dataset["_2_Theta_Angle"], expected[:, 0])
+    np.testing.assert_array_equal(dataset["X2_Theta_Angle"], expected[:, 0])
     np.testing.assert_array_equal(dataset["Intensity"], expected[:, 1])
-    assert dataset["_2_Theta_Angle"].attrs.get("units", "Degrees") == "Degrees"
+    assert dataset["X2_Theta_Angle"].attrs.get("units", "Degrees") == "Degrees"
     assert run.uid == next(ingest_column_text(str(fit2d_chi)))[1]["uid"]
 
 
@@ -780,10 +780,10 @@ def test_dioptas_chi_with_a_blank_label_line(dioptas_chi, validated):
     start, descriptor = documents[0][1], documents[1][1]
     assert start["title"] == "C:\\data\\LaB6_p49_001.tif: 2-theta"
     assert start["num_points"] == len(TWO_THETA)
-    assert list(descriptor["data_keys"]) == ["_2_Theta_Angle", "col_1"]
-    assert descriptor["data_keys"]["_2_Theta_Angle"]["units"] == "Degrees"
+    assert list(descriptor["data_keys"]) == ["X2_Theta_Angle", "col_1"]
+    assert descriptor["data_keys"]["X2_Theta_Angle"]["units"] == "Degrees"
     expected = np.loadtxt(dioptas_chi, skiprows=4)
-    np.testing.assert_array_equal(column(documents, "_2_Theta_Angle"), expected[:, 0])
+    np.testing.assert_array_equal(column(documents, "X2_Theta_Angle"), expected[:, 0])
     np.testing.assert_array_equal(column(documents, "col_1"), expected[:, 1])
     (source,) = expand(str(dioptas_chi))
     assert sniff_column_text(dioptas_chi.read_bytes()[:HEAD_BYTES], source) == 0.5
@@ -794,7 +794,7 @@ def test_fit2d_chi_with_a_blank_title(tmp_path, validated):
     path.write_text("\n2-Theta Angle (Degrees)\nIntensity\n       2\n 1.0 5.0\n 2.0 6.0\n")
     start, descriptor = (doc for _, doc in validated(ingest_column_text(str(path)))[:2])
     assert "title" not in start and start["num_points"] == 2
-    assert list(descriptor["data_keys"]) == ["_2_Theta_Angle", "Intensity"]
+    assert list(descriptor["data_keys"]) == ["X2_Theta_Angle", "Intensity"]
 
 
 def test_chi_header_with_both_labels_blank_and_rows_that_only_look_like_one(tmp_path, validated):

@@ -20,12 +20,12 @@ def test_keys_are_sql_identifiers_unique_whatever_the_case_and_deterministic():
              "θ", "x", "ts_x", "-", "a" * 80, "a" * 80, "é" * 40, "mon;drop", "it's", "a--b"]  # fmt: skip
     taken = set()
     keys = [unique_key(name, taken) for name in names]
-    assert keys[:9] == ["_2_theta", "_2_theta_2", "Two_Theta", "I0_I00", "Counts_cps", "Time_2", "EPOCH", "epoch_2", "_θ"]
+    assert keys[:9] == ["X2_theta", "X2_theta_2", "Two_Theta", "I0_I00", "Counts_cps", "Time_2", "EPOCH", "epoch_2", "Xθ"]
     assert keys[9:11] == ["x", "ts_x_2"]  # ts_x is the column TiledWriter gives x's timestamps
     assert keys[11] == "value"
     assert keys[12] == "a" * 60 and keys[13] == "a" * 58 + "_2"
     assert keys[15:] == ["mon_drop", "it_s", "a_b"]
-    assert [unique_key(name, set()) for name in names][:3] == ["_2_theta", "_2_theta", "Two_Theta"]
+    assert [unique_key(name, set()) for name in names][:3] == ["X2_theta", "X2_theta", "Two_Theta"]
     lowered = [key.lower() for key in keys]
     assert len(set(lowered)) == len(keys)  # SQL columns: unique without case
     assert not {"time", "seq_num"} & set(lowered)
@@ -36,13 +36,14 @@ def test_keys_are_sql_identifiers_unique_whatever_the_case_and_deterministic():
 def test_keys_are_what_tiled_accepts_as_table_columns():
     sql = pytest.importorskip("tiled.adapters.sql", reason="tiled[server] is not installed")
     taken = set()
-    for name in ["2-theta", "Counts (cps)", "a(b)=c+d", "x/*y*/", "it's \\ \"q\"", "100%", "é" * 40]:
+    for name in ["2-theta", "_hidden", "Counts (cps)", "a(b)=c+d", "x/*y*/", "it's \\ \"q\"", "100%", "é" * 40]:
         assert sql.is_safe_identifier(unique_key(name, taken), sql.COLUMN_NAME_PATTERN, allow_reserved_words=True)
         assert sql.is_safe_identifier("ts_" + unique_key(name, set()), sql.COLUMN_NAME_PATTERN)
+        assert not unique_key(name, set()).startswith("_")  # tiled's TableStructure keeps those for itself
 
 
 def test_labelled_keeps_the_name_only_where_the_key_differs():
-    assert labelled({}, "_2_theta", "2-theta") == {"label": "2-theta"}
+    assert labelled({}, "X2_theta", "2-theta") == {"label": "2-theta"}
     assert labelled({}, "I0", "I0") == {}
     assert labelled({}, "col_1", "") == {}
 

@@ -534,7 +534,7 @@ def test_labels_become_valid_unique_keys_that_keep_the_label(tmp_path, validated
     labels = "I0/I00  Ch.1  I0  I0  time  2-theta  2_theta  Epoch  EPOCH"
     path = write_spec(tmp_path / "labels.spec", scan_block(1, "ct 1", ["1 2 3 4 5 6 7 8 9"], labels=labels))
     primary, (event,) = stream(validated(ingest_spec(path)), "primary")
-    keys = ["I0_I00", "Ch_1", "I0", "I0_2", "time_2", "_2_theta", "_2_theta_2", "Epoch", "EPOCH_2"]
+    keys = ["I0_I00", "Ch_1", "I0", "I0_2", "time_2", "X2_theta", "X2_theta_2", "Epoch", "EPOCH_2"]
     assert list(primary["data_keys"]) == keys
     assert [primary["data_keys"][key].get("label") for key in keys] == [
         "I0/I00", "Ch.1", None, "I0", "time", "2-theta", "2_theta", None, "EPOCH"

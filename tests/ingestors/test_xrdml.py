@@ -94,7 +94,7 @@ def test_real_single_scan_files(filename, validated):
     n = expected["intensities"].size
     assert [name for name, _ in documents] == ["start", "descriptor"] + ["event"] * n + ["stop"]
     np.testing.assert_array_equal(column(documents, "intensities"), expected["intensities"])
-    np.testing.assert_allclose(column(documents, "_2Theta"), np.linspace(expected["start"], expected["end"], n))
+    np.testing.assert_allclose(column(documents, "X2Theta"), np.linspace(expected["start"], expected["end"], n))
     start, stop = documents[0][1], documents[-1][1]
     assert start["num_points"] == n
     assert start["time"] == datetime.datetime.fromisoformat(expected["begin_time"]).timestamp()
@@ -153,8 +153,8 @@ def test_counts_list_positions_and_counting_times(tmp_path, validated):
     path.write_text(xrdml([(LISTED, "Completed")]))
     documents = validated(ingest_xrdml(str(path)))
     np.testing.assert_array_equal(column(documents, "counts"), [10, 12, 40, 22])
-    np.testing.assert_array_equal(column(documents, "_2Theta"), [10.0, 10.5, 11.25, 12.0])
-    assert documents[1][1]["data_keys"]["_2Theta"]["label"] == "2Theta"  # the axis as XRDML names it
+    np.testing.assert_array_equal(column(documents, "X2Theta"), [10.0, 10.5, 11.25, 12.0])
+    assert documents[1][1]["data_keys"]["X2Theta"]["label"] == "2Theta"  # the axis as XRDML names it
     np.testing.assert_array_equal(column(documents, "counting_time"), [1, 1, 2, 2])
     start, descriptor = documents[0][1], documents[1][1]
     assert descriptor["configuration"]["diffractometer"]["data"] == {"Omega": 5.0}

@@ -236,7 +236,7 @@ def key_name(name):
     common) would hide the stream's own variable: it becomes ``time_2``..., as in every
     ingestor (:func:`.._common.unique_key`).
     """
-    return unique_key(name, set())  # the shared rule: '2-theta' -> '_2_theta'
+    return unique_key(name, set())  # the shared rule: '2-theta' -> 'X2_theta'
 
 
 def point_layout(nxdata, signal, signal_shape, axes):
