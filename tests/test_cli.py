@@ -14,6 +14,12 @@ def test_demo_ingests_exports_and_reopens(tmp_path):
     assert "image (10, 512, 512) uint16" in text
     assert "identical to the ingested ones: True" in text
     assert len(list((tmp_path / "native_copies").glob("*.msgpack"))) == 2
+    # What a newcomer is looking at: which run is which, where the files are, what next.
+    assert f"Demo TIFF files written in {tmp_path} (kept):" in text
+    assert f"  series: {tmp_path}/image_*.tiff  (10 files" in text
+    assert f"  stack:  {tmp_path}/stack/stack.tiff  (one file" in text
+    assert sum(line.startswith(("series ", "stack ")) for line in text.splitlines()) == 4
+    assert f"intake-ingest detect {tmp_path}" in text and f"intake-ingest gui {tmp_path}/native_copies" in text
 
 
 def test_console_script_runs_the_demo():
@@ -228,14 +234,14 @@ def test_detect_summarises_a_file_of_many_scans_in_number_order(tmp_path, capsys
     spec = _spec_file(data / "many.spec")
     assert main(["detect", str(data), "--quiet", "--no-isolate"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["ingestor", "conf", "runs", "files", "first", "file", "arguments"]
+    assert lines[0].split() == ["ingestor", "conf", "runs", "files", "arguments", "first", "file"]
     assert [line.split()[:4] for line in lines[1:3]] == [["spec", "0.90", "12", "1"], ["tiff_series", "0.30", "1", "2"]]
-    assert lines[1].split()[-4:] == [str(spec), "scan=1.1", "...", "scan=12.1"]
+    assert lines[1].split()[-4:] == ["scan=1.1", "...", "scan=12.1", str(spec)]
     assert lines[-1] == "13 run(s) in 3 file(s); 0 file(s) unrecognised, 0 ambiguous (--all: a line per run)"
 
     assert main(["detect", str(spec), "--quiet", "--no-isolate", "--all"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[-1] for line in lines[1:-1]] == [f"scan={number}.1" for number in range(1, 13)]
+    assert [line.split()[-2] for line in lines[1:-1]] == [f"scan={number}.1" for number in range(1, 13)]
     assert lines[-1] == "12 run(s) in 1 file(s); 0 file(s) unrecognised, 0 ambiguous"
     assert main(["detect", str(spec), "--quiet", "--no-isolate", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
@@ -359,7 +365,7 @@ def test_a_closed_pipe_ends_quietly_in_a_shell(tmp_path):
     spec = _spec_file(tmp_path / "many.spec", scans=3000)
     command = f"'{sys.executable}' -m intake_ingest.cli detect --all --quiet --no-isolate '{spec}' | head -n 2"
     result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=600)
-    assert result.stdout.splitlines()[1].split()[-1] == "scan=1.1"
+    assert result.stdout.splitlines()[1].split()[-2] == "scan=1.1"
     assert result.stderr == ""
 
 

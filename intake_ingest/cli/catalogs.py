@@ -160,7 +160,10 @@ def _rows(numbered_runs, columns):
     if columns is None:
         fields = present_columns(runs, START_COLUMNS)
         entries_differ = any(path != run.uid for _, path, run in numbered_runs)
-        columns = [*FIRST_COLUMNS, *fields, *(["entry"] if entries_differ else [])]
+        # Where the run is, then its source last: a path's length varies, the columns before it stay aligned.
+        last = [field for field in fields if field == "source"]
+        fields = [field for field in fields if field != "source"]
+        columns = [*FIRST_COLUMNS, *fields, *(["entry"] if entries_differ else []), *last]
     fields = [column for column in columns if column not in (*FIRST_COLUMNS, "entry")]
     rows = [{"#": number, **run_row(path, run, fields)} for number, path, run in numbered_runs]
     return rows, columns

@@ -87,7 +87,8 @@ def plan_lines(plan, runs=None, every_run=False):
                 {"ingestor": name, "conf": f"{min(run.confidence for run in file_runs):.2f}",
                  "runs": len(file_runs), "files": 1, "first file": url, "arguments": f"{first} ... {last}"}
             )
-    lines = text_table(rows, ["ingestor", "conf", "runs", "files", "first file", "arguments"],
+    # The file last: its length varies, and the columns before it stay aligned.
+    lines = text_table(rows, ["ingestor", "conf", "runs", "files", "arguments", "first file"],
                        right={"conf", "runs", "files"})
     for item in plan.ambiguous:
         names = ", ".join(f"{name} {confidence:.2f}" for name, confidence in item.candidates)
