@@ -15,7 +15,6 @@ import posixpath
 import stat
 import time
 from dataclasses import dataclass
-from functools import cached_property
 
 import fsspec
 from fsspec.core import url_to_fs
@@ -37,6 +36,26 @@ __all__ = [
 ]
 
 
+class _computed_once:
+    """A property computed on first use and kept in the instance's ``__dict__``.
+
+    ``functools.cached_property`` without its lock (Python 3.11 takes one per first use,
+    shared by all instances): a value computed twice by two threads is the same value.
+    A frozen dataclass allows it, since it is not set through ``__setattr__``.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        self.name = function.__name__
+        self.__doc__ = function.__doc__
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.function(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class SourceFile:
     """One matched file: its filesystem, its path there, and when it was last modified.
@@ -56,16 +75,15 @@ class SourceFile:
     #: and a device such as ``/dev/zero`` never ends.
     special: str = ""
 
-    # Computed once per file (cached_property writes the instance's __dict__, which a
-    # frozen dataclass allows): detection asks each file's identity a dozen times, and
+    # Computed once per file: detection asks each file's identity a dozen times, and
     # plans hold up to millions of files.
-    @cached_property
+    @_computed_once
     def url(self):
         """The file as a user would write it: a plain local path, or a full (chained) URL."""
         url = display_path(self.fs, self.path)
         return f"{url}::{self.chain}" if self.chain else url
 
-    @cached_property
+    @_computed_once
     def identity(self):
         """What names this file uniquely: the local path, or the full URL with its chain.
 
@@ -73,7 +91,7 @@ class SourceFile:
         """
         return self.path if self.is_local and not self.chain else self.url
 
-    @cached_property
+    @_computed_once
     def is_local(self):
         return isinstance(self.fs, LocalFileSystem)
 
@@ -274,17 +292,59 @@ def find_files(paths, storage_options=None):
             is_folder = False  # let expand() give its error naming the path
         if is_folder:
             chain = path.partition("::")[2]
-            if isinstance(fs, LocalFileSystem):
-                # Listing a normalised folder gives normalised paths: one normpath, not one per file.
-                inner = posixpath.normpath(inner)
-            for p, info in fs.find(inner, detail=True).items():
-                source = _source(fs, p, info, chain)
+            if isinstance(fs, LocalFileSystem) and not chain and os.sep == "/":
+                listed = _local_tree(fs, posixpath.normpath(inner))
+            else:
+                listed = (_source(fs, p, info, chain) for p, info in fs.find(inner, detail=True).items())
+            for source in listed:
                 found[source.identity] = source
         else:
             # A FIFO or device named here is kept, marked, for detection to report.
             for source in _matches(path, storage_options):
                 found[source.identity] = source
     return sorted(found.values(), key=lambda source: source.identity)
+
+
+def _local_tree(fs, folder):
+    """The files under a local folder, as ``fs.find(folder, detail=True)`` lists them.
+
+    One ``os.scandir`` per folder and one ``lstat`` per entry, made into SourceFiles
+    directly: fsspec builds an info dict per file first, which for a folder of 100,000
+    files costs as much again as the system calls (measured: 0.5 s against 1.0 s).
+    The same rules: folders are searched, symbolic links to folders are not (they are
+    listed, marked), a link to a file has its target's size and its own time, a folder
+    that cannot be listed and a file gone since are left out. Paths are POSIX
+    (``folder`` normalised, so every path is).
+    """
+    sources, pending = [], [folder]
+    while pending:
+        try:
+            entries = os.scandir(pending.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                        continue
+                    status = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISREG(status.st_mode):
+                    sources.append(SourceFile(fs, entry.path, status.st_mtime, status.st_size))
+                    continue
+                size = status.st_size
+                if stat.S_ISLNK(status.st_mode):
+                    try:
+                        size = os.stat(entry.path).st_size
+                    except OSError:
+                        size = 0
+                special = special_reason(entry.path)
+                sources.append(
+                    SourceFile(SpecialFileSystem() if special else fs, entry.path, status.st_mtime, size, "", special)
+                )
+    return sources
 
 
 def _modified_time(fs, path, info):

@@ -53,7 +53,7 @@ def _prefix_group(source):
     """(group key, number) of a file: numbered files sharing folder, prefix and extension
     share a key; a file without a number is a group of its own (number None; its key
     cannot be a series' key, so ``a.tif`` never joins ``a5.tif``... nor ``a`` ``a5``)."""
-    folder, name = posixpath.split(source.path)
+    folder, _, name = source.path.rpartition("/")  # a third of posixpath.split's time
     parts = numbered_name(name)
     if parts is None:
         return (folder, name, None), None

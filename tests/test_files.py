@@ -122,3 +122,40 @@ def test_doubled_slashes_from_catalog_dir_templates_match(tiff_series):
     folder, name = os.path.split(pattern)
     doubled = f"{folder}//{name}"
     assert [s.path for s in expand(doubled)] == [s.path for s in expand(pattern)]
+
+
+def test_a_local_folder_is_listed_as_fsspec_lists_it(tmp_path):
+    """find_files lists local folders itself (faster); what it lists is what fs.find gives."""
+    import fsspec
+
+    from intake_ingest.files import _source, find_files
+
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "a.tif").write_bytes(b"x" * 10)
+    (tmp_path / "sub" / "deeper" / "b").write_bytes(b"yy")
+    (tmp_path / "name with space.txt").write_text("1")
+    os.symlink(tmp_path / "a.tif", tmp_path / "link.tif")
+    os.symlink(tmp_path / "sub", tmp_path / "folder_link")
+    os.symlink(tmp_path / "nowhere", tmp_path / "broken")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")
+    fs = fsspec.filesystem("file")
+    by_fsspec = [_source(fs, path, info, "") for path, info in sorted(fs.find(str(tmp_path), detail=True).items())]
+    listed = find_files(str(tmp_path))
+    assert listed == by_fsspec
+    assert [type(source.fs) for source in listed] == [type(source.fs) for source in by_fsspec]
+    specials = {os.path.basename(source.path): source.special.split(" (")[0] for source in listed if source.special}
+    assert specials.items() >= {"folder_link": "not a regular file", "broken": "broken symbolic link"}.items()
+
+
+def test_read_starts_local_memory_and_unreadable(tmp_path, memory_folder):
+    from intake_ingest.files import find_files, read_starts
+
+    (tmp_path / "a.bin").write_bytes(b"0123456789abcdef-rest")
+    (tmp_path / "short.bin").write_bytes(b"ab")
+    fs, root = memory_folder
+    fs.pipe(f"{root}/m.bin", b"MEMORY-0123456789")
+    sources = find_files([str(tmp_path), f"memory://{root}/m.bin"])
+    gone = tmp_path / "short.bin"
+    gone.unlink()  # listed, then removed: None, not an error
+    assert read_starts(sources, 16) == [b"0123456789abcdef", None, b"MEMORY-012345678"]

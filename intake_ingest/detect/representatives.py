@@ -15,9 +15,7 @@ then fails naming it, as for any damage beyond a header.
 
 import fnmatch
 import os
-import posixpath
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from ..files import read_starts
 from ..grouping import numbered_name
@@ -103,15 +101,17 @@ def choose_representatives(sources, specs):
     chosen = []
     for key, members in candidates:
         first, last = members[0], members[-1]
-        shared = _shared_start(starts[first], starts[last], size=key.size)
+        shared = _shared_start(starts[first], starts[last], size=key[_SIZE])
         if shared is None:
             alone.extend(members)
             continue
         series = Series(first, last)
-        names = telling.names_of(sources[first], key.extension)
+        names = telling.names_of(sources[first], key[_EXTENSION])
         for position in members[1:-1]:
             start = starts[position]
-            if start is not None and start.startswith(shared) and telling.names_of(sources[position], key.extension) == names:
+            if start is not None and start.startswith(shared) and (
+                not names or telling.names_of(sources[position], key[_EXTENSION]) == names
+            ):
                 series.followers.append(position)
             else:
                 alone.append(position)
@@ -119,29 +119,23 @@ def choose_representatives(sources, specs):
     return Representatives(sorted(alone + [p for series in chosen for p in (series.first, series.last)]), chosen)
 
 
-class _Alike(NamedTuple):
-    """What the files of one cluster share."""
-
-    fs: object
-    chain: str
-    folder: str
-    prefix: str
-    extension: str  # lower case, as file patterns are matched
-    width: int  # digits of the number
-    size: int
+# A cluster's key: what its files share (a plain tuple: a NamedTuple costs a Python call
+# per file). The filesystem is by id(): hashing an fsspec instance costs one too.
+_FS, _CHAIN, _FOLDER, _PREFIX, _EXTENSION, _WIDTH, _SIZE = range(7)
 
 
 def _cluster_key(source):
-    """``(key, number)``: the key is an :class:`_Alike`, None for a file that stands alone."""
+    """``(key, number)``: the key is (filesystem id, chain, folder, prefix, extension in
+    lower case, digits of the number, size), None for a file that stands alone."""
     if source.size is None:
         return None, None  # no size to compare: sniffed on its own
-    folder, name = posixpath.split(source.path)
+    folder, _, name = source.path.rpartition("/")
     parts = numbered_name(name)
     if parts is None:
         return None, None
     prefix, number, suffix = parts
     width = len(name) - len(prefix) - len(suffix)
-    return _Alike(source.fs, source.chain, folder, prefix, suffix.lower(), width, source.size), number
+    return (id(source.fs), source.chain, folder, prefix, suffix.lower(), width, source.size), number
 
 
 def _shared_start(first, last, size):
