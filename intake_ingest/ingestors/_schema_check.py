@@ -274,6 +274,7 @@ def _object_keywords(compiler, schema):
     names = schema.get("properties", {})
     properties = [(name, compiler.compile(sub)) for name, sub in names.items()]
     properties = tuple((name, check) for name, check in properties if check is not _always)
+    property_checks = dict(properties)
     pattern_schemas = schema.get("patternProperties", {})
     patterns = tuple((re.compile(pattern).search, compiler.compile(sub)) for pattern, sub in pattern_schemas.items())
     joined = re.compile("|".join(pattern_schemas)).search if pattern_schemas else None
@@ -295,9 +296,15 @@ def _object_keywords(compiler, schema):
         for name in required:
             if name not in instance:
                 return False
-        for name, check in properties:
-            if name in instance and not check(instance[name]):
-                return False
+        if len(instance) < len(properties):  # the fewer lookups: each named key present is checked once
+            for key, value in instance.items():
+                check = property_checks.get(key)
+                if check is not None and not check(value):
+                    return False
+        else:
+            for name, check in properties:
+                if name in instance and not check(instance[name]):
+                    return False
         if not patterns and additional is True:
             return True
         for key, value in instance.items():
@@ -326,6 +333,8 @@ def _items(compiler, items, schema):
     def items_valid(instance):
         if not _is_array(instance):
             return True
+        if len(instance) <= prefix:
+            return True  # no item beyond prefixItems: jsonschema checks none
         if check is _always and (
             type(instance) in (list, tuple) or (type(instance) is np.ndarray and instance.ndim > 0)
         ):
@@ -351,16 +360,46 @@ def _max_items(compiler, limit, schema):
 
 
 def _const(compiler, value, schema):
+    if type(value) is str:
+        return lambda instance: instance == value if type(instance) is str else equal(instance, value)
     return lambda instance: equal(instance, value)
 
 
 def _enum(compiler, values, schema):
+    """``equal`` to one of ``values``; a plain str against strings is a set lookup.
+
+    jsonschema's ``equal`` compares two things of which one is a str with ``==``, so for
+    an instance of type str and values that are all strings, "equal to one of them" is
+    "in the set of them".
+    """
+    if all(type(value) is str for value in values):
+        strings = frozenset(values)
+
+        def enum_valid(instance):
+            if type(instance) is str:
+                return instance in strings
+            return any(equal(each, instance) for each in values)
+
+        return enum_valid
     return lambda instance: any(equal(each, instance) for each in values)
 
 
 def _pattern(compiler, pattern, schema):
     search = re.compile(pattern).search
-    return lambda instance: not _is_string(instance) or bool(search(instance))
+    found = {}  # str -> whether the pattern is found in it (a pure function of the str)
+
+    def pattern_valid(instance):
+        if type(instance) is str:
+            verdict = found.get(instance)
+            if verdict is None:
+                verdict = bool(search(instance))
+                if len(found) > 10_000:
+                    found.clear()
+                found[instance] = verdict
+            return verdict
+        return not _is_string(instance) or bool(search(instance))
+
+    return pattern_valid
 
 
 def _all_of(compiler, subschemas, schema):
