@@ -119,6 +119,9 @@ class WorkerTimedOut(WorkerCrashed):
         self.timeout = timeout
         super().__init__(f"gave no answer within {timeout:g} s", None)
 
+    def __reduce__(self):
+        return type(self), (self.timeout,)
+
     @property
     def happened(self):
         return f"gave no answer within {self.timeout:g} s (the reader was stopped)"
