@@ -141,14 +141,9 @@ def numbered_runs(argument):
     In start-time order; runs that started together (the scans of a SPEC file written in
     one go) by source, then scan, in natural order (``scan 2`` before ``scan 10``).
     """
-    from .tables import natural_key
+    from .tables import run_order
 
-    def order(item):
-        path, run = item
-        start = run.start
-        return (start.get("time") or 0, natural_key(start.get("source", "")), natural_key(start.get("scan_key", "")), path)
-
-    runs = sorted(iter_runs(open_catalog_argument(argument)), key=order)
+    runs = sorted(iter_runs(open_catalog_argument(argument)), key=run_order)
     return [(number, path, run) for number, (path, run) in enumerate(runs, 1)]
 
 

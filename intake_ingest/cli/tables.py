@@ -6,7 +6,16 @@ No panel, no catalog: plain Python over dicts, so both front ends show the same 
 import datetime
 import re
 
-__all__ = ["START_COLUMNS", "iso_time", "natural_key", "plan_order", "present_columns", "run_row", "text_table"]
+__all__ = [
+    "START_COLUMNS",
+    "iso_time",
+    "natural_key",
+    "plan_order",
+    "present_columns",
+    "run_order",
+    "run_row",
+    "text_table",
+]
 
 #: RunStart fields people search by, shown as columns where some run has them.
 START_COLUMNS = ("plan_name", "scan_id", "num_points", "sample", "source")
@@ -125,3 +134,17 @@ def present_columns(runs, fields=START_COLUMNS):
     """The ``fields`` some of the runs' RunStarts have, in order."""
     starts = [run.start for run in runs]
     return [field for field in fields if any(start_value(start, field) is not None for start in starts)]
+
+
+def run_order(item):
+    """Sort key of an ``(entry path, run)``: start time; runs that started together (the
+    scans of a SPEC file written in one go) by source, then scan, in natural order."""
+    path, run = item
+    start = run.start
+    source = start.get("source", "")
+    return (
+        start.get("time") or 0,
+        natural_key(source if isinstance(source, str) else " ".join(map(str, source))),
+        natural_key(start.get("scan_key", "")),
+        path,
+    )

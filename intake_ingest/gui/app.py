@@ -326,17 +326,19 @@ class IngestView(pn.viewable.Viewer):
             )
         except Exception as error:  # bad target: nothing was ingested
             self.summary.object = f"**Not ingested:** {error}"
-            rows = self.model.rows()
         else:
             # Runs read whole (written to msgpack, or read now) say how they ended: a
             # run without a RunStop is "partial", an early end its exit status.
-            rows = self.model.rows()
             self.summary.object = f"**{self.model.summary()}**"
             self.browse_button.disabled = not any(result.ok for result in self.model.results)
         finally:
-            self.progress.active = False
-            self.ingest_button.disabled = False
-        _show(self.results, plan_display_order(rows), self.RESULT_COLUMNS)  # in the plan table's order
+            try:
+                # In the plan table's order; shown before the button is enabled again, so
+                # whoever waits for the button (a user, a test) sees this ingest's results.
+                _show(self.results, plan_display_order(self.model.rows()), self.RESULT_COLUMNS)
+            finally:
+                self.progress.active = False
+                self.ingest_button.disabled = False
 
     def on_browse(self, event=None):
         if self.on_browse_target is not None:

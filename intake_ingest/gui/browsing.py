@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from ..catalog.search_text import filters_to_query, parse_query
-from ..cli.tables import present_columns, run_row
+from ..cli.tables import present_columns, run_order, run_row
 from ..run.yaml_view import plain
 
 __all__ = ["BrowseModel", "RunViewModel", "filters_to_query", "is_catalog_argument", "parse_query", "value_range"]
@@ -78,7 +78,7 @@ class BrowseModel:
             if not name:
                 raise ValueError("give a catalog: a YAML file, a folder of msgpack files or a glob")
             opened = open_catalog_argument(name)
-        runs = list(iter_runs(opened))
+        runs = sorted(iter_runs(opened), key=run_order)  # as 'intake-ingest ls' numbers them
         self.catalog, self.name, self.runs = opened, name, runs
         self.query, self.matched, self.selected = {}, list(runs), None
         return self
