@@ -98,6 +98,8 @@ def plan_lines(plan, runs=None, every_run=False):
     read = {source.url for run in runs for source in run.files}
     summary = f"{len(runs)} run(s) in {len(read)} file(s); "
     summary += f"{len(plan.unrecognised)} file(s) unrecognised, {len(plan.ambiguous)} ambiguous"
+    if plan.followed:  # numbered series were sniffed through their first and last file
+        summary += f"; {plan.sniffed} of {len(plan.files)} file(s) sniffed"
     if not every_run and any(len(file_runs) > 1 for file_runs in by_file.values()):
         summary += " (--all: a line per run)"
     lines.append(summary)
