@@ -172,8 +172,11 @@ class FramesArray(da.Array):
 
     Computing a one-chunk dask array copies the chunk (dask's ``finalize`` cannot know
     that nobody else holds it); a chunk of this array is made by its read task for the
-    caller alone, so it is handed over as it is. Arrays derived from it (slices, sums)
-    are plain dask arrays and behave as usual.
+    caller alone, so it is handed over as it is.
+
+    Indexing the first axis with an integer or a slice of step 1 gives an array that
+    reads only the frames selected (a viewer showing frame 5 of a series reads one file,
+    not the chunk's hundred). Other arrays derived from it are plain dask arrays.
     """
 
     __slots__ = ()
@@ -182,6 +185,38 @@ class FramesArray(da.Array):
         if self.npartitions == 1:
             return _only_chunk, ()
         return super().__dask_postcompute__()
+
+    def __getitem__(self, key):
+        subset = getattr(self, _SUBSET, None)
+        first = _first_axis_range(key, self.shape[0]) if subset is not None else None
+        if first is None or first[:2] == (0, self.shape[0]):
+            return super().__getitem__(key)
+        start, stop, is_integer, rest = first
+        part = subset(start, stop)
+        return part[(0, *rest)] if is_integer else part[(slice(None), *rest)]
+
+
+# The attribute of a FramesArray that makes the array of its frames start:stop.
+_SUBSET = "_intake_ingest_subset"
+
+
+def _first_axis_range(key, length):
+    """``(start, stop, is_integer, rest of key)`` if ``key`` picks frames start:stop; else None.
+
+    Only an integer or a slice of step 1 on the first axis qualifies (anything else,
+    or an index out of range, is left to dask, which says what is wrong).
+    """
+    key = key if isinstance(key, tuple) else (key,)
+    if not key:
+        return None
+    first, rest = key[0], key[1:]
+    if isinstance(first, (int, np.integer)) and not isinstance(first, (bool, np.bool_)):
+        index = int(first) + length if int(first) < 0 else int(first)
+        return (index, index + 1, True, rest) if 0 <= index < length else None
+    if isinstance(first, slice) and first.step in (None, 1):
+        start, stop, _ = first.indices(length)
+        return (start, stop, False, rest) if start < stop else None
+    return None
 
 
 def _only_chunk(results):
@@ -223,10 +258,11 @@ def lazy_frames(reads, shape, dtype, chunk_bytes=None):
         [((_read_frames, block, shape, dtype), len(block)) for block in blocks],
         shape,
         dtype,
+        subset=lambda start, stop: lazy_frames(reads[start:stop], shape, dtype, chunk_bytes),
     )
 
 
-def blocks_array(name, blocks, shape, dtype):
+def blocks_array(name, blocks, shape, dtype, subset=None):
     """A dask array of frames whose chunks are computed by the given tasks.
 
     Parameters
@@ -240,6 +276,9 @@ def blocks_array(name, blocks, shape, dtype):
     shape : tuple of int
         Shape of one frame.
     dtype : numpy dtype
+    subset : callable, optional
+        ``subset(start, stop)``: the same kind of array of frames ``start:stop`` only,
+        read by their own tasks; used when the array is indexed (see FramesArray).
 
     Returns
     -------
@@ -251,7 +290,10 @@ def blocks_array(name, blocks, shape, dtype):
     trailing = (0,) * len(shape)
     graph = {(name, index, *trailing): task for index, (task, _) in enumerate(blocks)}
     chunks = (tuple(int(n) for _, n in blocks),) + tuple((n,) for n in shape)
-    return FramesArray(graph, name, chunks=chunks, dtype=dtype)
+    array = FramesArray(graph, name, chunks=chunks, dtype=dtype)
+    if subset is not None:
+        setattr(array, _SUBSET, subset)
+    return array
 
 
 def frame_reads(arrays):

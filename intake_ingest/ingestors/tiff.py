@@ -290,16 +290,24 @@ def read_tiff_pages(source, begin, end, frame_shape, dtype):
     return _tiff_errors_named(source, read)
 
 
-def lazy_stack(source, n_pages, page_shape, dtype):
-    """The frames of a multi-page TIFF as a dask array, a chunk of several pages per task."""
+def lazy_stack(source, n_pages, page_shape, dtype, start=0, stop=None):
+    """Frames ``start:stop`` of a multi-page TIFF as a dask array, several pages per task."""
     page_shape, dtype = tuple(page_shape), np.dtype(dtype)
+    stop = n_pages if stop is None else stop
     step = frames_per_chunk(page_shape, dtype)
     blocks = []
-    for begin in range(0, n_pages, step):
-        end = min(begin + step, n_pages)
+    for begin in range(start, stop, step):
+        end = min(begin + step, stop)
         blocks.append(((read_tiff_pages, source, begin, end, page_shape, dtype), end - begin))
-    name = dask_name("read-tiff-pages", [file_version(source, f"{n_pages}x{page_shape}")])
-    return blocks_array(name, blocks, page_shape, dtype)
+    name = dask_name("read-tiff-pages", [file_version(source, f"{n_pages}x{page_shape}[{start}:{stop}]")])
+    return blocks_array(
+        name,
+        blocks,
+        page_shape,
+        dtype,
+        # Indexed (a viewer's one frame): only the pages asked for are read.
+        subset=lambda begin, end: lazy_stack(source, n_pages, page_shape, dtype, start + begin, start + end),
+    )
 
 
 def file_version(source, part=""):

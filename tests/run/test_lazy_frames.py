@@ -189,3 +189,38 @@ def test_series_of_every_layout_reads_as_tifffile_does(tmp_path, write):
     pattern = str(tmp_path / "f_*.tif")
     np.testing.assert_array_equal(lazy_image(pattern).compute(), expected)
     np.testing.assert_array_equal(BlueskyRun(ingest_tiff_series(pattern)).primary.read()["image"].values, expected)
+
+
+def test_one_frame_of_a_fused_series_reads_only_its_file(tiff_series):
+    pattern, images, paths = tiff_series
+    image = lazy_image(pattern)
+    os.remove(paths[2])  # another frame's file is gone: these are still read
+    np.testing.assert_array_equal(image[1].compute(), images[1])
+    np.testing.assert_array_equal(image[-7, 3:9].compute(), images[-7, 3:9])
+    np.testing.assert_array_equal(image[5:8].compute(), images[5:8])
+    assert len(image[5:8].__dask_graph__()) == 1  # one task: the three files read
+    with pytest.raises(MissingFileError):
+        image[2].compute()
+    with pytest.raises(MissingFileError):
+        image[::2].compute()  # any other index reads the chunk
+    with pytest.raises(IndexError):
+        image[10]
+
+
+def test_one_frame_of_a_lazy_stack_reads_only_its_page(tiff_stack, monkeypatch):
+    from intake_ingest.ingestors import ingest_tiff_stack
+
+    path, images = tiff_stack
+    page = next(doc for name, doc in ingest_tiff_stack(path, lazy=True) if name == "event_page")
+    stack = page["data"]["image"]
+    asked = []
+    original = tiff.read_tiff_pages
+
+    def recording(source, begin, end, *rest):
+        asked.append((begin, end))
+        return original(source, begin, end, *rest)
+
+    monkeypatch.setattr(tiff, "read_tiff_pages", recording)
+    np.testing.assert_array_equal(stack[4].compute(), images[4])
+    np.testing.assert_array_equal(stack[6:9][1].compute(), images[7])
+    assert asked == [(4, 5), (7, 8)]
