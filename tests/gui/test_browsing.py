@@ -214,3 +214,21 @@ def test_lines_of_a_spec_scan_follow_its_dimension_hint(catalog):
     last = [name for name in view.scalar_keys("primary") if name != "seq_num"][-1]
     assert (x, ys) == ("mr", [last])
     assert view.plot_columns("baseline")[0] == "seq_num"  # the hint names the primary stream only
+
+
+def test_runs_are_listed_as_ls_numbers_them_scans_in_number_order(tmp_path, capsys):
+    from intake_ingest.cli import main
+
+    lines = ["#F many", "#E 1519944045", ""]
+    for number in range(1, 13):
+        lines += [f"#S {number}  ascan  th 0 1  1 0.1", "#D Thu Mar 01 16:41:51 2018", "#N 2", "#L th  det"]
+        lines += ["0 1", "1 2", ""]
+    (tmp_path / "many.spec").write_text("\n".join(lines))
+    copies = tmp_path / "copies"  # msgpack files are listed by file name: by uid, in no useful order
+    assert main(["ingest", str(tmp_path / "many.spec"), "--to", str(copies), "--quiet", "--no-isolate"]) == 0
+    capsys.readouterr()
+    browse = BrowseModel(str(copies))
+    assert [row["scan_id"] for row in browse.rows()] == list(range(1, 13))
+    assert main(["ls", str(copies), "--columns", "uid"]) == 0
+    assert capsys.readouterr().out.split()[1:] == [row["uid"] for row in browse.rows()]
+    assert browse.search("scan_id>=10") and browse.select(0).start["scan_id"] == 10
