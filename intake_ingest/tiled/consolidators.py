@@ -10,9 +10,9 @@ every mimetype bluesky already handles as it is).
 
 from bluesky.consolidators import CONSOLIDATOR_REGISTRY, Asset, ConsolidatorBase, MultipartRelatedConsolidator
 
-from .locators import CBF_SERIES, EDF_SERIES, TIFF_STACK
+from .locators import CBF_SERIES, EDF_SERIES, INGESTOR_READS, TIFF_STACK
 
-__all__ = ["CbfSeriesConsolidator", "EdfSeriesConsolidator", "TiffStackConsolidator", "register"]
+__all__ = ["CbfSeriesConsolidator", "EdfSeriesConsolidator", "IngestorConsolidator", "TiffStackConsolidator", "register"]
 
 
 class TiffStackConsolidator(ConsolidatorBase):
@@ -45,9 +45,26 @@ class EdfSeriesConsolidator(MultipartRelatedConsolidator):
         super().__init__({".edf"}, stream_resource, descriptor)
 
 
+class IngestorConsolidator(ConsolidatorBase):
+    """An array this package's ingestor reads from the run's files: one chunk, the files as assets."""
+
+    supported_mimetypes = {INGESTOR_READS}
+    join_method = "stack"
+
+    def __init__(self, stream_resource, descriptor):
+        super().__init__(stream_resource, descriptor)
+        self.chunk_shape = ()
+        for number, path in enumerate(self._sres_parameters["paths"]):
+            self.assets.append(Asset(data_uri=f"file://localhost{path}", is_directory=False, parameter="data_uris", num=number))
+
+    def adapter_parameters(self):
+        names = ("ingestor", "paths", "kwargs", "stream", "data_key")
+        return {name: self._sres_parameters[name] for name in names}
+
+
 def register():
     """Add this package's consolidators to bluesky's registry, where their mimetypes have none."""
-    for consolidator in (TiffStackConsolidator, CbfSeriesConsolidator, EdfSeriesConsolidator):
+    for consolidator in (TiffStackConsolidator, CbfSeriesConsolidator, EdfSeriesConsolidator, IngestorConsolidator):
         for mimetype in consolidator.supported_mimetypes:
             if mimetype not in CONSOLIDATOR_REGISTRY:
                 CONSOLIDATOR_REGISTRY[mimetype] = consolidator

@@ -37,9 +37,10 @@ class FrameFiles:
         ``file://localhost/...``: the file, or the folder prefix a ``template`` completes.
     parameters : dict
         The StreamResource's parameters (a ``template``, an HDF5 ``dataset``...).
-    indices : list of int
+    indices : list of int or None
         Per frame of the stream, in event order, its index in the resource (for a
-        numbered series: the file's number, which the ``template`` formats).
+        numbered series: the file's number, which the ``template`` formats); None: the
+        event's own position (the resource is read as the stream, whatever its length).
     source : str
         The run's first file, for messages.
     """
@@ -86,15 +87,19 @@ class _Stream:
         begin, end = self.rows, self.rows + len(seq_nums)
         self.rows = end
         for key, (frames, bundle) in self.resources.items():
-            if end > len(frames.indices):
+            if frames.indices is None:
+                indices = list(range(begin, end))
+            elif end > len(frames.indices):
                 raise IngestError(
                     frames.source,
                     f"stream {self.descriptor['name']!r} has more events than the {len(frames.indices)} "
                     f"frames of {key!r} its files hold",
                 )
-            for indices, seq_range in _consecutive(frames.indices[begin:end], list(seq_nums)):
+            else:
+                indices = frames.indices[begin:end]
+            for index_range, seq_range in _consecutive(indices, list(seq_nums)):
                 yield "stream_datum", bundle.compose_stream_datum(
-                    indices=indices, seq_nums=seq_range, descriptor=self.descriptor
+                    indices=index_range, seq_nums=seq_range, descriptor=self.descriptor
                 )
 
 
@@ -168,7 +173,7 @@ def external_documents(documents, locate):
         elif name == "stop":
             for stream in streams.values():
                 for key, (frames, _) in stream.resources.items():
-                    if stream.rows != len(frames.indices):
+                    if frames.indices is not None and stream.rows != len(frames.indices):
                         raise IngestError(
                             frames.source,
                             f"stream {stream.descriptor['name']!r} has {stream.rows} events but the "

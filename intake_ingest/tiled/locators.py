@@ -20,8 +20,11 @@ from ..files import expand
 from ..grouping import numbered_order, series_key
 from .external import FrameFiles
 
-__all__ = ["CBF_SERIES", "EDF_SERIES", "TIFF_SERIES", "TIFF_STACK", "locator", "LOCATORS"]
+__all__ = ["CBF_SERIES", "EDF_SERIES", "INGESTOR_READS", "TIFF_SERIES", "TIFF_STACK", "locator", "LOCATORS"]
 
+#: Arrays this package's ingestor reads from the run's files, on the server (:mod:`.adapters`):
+#: for the formats no other reader takes (a spectrum per event, HDF5 layouts, SPE...).
+INGESTOR_READS = "application/x-intake-ingest"
 TIFF_SERIES = "multipart/related;type=image/tiff"
 TIFF_STACK = "image/tiff"
 CBF_SERIES = "multipart/related;type=image/x-cbf"
@@ -136,13 +139,40 @@ LOCATORS = {
 }
 
 
+def _read_by_ingestor(argument, kwargs, ingestor):
+    """Every array of every stream, read on the server by ``ingestor`` itself (:data:`INGESTOR_READS`)."""
+    sources = list(expand(argument))
+    if not all(isinstance(source.fs, LocalFileSystem) for source in sources):
+        return None  # the server cannot open them: arrays stay inline (and tiled refuses them)
+    paths = [posixpath.abspath(source.path) for source in sources]
+
+    def locate(descriptor):
+        located = {}
+        for key, data_key in descriptor["data_keys"].items():
+            if data_key.get("shape") and data_key.get("external") != "STREAM:":
+                parameters = {
+                    "ingestor": ingestor,
+                    "paths": paths,
+                    "kwargs": dict(kwargs),
+                    "stream": descriptor["name"],
+                    "data_key": key,
+                }
+                located[key] = FrameFiles(INGESTOR_READS, file_uri(paths[0]), parameters, None, sources[0].url)
+        return located
+
+    return locate
+
+
 def locator(ingestor, argument, kwargs=None):
     """``locate(descriptor)`` for a run of ``ingestor`` over ``argument``, or None (it stays inline).
+
+    Ingestors with frames in files another reader opens (TIFF, CBF, EDF) have their own
+    locator; the arrays of the others are read by the ingestor itself on the server.
 
     Raises
     ------
     IngestError
-        Naming the file, for files tiled cannot read in place (not local).
+        Naming the file, for frames tiled cannot read in place (not local files).
     """
-    make = LOCATORS.get(ingestor)
-    return None if make is None else make(argument, kwargs or {}, ingestor)
+    make = LOCATORS.get(ingestor, _read_by_ingestor)
+    return make(argument, kwargs or {}, ingestor)

@@ -178,8 +178,27 @@ def test_files_not_on_this_machine_are_refused(memory_folder):
         locator("tiff_series", f"memory://{root}/a_001.tiff")
 
 
-def test_streams_without_a_locator_stay_inline():
+def test_streams_of_scalars_stay_inline():
     run = detect([str(REAL / "spec")]).runs[0]
     inline = list(get_ingestor(run.ingestor)(run.argument, **run.kwargs))
-    assert locator(run.ingestor, run.argument, run.kwargs) is None
-    assert list(external_documents(iter(inline), lambda descriptor: {})) == inline
+    assert list(external_documents(iter(inline), locator(run.ingestor, run.argument, run.kwargs))) == inline
+
+
+@pytest.mark.parametrize("folder, ingestor", [("mca", "mca"), ("area_detector_hdf5", "area_detector_hdf5"), ("spe", "winview_spe")])
+def test_arrays_no_other_reader_takes_are_read_by_the_ingestor_in_place(folder, ingestor):
+    run = next(run for run in detect([str(REAL / folder)]).runs if run.ingestor == ingestor)
+    inline, external = externalised(run)
+    for name, doc in external:
+        validate(name, doc)
+    resources = [doc for name, doc in external if name == "stream_resource"]
+    assert resources and {doc["mimetype"] for doc in resources} == {"application/x-intake-ingest"}
+    arrays = read_back(external)
+    assert set(arrays) == {doc["data_key"] for doc in resources}
+    for key, array in arrays.items():
+        expected = [
+            value
+            for name, doc in inline
+            for value in ([doc["data"][key]] if name == "event" else doc["data"][key] if name == "event_page" else [])
+            if key in doc.get("data", {})
+        ]
+        np.testing.assert_array_equal(array, np.stack(expected))

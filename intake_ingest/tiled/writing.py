@@ -1,0 +1,204 @@
+"""Runs of a plan written into a tiled server by bluesky's TiledWriter, pixels left in place.
+
+:func:`write_plan` is the tiled counterpart of :func:`intake_ingest.detect.ingest`: every
+planned run is attempted and gets a :class:`~intake_ingest.detect.RunResult`; a run that
+fails is removed from the server (no half-written run stays) and the next run is written.
+Frames of the formats :mod:`.locators` knows go as StreamResource/StreamDatum documents
+(:func:`.external.external_documents`), read by the ingestor lazily so that no pixel is
+read on the way; everything else goes as the ingestor's events, into tiled's SQL tables.
+"""
+
+import inspect
+
+from ..detect.ingesting import IngestResult, RunResult
+from ..errors import IngestError
+from ..registry import get_ingestor
+from .external import EXTERNAL, external_documents
+from .locators import locator
+
+__all__ = ["TiledConnectionError", "connect", "run_documents", "write_plan", "write_run"]
+
+
+class TiledConnectionError(Exception):
+    """The tiled server cannot be reached or refuses the client: one line saying which and why."""
+
+
+def connect(uri, api_key=None):
+    """A tiled client of the server at ``uri``, with bluesky-tiled-plugins' views.
+
+    Raises
+    ------
+    TiledConnectionError
+        If nothing answers at ``uri``, or the server refuses ``api_key``.
+    """
+    import httpx
+    from tiled.client import from_uri
+
+    try:
+        return from_uri(uri, api_key=api_key)
+    except httpx.ConnectError as error:
+        raise TiledConnectionError(f"cannot reach a tiled server at {uri} ({error})") from None
+    except httpx.HTTPStatusError as error:
+        status = error.response.status_code
+        reason = "refused the API key" if status in (401, 403) else f"answered {status} {error.response.reason_phrase}"
+        raise TiledConnectionError(f"the tiled server at {uri} {reason}") from None
+
+
+def _takes_lazy(function):
+    try:
+        return "lazy" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def run_documents(run, external=True):
+    """The documents of a planned run as they go to tiled.
+
+    With ``external`` and a locator for the run's ingestor, the frames become external
+    data and the ingestor reads lazily (its pixels are never read).
+    """
+    ingest_function = get_ingestor(run.ingestor)
+    locate = locator(run.ingestor, run.argument, run.kwargs) if external else None
+    kwargs = dict(run.kwargs)
+    if locate is not None and _takes_lazy(ingest_function):
+        kwargs["lazy"] = True
+    documents = ingest_function(run.argument, **kwargs)
+    if locate is not None:
+        documents = external_documents(documents, locate)
+    return _tables_only_scalars(documents, run.files[0].url)
+
+
+def _tables_only_scalars(documents, url):
+    """The documents, checked for what tiled's SQL tables hold: a scalar per event and key.
+
+    A data key whose values are inline but that says ``external`` (some ingestors mark
+    data that a file links to, yet fill it in) loses that mark: bluesky's writer would
+    take its values for datum ids. An inline array (a spectrum per event) cannot be a
+    table column: the run is refused, naming the key, before tiled is asked.
+    """
+    for name, doc in documents:
+        if name == "descriptor":
+            data_keys = {}
+            for key, data_key in doc["data_keys"].items():
+                if data_key.get("external") != EXTERNAL:
+                    data_key = {field: value for field, value in data_key.items() if field != "external"}
+                    if data_key.get("shape"):
+                        raise IngestError(
+                            url,
+                            f"stream {doc['name']!r} holds an array per event in {key!r} (shape "
+                            f"{data_key['shape']}), which tiled's tables cannot hold and no locator reads in place",
+                        )
+                data_keys[key] = data_key
+            doc = {**doc, "data_keys": data_keys}
+        yield name, doc
+
+
+def _tiled_message(error):
+    """What tiled said, in one line (its HTTP errors carry the server's JSON detail)."""
+    response = getattr(error, "response", None)
+    if response is not None:
+        try:
+            detail = response.json().get("detail", response.text)
+        except Exception:  # not JSON: the text as it is
+            detail = response.text
+        return f"tiled refused it ({response.status_code}: {' '.join(str(detail).split())})"
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
+def write_run(run, client, external=True, batch_size=None):
+    """Write one planned run into ``client`` (a tiled container); its uid.
+
+    Raises
+    ------
+    IngestError
+        Naming the run's file: the run cannot be read, or tiled refused it. Whatever the
+        writer had made of it on the server is deleted first.
+    """
+    from bluesky.callbacks.tiled_writer import TiledWriter
+
+    from . import consolidators
+
+    consolidators.register()
+    writer = TiledWriter(client, **({} if batch_size is None else {"batch_size": batch_size}))
+    uid = None
+    try:
+        for name, doc in run_documents(run, external):
+            if name == "start":
+                uid = doc["uid"]
+            writer(name, doc)
+    except Exception as error:
+        if uid is not None:
+            _remove(client, uid)
+        if isinstance(error, IngestError):
+            raise
+        raise IngestError(run.files[0].url, _tiled_message(error)) from error
+    return uid
+
+
+def _remove(client, uid):
+    """Delete a half-written run, if the writer got as far as making it."""
+    try:
+        if uid in client:
+            client.delete_contents(uid, recursive=True, external_only=False)
+    except Exception:  # the server is gone or refuses: the original error says more
+        pass
+
+
+def write_plan(plan, client, *, external=True, overwrite=False, fail_fast=False, progress=None):
+    """Write every run of a detection plan into a tiled server.
+
+    Parameters
+    ----------
+    plan : intake_ingest.detect.Plan
+    client : tiled.client.container.Container
+        Where the runs go (e.g. :func:`connect`'s client): each run is a container
+        keyed by its uid, as bluesky's TiledWriter makes it.
+    external : bool
+        Frames of TIFF, CBF and EDF files stay in their files (external data); False
+        sends them inline (which tiled's SQL tables cannot hold: for tests).
+    overwrite : bool
+        A run already on the server (same uid) is written again; by default it is
+        skipped, so serving the same files twice writes nothing new.
+    fail_fast : bool
+        Raise the first run's error instead of going on.
+    progress : callable, optional
+        Called with the fraction done (0 to 1) after each run.
+
+    Returns
+    -------
+    IngestResult
+        ``target='tiled'``, ``folder`` the server's URI; one RunResult per run.
+    """
+    result = IngestResult(target="tiled", folder=str(client.uri))
+    runs = list(plan.runs)
+    for index, run in enumerate(runs):
+        outcome = RunResult(index, run.ingestor, run.files[0].url, dict(run.kwargs), "ok")
+        result.results.append(outcome)
+        try:
+            uid = _start_uid(run)
+            outcome.uid = uid
+            if uid in client:
+                if not overwrite:
+                    outcome.status, outcome.message = "skipped", "already on the server"
+                    continue
+                client.delete_contents(uid, recursive=True, external_only=False)
+            write_run(run, client, external)
+            outcome.message = "written"
+        except Exception as error:
+            outcome.status = "error"
+            outcome.message = str(error) if isinstance(error, IngestError) else f"{run.files[0].url}: {_tiled_message(error)}"
+            if fail_fast:
+                result.stopped = True
+                raise
+        finally:
+            if progress is not None:
+                progress((index + 1) / len(runs))
+    return result
+
+
+def _start_uid(run):
+    """The run's uid, from its RunStart (the ingestor reads headers only for it)."""
+    for name, doc in get_ingestor(run.ingestor)(run.argument, **run.kwargs):
+        if name == "start":
+            return doc["uid"]
+    raise IngestError(run.files[0].url, f"{run.ingestor} gave no RunStart")
