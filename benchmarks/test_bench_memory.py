@@ -11,8 +11,9 @@ measurement's memory cannot hide in another's. Each process reports:
 
 Readers: ``tifffile.imread(files)`` (the baseline, a process importing only tifffile);
 the same in a process that has imported the package first (what the imports alone
-cost: xarray imports pandas and, where dask is installed, dask.array); the package's ``run.primary.read()`` (eager ``ingest_tiff_series``), ``read()`` of the
-lazy ingestor, and ``to_dask()`` + ``compute()``. Every process checks what it read
+cost: xarray imports pandas and, where dask is installed, dask.array); the package's
+``run.primary.read()`` (eager ``ingest_tiff_series``), ``read()`` of the lazy
+ingestor, and ``to_dask()`` + ``compute()``. Every process checks what it read
 against the SHA-1 of the pixels written (a wrong array fails the test); nothing about
 speed or size is asserted. The times pytest-benchmark prints are those of whole
 processes (start, imports, read). At the end of the module a table of peak ratios
