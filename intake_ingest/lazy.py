@@ -8,6 +8,11 @@ and :func:`fuse_frames` turns consecutive frames of the same reader into one arr
 whose chunks hold many frames: one task reads the frames of a chunk, one after the
 other, straight into that chunk's array (:func:`read_frames_into`). The graph holds
 only module-level functions and their arguments, so it pickles (dask.distributed).
+
+Such an array (a :class:`FramesArray`) hands a one-chunk result over without dask's
+defensive copy, and indexed by one frame or a range of frames it reads only those.
+Ingestors that read several frames of one file at once (a TIFF stack's pages) build
+the same kind of array from their own tasks with :func:`blocks_array`.
 """
 
 import hashlib
