@@ -96,7 +96,7 @@ def test_data_outside_the_spec_folder_needs_a_data_root(tmp_path, example_catalo
     monkeypatch.setenv("INTAKE_INGEST_DATA_ROOTS", f"/nowhere;{data}")
     capsys.readouterr()
     assert main(["catalog", "check", str(path)]) == 0
-    assert main(["ls", str(path)]) == 0
+    assert main(["ls", str(path), "--columns", "uid,entry"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("  stack")
 
 

@@ -139,14 +139,15 @@ def test_a_bad_runstart_skips_its_file_and_ls_search_show_work_for_the_rest(tmp_
     assert list(catalog) == [uid]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IngestWarning)
-        for command in (["ls", str(tmp_path)], ["search", str(tmp_path), "{}"], ["show", str(tmp_path), uid[:8]]):
+        listings = (["ls", str(tmp_path), "--columns", "uid"], ["search", str(tmp_path), "{}", "--columns", "uid"])
+        for command in (*listings, ["show", str(tmp_path), uid[:8]]):
             assert main(command) == 0
             lines = capsys.readouterr().out.splitlines()
-            assert lines[0].startswith(uid)
             if command[0] == "show":
+                assert lines[0].split()[:2] == ["#1", uid]
                 assert "  stream primary: 3 events" in lines
             else:
-                assert len(lines) == 1  # the good run only
+                assert lines == ["uid", uid]  # a header, then the good run only
 
 
 # -- files cut short --------------------------------------------------------------------
