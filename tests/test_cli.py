@@ -419,3 +419,14 @@ def test_the_gui_without_its_extra_says_what_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_panel)
     with pytest.raises(UserError, match=r"pip install '\.\[gui\]'"):
         serve_app()
+
+
+def test_table_cells_of_runstart_values():
+    from intake_ingest.cli.tables import cell, start_value, text_table
+
+    start = {"sample": {"name": "Si-111", "temperature": 295.0}, "source": ["a.tif", "b.tif", "c.tif"], "scan_id": 3}
+    assert cell(start_value(start, "sample")) == "Si-111"  # a sample shows its name
+    assert cell(start_value(start, "sample.temperature")) == 295.0
+    assert cell(start_value(start, "source")) == "a.tif (+2 more)"
+    assert start_value(start, "sample.missing") is None and start_value(start, "scan_id.x") is None
+    assert text_table([{"a": 1, "b": "x"}, {"a": 10}], ["a", "b"], right={"a"}) == [" a  b", " 1  x", "10"]
