@@ -25,7 +25,11 @@ import re
 import event_model
 import jsonschema._types
 import numpy as np
-from jsonschema._utils import equal
+
+try:  # jsonschema's own equality of JSON values (True is not 1, [1] is (1,)), for enum and const
+    from jsonschema._utils import equal
+except ImportError:  # a jsonschema without it: nothing is compiled, event_model checks all
+    equal = None
 
 __all__ = ["is_valid", "validate"]
 
@@ -35,18 +39,27 @@ _ANNOTATIONS = frozenset({"title", "description", "default", "$defs", "$comment"
 _TYPE_CHECKER = event_model.schema_validators[event_model.DocumentNames.start].TYPE_CHECKER
 
 
+def _checker_function(name):
+    """The function event_model's type checker runs for a JSON type, or None if not to be had."""
+    try:
+        return _TYPE_CHECKER._type_checkers.get(name)
+    except AttributeError:  # another jsonschema's TypeChecker
+        return None
+
+
 def _type_function(name):
     """event_model's own check of a JSON type (tuples and numpy arrays are arrays)."""
-    function = _TYPE_CHECKER._type_checkers[name]  # raises KeyError for an unknown type
-    if function is _STANDARD_TYPES.get(name):
+    if _checker_function(name) is _STANDARD_TYPES.get(name):
         return _DIRECT_TYPES[name]  # the same test, without the checker's indirection
+    checker_is_type = _TYPE_CHECKER.is_type
+    checker_is_type(None, name)  # an unknown type raises now, when the schema is compiled
     verdicts = {}  # builtin type -> the checker's verdict, for every instance of that type
 
     def is_type(instance):
         kind = type(instance)
         verdict = verdicts.get(kind)
         if verdict is None:
-            verdict = bool(function(_TYPE_CHECKER, instance))
+            verdict = bool(checker_is_type(instance, name))
             if kind in _TYPE_DECIDES and not (kind is float and name == "integer"):
                 verdicts[kind] = verdict
         return verdict
@@ -451,15 +464,15 @@ _KEYWORDS = {
 
 def _compile_all():
     checks = {}
-    if _TYPE_CHECKER._type_checkers["object"] is not jsonschema._types.is_object:
+    if equal is None or _checker_function("object") is not jsonschema._types.is_object:
         return checks  # the object keywords above test isinstance(instance, dict)
     for name, validator in event_model.schema_validators.items():
         if type(validator).TYPE_CHECKER is not _TYPE_CHECKER:
             continue  # a validator with other type rules: left to event_model
         try:
             checks[name] = _Compiler(validator.schema).compile(validator.schema)
-        except (_Unsupported, KeyError):
-            pass  # a keyword or type this module does not know: event_model decides
+        except Exception:  # a keyword or type this module does not know: event_model decides
+            pass
     return checks
 
 

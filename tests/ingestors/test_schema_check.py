@@ -201,3 +201,15 @@ def test_descriptor_rules_are_event_models():
         run.compose_descriptor(name="other", data_keys={"c.d": {"dtype": "number", "shape": [], "source": "s"}})
     with pytest.raises(jsonschema.ValidationError):
         run.compose_descriptor(name="third", data_keys={"c": {"dtype": "number", "source": "s"}})
+
+
+def test_without_compiled_checks_event_model_decides(monkeypatch):
+    """A schema that could not be compiled (a future event_model's keyword) is event_model's to check."""
+    monkeypatch.setattr(_schema_check, "_CHECKS", {})
+    name, doc = next((name, doc) for name, doc in DOCUMENTS if name == "descriptor")
+    assert not _schema_check.is_valid(name, doc)
+    _schema_check.validate(name, doc)  # event_model accepts it
+    doc = copy.deepcopy(doc)
+    doc["data_keys"]["Cryo_X"]["shape"] = "scalar"
+    with pytest.raises(jsonschema.ValidationError):
+        _schema_check.validate(name, doc)
