@@ -82,6 +82,10 @@ def _parser():
     ingest_parser.add_argument(
         "--fail-fast", action="store_true", help="stop at the first run that fails (default: report it, go on)"
     )
+    ingest_parser.add_argument(
+        "--watch", action="store_true", help="keep watching PATHS until Ctrl-C: files that appear (once they stop "
+        "changing) become runs, a growing series an updated run; a line per run"
+    )
 
     catalog_parser = commands.add_parser(
         "catalog",
@@ -154,7 +158,8 @@ def _run(args):
         )
     if args.command == "ingest":
         return ingest_command(
-            args.paths, args.to, args.ingestor, args.overwrite, args.quiet, args.fail_fast, isolate=not args.no_isolate, timeout=args.timeout
+            args.paths, args.to, args.ingestor, args.overwrite, args.quiet, args.fail_fast, isolate=not args.no_isolate, timeout=args.timeout,
+            watch=args.watch,
         )
     if args.command == "catalog":
         if args.paths[0] == "check" and args.output is None:

@@ -116,7 +116,8 @@ def _json_value(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_fast=False, out=None, isolate=True, timeout=None):
+def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_fast=False, out=None, isolate=True, timeout=None,
+                   watch=False):
     """``ingest PATHS --to DIR``: detect, then write each run to ``DIR/<uid>.msgpack``.
 
     Every run is attempted; the summary names each run that failed (its file and the
@@ -134,6 +135,8 @@ def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_
     out = out or sys.stdout
     progress = False if quiet else None
     target_folder(to)
+    if watch:  # until Ctrl-C: a line per run made, updated or failed (intake_ingest.detect.watching)
+        return _watch(paths, to, ingestor, out, isolate, timeout)
     with isolation_worker(isolate) as worker:  # one worker start for both steps
         plan = detect(paths, ingestor=ingestor, progress=progress, isolate=worker or False,
                       timeout=time_limit(timeout, DETECT_TIMEOUT))
@@ -157,6 +160,19 @@ def ingest_command(paths, to, ingestor=None, overwrite=False, quiet=False, fail_
     for item in plan.unrecognised:
         print(f"  unrecognised: {item.url} ({item.reason})", file=out)
     return 0 if result.ok else 1
+
+
+def _watch(paths, to, ingestor, out, isolate, timeout):
+    from ..detect.isolation import INGEST_TIMEOUT, isolation_worker, time_limit
+    from ..detect.watching import MsgpackSink, Watcher
+
+    with isolation_worker(isolate, time_limit(timeout, INGEST_TIMEOUT)) as worker:
+        sink = MsgpackSink(to, isolate=worker or False)
+        watcher = Watcher(paths, sink, ingestor=ingestor, isolate=worker or False,
+                          on_update=lambda update: print(update.line(), file=out, flush=True))
+        print(f"watching {' '.join(map(str, paths))}: new files become runs in {to} (Ctrl-C stops)", file=out, flush=True)
+        watcher.run()
+    return 0
 
 
 def write_catalog_command(paths, output, ingestor=None, quiet=False, out=None, isolate=True, timeout=None):
