@@ -88,16 +88,48 @@ def probe(source, start=None):
     return ""
 
 
+class _TiffComplaints(logging.Filter):
+    """What tifffile logs while this thread probes a file, kept instead of printed.
+
+    tifffile does not raise on a page directory chain that points beyond the file's end
+    (a stack cut short between pages): it logs "invalid page offset" and stops there.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._local = threading.local()
+
+    def filter(self, record):
+        collected = getattr(self._local, "collected", None)
+        if collected is None:  # another thread's tifffile: left alone
+            return True
+        collected.append(record.getMessage())
+        return False
+
+    def __enter__(self):
+        self._local.collected = []
+        return self._local.collected
+
+    def __exit__(self, *exc_info):
+        self._local.collected = None
+
+
+_TIFF_COMPLAINTS = _TiffComplaints()
+logging.getLogger("tifffile").addFilter(_TIFF_COMPLAINTS)
+
+
 def _tiff_problem(source):
     import tifffile
 
     try:
-        with source.fs.open(source.path, "rb") as file, tifffile.TiffFile(file) as tiff:
+        with _TIFF_COMPLAINTS as complaints, source.fs.open(source.path, "rb") as file, tifffile.TiffFile(file) as tiff:
             size = source.size if source.size is not None else source.fs.size(source.path)
-            for page in tiff.pages:  # reads every page directory: a cut-off chain raises
+            for page in tiff.pages:  # reads every page directory
                 ends = [offset + count for offset, count in zip(page.dataoffsets, page.databytecounts)]
                 if ends and max(ends) > size:
                     return f"its pixel data end beyond the file's end ({max(ends)} > {size} bytes): cut short"
+            if complaints:
+                return f"its page directories are cut short ({complaints[0]})"
     except Exception as error:  # tifffile raises many kinds on a file cut short
         return f"cannot be opened as TIFF ({error or type(error).__name__})"
     return ""

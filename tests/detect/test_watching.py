@@ -180,11 +180,17 @@ def test_probe_tells_a_whole_file_from_one_cut_short(tmp_path):
     hdf5 = REAL / "eiger" / "xrc_209_master.h5"
     cut_hdf5 = tmp_path / "cut.h5"
     cut_hdf5.write_bytes(hdf5.read_bytes()[:1000])
+    # A stack cut between pages: tifffile only logs that the next page is beyond the end.
+    tifffile.imwrite(tmp_path / "stack.tif", np.ones((50, 40, 30), np.uint16), photometric="minisblack")
+    stack = (tmp_path / "stack.tif").read_bytes()
+    (tmp_path / "cut_stack.tif").write_bytes(stack[: len(stack) - 3000])
     text = tmp_path / "notes.txt"
     text.write_text("not an image\n")
     problems = {pathlib.Path(source.path).name: probe(source) for source in find_files([str(tmp_path), str(hdf5)])}
     assert problems["whole.tif"] == "" and problems["xrc_209_master.h5"] == "" and problems["notes.txt"] == ""
+    assert problems["stack.tif"] == ""
     assert "cut short" in problems["half.tif"]
+    assert "page directories are cut short" in problems["cut_stack.tif"]
     assert problems["cut.h5"].startswith("cannot be opened as HDF5")
 
 
