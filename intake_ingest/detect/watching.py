@@ -327,6 +327,10 @@ class Watcher:
     interval : float
         Seconds between passes (:meth:`run`); a file is taken once two passes found it
         unchanged.
+    settle : float
+        Seconds a file must also have stayed unchanged (besides two passes) before it is
+        taken: on an NFS mount, whose client caches a file's size and time for up to
+        ``acregmax`` seconds (60 by default), that long; 0 on a local disk.
     patience : float
         Seconds a file may stay unchanged and yet not open whole (:func:`probe`) before
         it is reported ``'incomplete'``; it is taken when it changes again.
@@ -356,6 +360,7 @@ class Watcher:
         *,
         ingestor=None,
         interval=DEFAULT_INTERVAL,
+        settle=0.0,
         patience=DEFAULT_PATIENCE,
         existing=True,
         on_update=None,
@@ -365,6 +370,7 @@ class Watcher:
         self.paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         self.paths = [str(path) for path in self.paths]
         self.sink, self.ingestor, self.interval, self.patience = sink, ingestor, interval, patience
+        self.settle = settle
         self.on_update, self.storage_options, self.isolate = on_update, storage_options, isolate
         self._existing = existing
         self._passes = 0
@@ -399,7 +405,7 @@ class Watcher:
             before = self._listed.get(source.identity)
             seen_since = before[2] if before is not None and before[1] == signature else now
             current[source.identity] = (source, signature, seen_since)
-            if before is None or before[1] != signature:
+            if before is None or before[1] != signature or now - seen_since < self.settle:
                 continue  # new or changed since the last listing: look again next pass
             stable[source.identity] = source
             if self._handled.get(source.identity) != signature:

@@ -263,6 +263,16 @@ def test_a_sink_that_is_down_is_tried_again_at_every_pass(tmp_path):
     assert update.kind == "new" and len(sink.catalog) == 1
 
 
+def test_settle_keeps_a_file_waiting_that_long(tmp_path):
+    folder = tmp_path / "nfs"
+    folder.mkdir()
+    shutil.copyfile(REAL / "pilatus" / "Pilatus.tiff", folder / "a.tiff")
+    watcher = Watcher(str(folder), MemorySink(), settle=3600)
+    assert settle(watcher, 3) == []
+    watcher.settle = 0
+    assert [update.kind for update in watcher.once()] == ["new"]
+
+
 def test_a_folder_that_appears_later(tmp_path, caplog):
     folder = tmp_path / "not-yet"
     sink = MemorySink()
