@@ -383,6 +383,27 @@ class Watcher:
         self._stop = threading.Event()
         self._thread = None
 
+    def adopt(self, plan, result):
+        """Count the runs of a plan already ingested (a first ingest before watching) as this watcher's.
+
+        Their files are not taken again until they change; a series among them that
+        grows replaces its run, a file of several runs that grows is read as if this
+        watcher had made them.
+
+        Parameters
+        ----------
+        plan : Plan
+            What :func:`~intake_ingest.detect.detect` found.
+        result : IngestResult
+            What the sink (or :func:`~intake_ingest.detect.ingest`) made of it, run by run.
+        """
+        last = self._last_in_file(plan.runs)
+        for run, outcome in zip(plan.runs, result.results):
+            if outcome.ok and outcome.uid:
+                self._deliver(run, outcome, last)
+        for source in plan.files:
+            self._handled[source.identity] = _signature(source)
+
     # -- one pass -----------------------------------------------------------------------
 
     def once(self):
@@ -511,7 +532,6 @@ class Watcher:
             if not outcome.ok:
                 updates.append(Update("failed", outcome.first, outcome.message, run=run, result=outcome))
                 continue
-            key = (run.ingestor, run.files[0].identity, _kwargs_key(run.kwargs))
             removed = []
             for previous in old:
                 self._forget(previous)
@@ -520,14 +540,7 @@ class Watcher:
                     if remove is not None:
                         remove(previous.uid)
                     removed.append(previous.uid)
-            delivered = _Delivered(
-                key, outcome.uid, frozenset(source.identity for source in (*run.files, *run.companions)),
-                {}, key in last, outcome.ending,
-            )
-            self._record_files(delivered, run)
-            self._delivered[key] = delivered
-            for identity in delivered.files:
-                self._by_file.setdefault(identity, set()).add(key)
+            self._deliver(run, outcome, last)
             kind = "updated" if old else "new"
             updates.append(Update(kind, outcome.first, outcome.message, run=run, result=outcome, replaced=removed))
         return updates, set()
@@ -568,6 +581,16 @@ class Watcher:
                 if other[0] == key[0] and other[2] == key[2]:
                     keys.add(other)
         return [self._delivered[other] for other in sorted(keys) if other in self._delivered]
+
+    def _deliver(self, run, outcome, last):
+        """Remember a run the sink now holds."""
+        key = (run.ingestor, run.files[0].identity, _kwargs_key(run.kwargs))
+        files = frozenset(source.identity for source in (*run.files, *run.companions))
+        delivered = _Delivered(key, outcome.uid, files, {}, key in last, outcome.ending)
+        self._record_files(delivered, run)
+        self._delivered[key] = delivered
+        for identity in files:
+            self._by_file.setdefault(identity, set()).add(key)
 
     def _record_files(self, delivered, run):
         delivered.signatures.update((source.identity, _signature(source)) for source in (*run.files, *run.companions))

@@ -19,7 +19,7 @@ import tifffile
 
 from intake_ingest import BlueskyMsgpackCatalog
 from intake_ingest.cli import main
-from intake_ingest.detect import ingesting
+from intake_ingest.detect import detect, ingesting
 from intake_ingest.detect.watching import MemorySink, MsgpackSink, Watcher, probe
 from intake_ingest.files import find_files
 
@@ -234,6 +234,25 @@ def test_existing_files_can_be_left_alone(tmp_path, reads):
     (update,) = settle(watcher)
     assert update.run.files[0].path.endswith("new.tiff") and len(sink.catalog) == 1
     assert list(reads) == [("pilatus_tiff", "new.tiff", ())]
+
+
+def test_runs_ingested_before_the_watch_are_adopted(tmp_path, reads):
+    """A first ingest (as 'serve' makes), then the watch: nothing read again, a growing series replaced."""
+    folder = tmp_path / "scan64"
+    folder.mkdir()
+    for frame in PILATUS_SERIES[:2]:
+        shutil.copyfile(frame, folder / frame.name)
+    sink = MemorySink()
+    plan = detect(str(folder), progress=False)
+    first = sink.write(plan, [[]])
+    watcher = Watcher(str(folder), sink)
+    watcher.adopt(plan, first)
+    assert settle(watcher, 3) == []
+    shutil.copyfile(PILATUS_SERIES[2], folder / PILATUS_SERIES[2].name)
+    (update,) = settle(watcher)
+    assert update.kind == "updated" and update.replaced == first.uids
+    assert list(sink.catalog) == [update.result.uid] and len(update.run.files) == 3
+    assert sum(reads.values()) == 2
 
 
 class FlakySink(MemorySink):
