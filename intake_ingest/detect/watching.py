@@ -316,8 +316,9 @@ class Watcher:
     ----------
     paths : str or list of str
         Folders (searched recursively), files or globs, local or fsspec URLs, as given to
-        :func:`~intake_ingest.detect.detect`. A folder that does not exist yet is
-        reported once and looked for again at every pass.
+        :func:`~intake_ingest.detect.detect`; hidden files (named ``.*``: rsync's files
+        in transfer, NFS's ``.nfsXXXX``) are left out. A folder that does not exist yet
+        is reported once and looked for again at every pass.
     sink : MemorySink, MsgpackSink or object
         Where runs go: ``write(plan, replacing) -> IngestResult`` (``replacing``: per
         run, the uids of the runs it replaces, empty for a new run) and, optionally,
@@ -456,7 +457,12 @@ class Watcher:
 
     def _list(self):
         try:
-            return [source for source in find_files(self.paths, self.storage_options) if not source.special]
+            # Hidden files are left out: rsync writes a file under a hidden name and renames
+            # it when whole, and NFS keeps a deleted file still open as '.nfsXXXX'.
+            return [
+                source for source in find_files(self.paths, self.storage_options)
+                if not source.special and not posixpath.basename(source.path).startswith(".")
+            ]
         except IngestError as error:  # the folder is not there yet, a server is down
             key = ("listing", str(error), None)
             if key not in self._told:

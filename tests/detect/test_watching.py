@@ -172,6 +172,23 @@ def test_a_half_written_tiff_is_not_half_ingested(tmp_path):
     np.testing.assert_array_equal(sink.catalog[update.result.uid].primary.read()["image"].values[0], image)
 
 
+def test_a_file_written_hidden_and_renamed_is_one_run(tmp_path):
+    """rsync writes '.name.XXXXXX' and renames it when whole: only the whole file is a run."""
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    hidden = folder / ".Pilatus.tiff.Xa91zq"
+    data = (REAL / "pilatus" / "Pilatus.tiff").read_bytes()
+    hidden.write_bytes(data[:100_000])
+    sink = MemorySink()
+    watcher = Watcher(str(folder), sink)
+    assert settle(watcher, 3) == []
+    hidden.write_bytes(data)
+    hidden.rename(folder / "Pilatus.tiff")
+    (update,) = settle(watcher)
+    assert update.kind == "new" and update.run.files[0].path.endswith("/Pilatus.tiff")
+    assert len(sink.catalog) == 1
+
+
 def test_probe_tells_a_whole_file_from_one_cut_short(tmp_path):
     image = np.ones((32, 32), np.uint16)
     whole, half = tmp_path / "whole.tif", tmp_path / "half.tif"
