@@ -344,8 +344,9 @@ class Watcher:
     storage_options : dict, optional
         For fsspec.
     isolate : bool or IsolatedWorker
-        Sniff in a worker process (see :func:`~intake_ingest.detect.detect`); a worker
-        given is reused pass after pass.
+        Sniff in a worker process (see :func:`~intake_ingest.detect.detect`): one for
+        the whole of :meth:`run`, or the worker given. The sink reads the runs (give
+        :class:`MsgpackSink` the worker too).
 
     Examples
     --------
@@ -383,6 +384,7 @@ class Watcher:
         self._told = set()  # (kind, url, signature) of problems already reported
         self._stop = threading.Event()
         self._thread = None
+        self._worker = None  # run()'s isolation worker, kept for the whole watch
 
     def adopt(self, plan, result):
         """Count the runs of a plan already ingested (a first ingest before watching) as this watcher's.
@@ -500,7 +502,7 @@ class Watcher:
         Returns the updates, and the files to look at again at the next pass (those of
         runs the sink could not take at all: a server down).
         """
-        plan = detect(taken, ingestor=self.ingestor, progress=False, isolate=self.isolate)
+        plan = detect(taken, ingestor=self.ingestor, progress=False, isolate=self._worker or self.isolate)
         updates = []
         urls = {source.url for source in taken if source.identity in changed}
         for item in plan.unrecognised:
@@ -629,17 +631,23 @@ class Watcher:
 
     def run(self):
         """Pass after pass, every ``interval`` seconds, until :meth:`stop` (or Ctrl-C: returns)."""
+        from .isolation import isolation_worker
+
         self._stop.clear()
         try:
-            while not self._stop.is_set():
-                began = time.monotonic()
-                try:
-                    self.once()
-                except Exception:  # a pass that breaks must not end a watch meant to last days
-                    logger.exception("a pass of the watcher failed; the next one comes in %g s", self.interval)
-                self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+            # One worker for the whole watch, not one started per pass.
+            with isolation_worker(self.isolate, None) as self._worker:
+                while not self._stop.is_set():
+                    began = time.monotonic()
+                    try:
+                        self.once()
+                    except Exception:  # a pass that breaks must not end a watch meant to last days
+                        logger.exception("a pass of the watcher failed; the next one comes in %g s", self.interval)
+                    self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
         except KeyboardInterrupt:
             pass
+        finally:
+            self._worker = None
 
     def stop(self):
         """End :meth:`run` (from another thread, or a signal handler) after the current pass."""

@@ -333,14 +333,17 @@ def test_the_watcher_in_a_thread_stops_cleanly(tmp_path):
 
 
 def test_ingest_watch_on_the_command_line(tmp_path):
-    """``intake-ingest ingest FOLDER --to DIR --watch``: a line per run; Ctrl-C ends it with status 0."""
+    """``intake-ingest ingest FOLDER --to DIR --watch``: a line per run; Ctrl-C ends it with status 0.
+
+    Isolated, as users run it: sniffing and reading in one worker process for the watch.
+    """
     import signal
 
     folder, out = tmp_path / "data", tmp_path / "runs"
     folder.mkdir()
     shutil.copyfile(REAL / "pilatus" / "Pilatus.tiff", folder / "a.tiff")
     process = subprocess.Popen(
-        [sys.executable, "-m", "intake_ingest.cli", "ingest", str(folder), "--to", str(out), "--watch", "--no-isolate"],
+        [sys.executable, "-m", "intake_ingest.cli", "ingest", str(folder), "--to", str(out), "--watch"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
