@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import threading
 import zoneinfo
 
 import event_model
@@ -175,13 +176,33 @@ def unique_key(name, taken, fallback="value"):
     ['X2_theta', 'X2_theta_2', 'Time_2', 'I0_I00']
     """
     base = safe_key(name, fallback)
-    folded = {str(key).lower() for key in taken}
+    known, folded = _folded(taken)
     key, suffix = base, 2
     while _clashes(key, folded):
         tail = f"_{suffix}"
         key, suffix = _truncated(base, KEY_BYTES - len(tail)) + tail, suffix + 1
     taken.add(key)
+    known.add(key)
+    folded.add(key.lower())
     return key
+
+
+# The lower-case forms of the ``taken`` set that unique_key was last called with (per
+# thread): naming n columns one by one folds each key once, not the whole set n times.
+_FOLDED = threading.local()
+
+
+def _folded(taken):
+    """``(copy of taken, {key.lower() for key in taken})``, kept from the last call while
+    ``taken`` is unchanged; the caller adds its new key to both.
+
+    The copy tells (one set comparison, in C) whether the caller changed the set in
+    between or passed another one; then it is folded anew.
+    """
+    entry = getattr(_FOLDED, "entry", None)
+    if entry is None or entry[0] != id(taken) or entry[1] != taken:
+        entry = _FOLDED.entry = (id(taken), set(taken), {str(key).lower() for key in taken})
+    return entry[1], entry[2]
 
 
 def labelled(data_key, key, name):
