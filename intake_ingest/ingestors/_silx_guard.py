@@ -9,12 +9,14 @@ raising. The limits below are those buffers (silx ``io/specfile/src``), with mar
   ``char strval[100]`` one number's text;
 - ``SfAllMotorPos``'s ``static double pos[300]`` holds a scan's ``#P`` motor positions.
 
-Checking costs a few regular-expression scans of the bytes already read (C speed); a file
-that fails is an :class:`~intake_ingest.IngestError` naming it and the line, never a crash.
+Checking is linear in the file and done at C speed (numpy over the bytes already read):
+only lines long enough to break a limit are looked at one by one. A file that fails is an
+:class:`~intake_ingest.IngestError` naming it and the line, never a crash.
 """
 
-import bisect
 import re
+
+import numpy as np
 
 from ..errors import IngestError
 
@@ -29,16 +31,48 @@ MAX_NUMBER_BYTES = 90
 #: Most ``#P`` motor positions in one scan (its buffer holds 300).
 MAX_MOTOR_POSITIONS = 290
 
-_LONG_LINE = re.compile(rb"[^\n]{%d,}" % (MAX_LINE_BYTES + 1))
-# A data line long enough that it might hold too many numbers (each takes two bytes at least).
-_WIDE_LINE = re.compile(rb"^[^#\n][^\n]{%d,}" % (2 * MAX_COLUMNS - 1), re.M)
-_LONG_NUMBER = re.compile(rb"^[^#\n][^\n]*?[^\s]{%d,}" % (MAX_NUMBER_BYTES + 1), re.M)
-_SCAN_START = re.compile(rb"^#S ", re.M)
-_MOTOR_LINE = re.compile(rb"^#P\d*[ \t]([^\n]*)", re.M)
+_MOTOR_LINE = re.compile(rb"#P\d*[ \t]([^\n]*)")
 
 
-def _line_number(content, offset):
-    return content.count(b"\n", 0, offset) + 1
+class _Lines:
+    """Where the lines of ``content`` start and end (without their newline), as arrays."""
+
+    def __init__(self, content):
+        self.content = content
+        self.bytes = np.frombuffer(content, np.uint8)
+        self.newlines = np.flatnonzero(self.bytes == ord("\n"))
+        self.starts = np.concatenate(([0], self.newlines + 1))
+        self.ends = np.concatenate((self.newlines, [len(content)]))
+
+    def number(self, offset):
+        """The line number (from 1) of the byte at ``offset``."""
+        return int(np.searchsorted(self.newlines, offset)) + 1
+
+    def text(self, line):
+        """The bytes of line ``line`` (counted from 0)."""
+        return self.content[self.starts[line] : self.ends[line]]
+
+    def starting_with(self, prefix):
+        """Indices of the lines that start with ``prefix``, in order."""
+        lines = np.flatnonzero(self.ends - self.starts >= len(prefix))
+        for position, byte in enumerate(prefix):
+            lines = lines[self.bytes[self.starts[lines] + position] == byte]
+        return lines
+
+    def data_lines(self, longer_than):
+        """Indices of lines over ``longer_than`` bytes that are not control (``#``) lines."""
+        long = np.flatnonzero(self.ends - self.starts > longer_than)
+        return long[self.bytes[self.starts[long]] != ord("#")]
+
+
+def _long_words(lines):
+    """(start, end) of every run of non-space bytes over :data:`MAX_NUMBER_BYTES` long."""
+    spaces = np.flatnonzero(lines.bytes <= ord(" "))  # a few control bytes too: kept below
+    found = lines.bytes[spaces]
+    spaces = spaces[(found == ord(" ")) | ((found >= ord("\t")) & (found <= ord("\r")))]
+    bounds = np.concatenate(([-1], spaces, [len(lines.content)]))
+    runs = np.flatnonzero(np.diff(bounds) - 1 > MAX_NUMBER_BYTES)
+    return zip((bounds[runs] + 1).tolist(), bounds[runs + 1].tolist())
 
 
 def check_for_silx(url, content):
@@ -51,42 +85,55 @@ def check_for_silx(url, content):
     content : bytes
         The file's bytes (or the part of it handed to silx).
     """
-    long_line = _LONG_LINE.search(content)
-    if long_line is not None:
+    lines = _Lines(content)
+    lengths = lines.ends - lines.starts
+    long_lines = np.flatnonzero(lengths > MAX_LINE_BYTES)
+    if len(long_lines):
+        line = int(long_lines[0])
         raise IngestError(
             url,
-            f"line {_line_number(content, long_line.start())} is {len(long_line.group())} bytes long; "
+            f"line {line + 1} is {int(lengths[line])} bytes long; "
             f"SPEC files read through silx may have lines up to {MAX_LINE_BYTES} bytes",
         )
-    for wide in _WIDE_LINE.finditer(content):
-        if wide.group().startswith(b"@"):  # an MCA line continues with '\' instead
+    # A data line long enough that it might hold too many numbers (each takes two bytes at least).
+    for line in lines.data_lines(2 * MAX_COLUMNS - 1).tolist():
+        text = lines.text(line)
+        if text.startswith(b"@"):  # an MCA line continues with '\' instead
             continue
-        columns = len(wide.group().split())
+        columns = len(text.split())
         if columns > MAX_COLUMNS:
             raise IngestError(
                 url,
-                f"line {_line_number(content, wide.start())} holds {columns} values; "
+                f"line {line + 1} holds {columns} values; "
                 f"SPEC data read through silx may have up to {MAX_COLUMNS} columns",
             )
-    long_number = _LONG_NUMBER.search(content)
-    if long_number is not None and not long_number.group().startswith(b"@"):
-        raise IngestError(
-            url,
-            f"line {_line_number(content, long_number.start())} has a value over {MAX_NUMBER_BYTES} "
-            "characters long; silx's SPEC reader does not take it",
-        )
-    _check_motor_positions(url, content)
+    if len(lines.data_lines(MAX_NUMBER_BYTES)):
+        for begin, end in _long_words(lines):
+            line = lines.number(begin) - 1
+            start = int(lines.starts[line])
+            if content[start : start + 1] in (b"#", b"@"):  # a control or MCA line
+                continue
+            raise IngestError(
+                url,
+                f"line {line + 1} has a value over {MAX_NUMBER_BYTES} "
+                "characters long; silx's SPEC reader does not take it",
+            )
+    _check_motor_positions(url, lines)
 
 
-def _check_motor_positions(url, content):
-    scan_starts = [match.start() for match in _SCAN_START.finditer(content)]
+def _check_motor_positions(url, lines):
+    """Count the ``#P`` positions of each scan (and of the lines before the first)."""
+    scan_starts = lines.starting_with(b"#S ")
     counts = {}
-    for match in _MOTOR_LINE.finditer(content):
-        scan = bisect.bisect_right(scan_starts, match.start())  # 0: before the first scan
+    for line in lines.starting_with(b"#P").tolist():
+        match = _MOTOR_LINE.match(lines.text(line))
+        if match is None:
+            continue
+        scan = int(np.searchsorted(scan_starts, line, side="right"))  # 0: before the first scan
         counts[scan] = counts.get(scan, 0) + len(match.group(1).split())
         if counts[scan] > MAX_MOTOR_POSITIONS:
             raise IngestError(
                 url,
-                f"line {_line_number(content, match.start())}: over {MAX_MOTOR_POSITIONS} motor "
+                f"line {line + 1}: over {MAX_MOTOR_POSITIONS} motor "
                 "positions (#P) in one scan; silx's SPEC reader does not take more",
             )
