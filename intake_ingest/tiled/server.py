@@ -20,9 +20,20 @@ API_KEY_VARIABLE = "TILED_SINGLE_USER_API_KEY"
 
 
 def api_key():
-    """``(key, from_environment)``: the key in :data:`API_KEY_VARIABLE`, else a new random one."""
+    """``(key, from_environment)``: the key in :data:`API_KEY_VARIABLE`, else a new random one.
+
+    Raises
+    ------
+    ValueError
+        For a key in the environment that is not letters and digits only (tiled refuses
+        it, after the server has started).
+    """
     key = os.environ.get(API_KEY_VARIABLE)
-    return (key, True) if key else (secrets.token_hex(32), False)
+    if not key:
+        return secrets.token_hex(32), False
+    if not key.isalnum():
+        raise ValueError(f"{API_KEY_VARIABLE} must hold letters and digits only (tiled refuses other characters)")
+    return key, True
 
 
 def _is_uri(text):

@@ -1,0 +1,109 @@
+"""``intake-ingest serve PATHS [--catalog DB] [--port N] [--watch]``: runs into tiled, served on loopback.
+
+The files are detected and each run is written into a tiled catalog (an SQLite catalog
+in a folder by default, or a PostgreSQL URI shared by several servers) through bluesky's
+TiledWriter, frames left in their files; the catalog is then served on 127.0.0.1 with
+tiled's single-user API key: the one in ``TILED_SINGLE_USER_API_KEY`` if set, else a new
+one, printed. With ``--watch``, files that appear later become runs within seconds.
+
+:func:`add_parser` adds the subcommand to the command line's parser; :func:`serve_command`
+runs it. ``python -m intake_ingest.cli.serve PATHS ...`` runs it alone.
+"""
+
+import argparse
+import os
+import sys
+import threading
+
+__all__ = ["add_parser", "main", "readable_folders", "serve_command"]
+
+DEFAULT_CATALOG = "tiled-catalog"
+
+
+def add_parser(commands):
+    """Add ``serve`` to a command line's subparsers; its parser."""
+    parser = commands.add_parser(
+        "serve",
+        help="write the detected runs into a tiled catalog and serve it on 127.0.0.1",
+        description="Detect the runs in PATHS, write them into a tiled catalog through bluesky's TiledWriter "
+        "(frames stay in their files) and serve it on 127.0.0.1 for tiled clients (databroker 2, "
+        "bluesky-tiled-plugins). The API key is TILED_SINGLE_USER_API_KEY if set, else a new one, printed.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or globs to ingest")
+    parser.add_argument(
+        "--catalog", default=DEFAULT_CATALOG, metavar="DB",
+        help=f"a folder for an SQLite catalog (made if missing; default: ./{DEFAULT_CATALOG}) or a "
+        "postgresql://user@host/db URI for a catalog several servers share",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0: any free port)")
+    parser.add_argument("--watch", action="store_true", help="keep watching PATHS: new files become runs")
+    parser.add_argument("--ingestor", metavar="NAME", help="use this ingestor for every file instead of sniffing")
+    parser.add_argument("--quiet", action="store_true", help="print only the address and failures")
+    return parser
+
+
+def readable_folders(paths):
+    """The folders tiled may read frames from: each folder given, or the folder of each file."""
+    folders = []
+    for path in paths:
+        path = os.path.abspath(os.path.expanduser(path))
+        while path and not os.path.isdir(path):  # a file or a glob: its folder
+            path = os.path.dirname(path)
+        if path and path not in folders:
+            folders.append(path)
+    return folders
+
+
+def serve_command(paths, catalog=DEFAULT_CATALOG, port=8000, watch=False, ingestor=None, quiet=False, out=None, stop=None, interval=2.0):
+    """Ingest ``paths`` into a tiled catalog and serve it until interrupted (or ``stop`` is set).
+
+    Returns the exit status: 0, or 1 if a run failed (the server still serves the others).
+    """
+    from ..detect import detect
+    from ..tiled.server import ServerThread, api_key, catalog_tree
+    from ..tiled.watch import Watcher
+    from ..tiled.writing import connect, write_plan
+
+    out = out or sys.stdout
+    stop = stop or threading.Event()
+    key, from_environment = api_key()
+    tree = catalog_tree(catalog, readable=readable_folders(paths))
+    server = ServerThread(tree, key, port=port).start()
+    try:
+        shown = "(the key in TILED_SINGLE_USER_API_KEY)" if from_environment else f"?api_key={key}"
+        print(f"tiled server: {server.uri} {shown}", file=out, flush=True)
+        client = connect(server.uri, key)
+        plan = detect(paths, ingestor=ingestor, progress=False if quiet else None)
+        result = write_plan(plan, client)
+        if not quiet or result.errors:
+            print(result.summary(), file=out)
+        print(f"serving {len(client)} run(s){'; watching for new files' if watch else ''} (Ctrl-C stops)", file=out, flush=True)
+        if watch:
+            watcher = Watcher(paths, client, ingestor, {Watcher.identity(run): r.uid for run, r in zip(plan.runs, result.results) if r.ok})
+            watcher.run(interval, report=lambda r: print(r.summary(), file=out, flush=True), stop=stop.is_set)
+        else:
+            stop.wait()
+        return 0 if result.ok else 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()
+
+
+def main(argv=None):
+    """``python -m intake_ingest.cli.serve``: the subcommand alone; the exit status."""
+    from ..errors import IngestError
+    from ..tiled.writing import TiledConnectionError
+
+    parser = argparse.ArgumentParser(prog="intake-ingest")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return serve_command(args.paths, args.catalog, args.port, args.watch, args.ingestor, args.quiet)
+    except (IngestError, TiledConnectionError, OSError, ValueError) as error:
+        print(f"intake-ingest: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(["serve", *sys.argv[1:]]))
