@@ -45,6 +45,7 @@ class Watcher:
         self.written = dict(written or {})
         self._seen = {}  # file URL -> signature at the previous pass
         self._failed = {}  # run identity -> signatures of its files when it failed
+        self._done = {}  # run identity -> signatures of its files when it was written
 
     @staticmethod
     def identity(run):
@@ -63,7 +64,7 @@ class Watcher:
             for source, sig in zip(run.files, signatures):
                 self._seen[source.url] = sig
             identity = self.identity(run)
-            if not settled or self._failed.get(identity) == signatures:
+            if not settled or signatures in (self._failed.get(identity), self._done.get(identity)):
                 continue
             ready.append((run, identity, signatures))
         if not ready:
@@ -75,6 +76,7 @@ class Watcher:
                 self._failed[identity] = signatures
                 continue
             self._failed.pop(identity, None)
+            self._done[identity] = signatures
             previous = self.written.get(identity)
             if outcome.status == "ok" and previous is not None and previous != outcome.uid and previous in self.client:
                 # The series grew: its longer run replaces the one written before.
