@@ -15,6 +15,7 @@ import collections
 import contextlib
 import dataclasses
 import datetime
+import functools
 import math
 import os
 import re
@@ -388,6 +389,7 @@ class ScanLines:
 
     data: list
     header_after_data: bool
+    mca: bool = False  # the block has MCA lines ('@A ...'), spectra only silx reads
 
 
 def scan_lines(block, first_line=1):
@@ -408,16 +410,17 @@ def scan_lines(block, first_line=1):
     -------
     ScanLines
     """
-    data, last_control, in_mca = [], 0, False
+    data, last_control, in_mca, mca = [], 0, False, False
     for number, raw in enumerate(block.decode("latin-1").split("\n"), start=first_line):
         text = raw.rstrip("\r")
         if in_mca or text.startswith("@"):
             in_mca = text.endswith("\\")  # an MCA spectrum continues on lines ending in '\'
+            mca = True
         elif text.startswith("#"):
             last_control = number
         elif text.strip():
             data.append(DataLine(number, tuple(text.split())))
-    return ScanLines(data, bool(data) and last_control > data[-1].number)
+    return ScanLines(data, bool(data) and last_control > data[-1].number, mca)
 
 
 # What silx converts as written: it keeps only digits, signs, '.', 'e' and 'E'.
@@ -467,6 +470,24 @@ def _sort_rows(source, header, lines):
     kept = lines[:n_kept]
     exact = all(_PLAIN_NUMBER.fullmatch(text) for line in kept for text in line.values)
     return _Rows(kept, lines[n_kept:], exact)
+
+
+def _converted_rows(lines, n_columns):
+    """The usual scan's table: every data line ``n_columns`` numbers; else None.
+
+    Each value is converted by ``float`` (numpy calls it), as :func:`_value` converts
+    values silx misreads, and as silx's ``strtod`` reads plain numbers: the same table
+    silx would give, without writing the block out for silx to read it again. A line of
+    another length, ``None`` or a word leaves the scan to silx and :func:`_sort_rows`.
+    """
+    if not lines or any(len(line.values) != n_columns for line in lines):
+        return None
+    try:
+        table = np.array([line.values for line in lines], dtype=np.float64)
+    except ValueError:
+        return None
+    table.flags.writeable = False  # documents are records: their arrays are read-only
+    return table
 
 
 def _checked_table(source, header, table, rows):
@@ -862,13 +883,18 @@ def _key_name(label):
     return safe_key(label)
 
 
+@functools.lru_cache(maxsize=64)
 def _data_key_names(labels, unnamed="column"):
-    """A valid, unique data key per label (see :func:`_key_name`)."""
+    """A valid, unique data key per label (see :func:`_key_name`), as a tuple.
+
+    Kept for the last label tuples: the scans of a file mostly share their ``#L`` and
+    ``#O`` names, and each scan names its columns twice (RunStart hints, descriptor).
+    """
     taken = set()
-    return [
+    return tuple(
         unique_key(label, taken, fallback=f"{unnamed}_{position}")
         for position, label in enumerate(labels, start=1)
-    ]
+    )
 
 
 def _scalar_data_key(label, key, source, units=None):
@@ -1030,10 +1056,6 @@ def _scan_number(scan):
 
 def _choose_scan(source, index, scan):
     """The header of the scan asked for: a key 'n.m', a scan number, or the only scan."""
-    keys = [header.key for header in index]
-    listing = ", ".join(f"'{key}'" for key in keys[:5])
-    if len(keys) > 5:
-        listing += f", ... '{keys[-1]}'"
     number = _scan_number(scan)
     if not index:
         raise IngestError(source.url, "holds no scans (no '#S' line)")
@@ -1042,7 +1064,7 @@ def _choose_scan(source, index, scan):
             return index[0]
         raise IngestError(
             source.url,
-            f"holds {len(index)} scans ({listing}); choose one with scan='<number>.<order>' "
+            f"holds {len(index)} scans ({_listing(index)}); choose one with scan='<number>.<order>' "
             "(the order counts repeats of a scan number) or scan=<number>",
         )
     if number is not None:
@@ -1050,20 +1072,31 @@ def _choose_scan(source, index, scan):
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise IngestError(source.url, f"has no scan number {number}; its scans are {listing}")
+            raise IngestError(source.url, f"has no scan number {number}; its scans are {_listing(index)}")
         repeats = ", ".join(f"'{header.key}'" for header in matches)
         raise IngestError(
             source.url,
             f"holds scan number {number} {len(matches)} times ({repeats}); choose one by key",
         )
-    if isinstance(scan, str) and scan.strip() in keys:
-        return index[keys.index(scan.strip())]
-    if isinstance(scan, str) and re.fullmatch(r"\d+\.\d+", scan.strip()):
-        raise IngestError(source.url, f"has no scan {scan!r}; its scans are {listing}")
+    if isinstance(scan, str):
+        # A catalog asks for each scan of a file by key, in file order: one loop, no list.
+        found = next((header for header in index if header.key == scan.strip()), None)
+        if found is not None:
+            return found
+        if re.fullmatch(r"\d+\.\d+", scan.strip()):
+            raise IngestError(source.url, f"has no scan {scan!r}; its scans are {_listing(index)}")
     raise IngestError(
         source.url,
         f"scan={scan!r}: give a scan key such as '3.1' (number.order) or an int scan number",
     )
+
+
+def _listing(index):
+    """The first scan keys and the last, for messages: "'1.1', '2.1', ... '430.1'"."""
+    listing = ", ".join(f"'{header.key}'" for header in index[:5])
+    if len(index) > 5:
+        listing += f", ... '{index[-1].key}'"
+    return listing
 
 
 def ingest_spec(filename, scan=None, *, timezone=None, storage_options=None):
@@ -1141,22 +1174,26 @@ def ingest_spec(filename, scan=None, *, timezone=None, storage_options=None):
 
     # From here on the scan's data lines are read, which listing a catalog never does.
     block = _read_block(source, header)
-    silx_table, spectra = _silx_table(source, header, block)
     lines = scan_lines(block, header.first_line)
     if lines.data and not header.labels:
         raise IngestError(
             source.url, f"scan {header.key} has data lines but no #L line naming its columns"
         )
-    rows = _sort_rows(source, header, lines.data)
-    if rows.cut_off:
-        first = rows.cut_off[0]
-        warnings.warn(
-            f"{source.url}: scan {header.key} ends in {len(rows.cut_off)} incomplete line(s) from "
-            f"line {first.number} ({_line_problem(first, len(header.labels))}); they are left out",
-            IngestWarning,
-            stacklevel=2,
-        )
-    table = _checked_table(source, header, silx_table, rows)
+    table = None if lines.mca else _converted_rows(lines.data, len(header.labels))
+    if table is not None:
+        rows, spectra = _Rows(lines.data, [], exact=True), []
+    else:
+        silx_table, spectra = _silx_table(source, header, block)
+        rows = _sort_rows(source, header, lines.data)
+        if rows.cut_off:
+            first = rows.cut_off[0]
+            warnings.warn(
+                f"{source.url}: scan {header.key} ends in {len(rows.cut_off)} incomplete line(s) from "
+                f"line {first.number} ({_line_problem(first, len(header.labels))}); they are left out",
+                IngestWarning,
+                stacklevel=2,
+            )
+        table = _checked_table(source, header, silx_table, rows)
     keys = _data_key_names(header.labels)
     data_keys = {
         key: _scalar_data_key(column, key, label, _CONVENTIONAL_UNITS.get(column))

@@ -1,0 +1,98 @@
+"""The usual scan's rows are converted by the ingestor itself; silx reads only the others.
+
+A scan whose every data line holds one number per ``#L`` column is converted with
+``float`` (through numpy) instead of writing its block out for silx to read again; scans
+with MCA spectra, ``None``, words or lines of other lengths still go through silx and the
+line checks. Both ways must give the same table, which is checked here on every scan of
+real files.
+"""
+
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+import spec2nexus
+
+from intake_ingest import BlueskyRun
+from intake_ingest.files import expand
+from intake_ingest.ingestors import spec as spec_module
+from intake_ingest.ingestors.spec import ingest_spec
+
+SPEC2NEXUS_DATA = pathlib.Path(spec2nexus.__file__).parent / "data"
+
+HEADER = b"""#F rows.spec
+#E 1700000000
+#D Tue Nov 14 10:00:00 2023
+#O0 m0  m1
+
+#S 1 ascan m0 0 1 2 1
+#D Tue Nov 14 10:00:01 2023
+#P0 0.5 1.5
+#N 3
+#L m0  det  mon
+"""
+
+
+def table_through_silx(source, header, block):
+    """The table as every scan was read before: silx's, checked against the lines."""
+    lines = spec_module.scan_lines(block, header.first_line)
+    silx_table, _ = spec_module._silx_table(source, header, block)
+    rows = spec_module._sort_rows(source, header, lines.data)
+    return spec_module._checked_table(source, header, silx_table, rows)
+
+
+@pytest.mark.parametrize(
+    "file_name",
+    ["APS_spec_data.dat", "CdOsO", "33bm_spec.dat", "lmn40.spe", "20220311-161530.dat",
+     "spec_from_spock.spc", "usaxs-bluesky-specwritercallback.dat", "user6idd.dat"],  # fmt: skip
+)
+def test_converted_rows_are_silx_rows_on_every_scan_of_real_files(file_name):
+    (source,) = expand(str(SPEC2NEXUS_DATA / file_name))
+    converted = 0
+    for header in spec_module.read_scan_index(source):
+        block = spec_module._read_block(source, header)
+        lines = spec_module.scan_lines(block, header.first_line)
+        table = spec_module._converted_rows(lines.data, len(header.labels))
+        if table is None or lines.mca:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = table_through_silx(source, header, block)
+        assert table.dtype == expected.dtype and table.shape == expected.shape, header.key
+        np.testing.assert_array_equal(table, expected, err_msg=f"{file_name} scan {header.key}")
+        assert not table.flags.writeable
+        converted += 1
+    assert converted > 0
+
+
+def ingest_without_silx(monkeypatch, path):
+    def no_silx(*args):
+        raise AssertionError("silx read the scan's data")
+
+    monkeypatch.setattr(spec_module, "_silx_table", no_silx)
+    return BlueskyRun(ingest_spec(path, scan="1.1")).primary.read()
+
+
+def test_a_scan_of_numbers_is_not_read_again_by_silx(tmp_path, monkeypatch):
+    path = tmp_path / "rows.spec"
+    path.write_bytes(HEADER + b"0 10 100\n0.5 2e1 1E2\n1 -3.5 .5\n")
+    data = ingest_without_silx(monkeypatch, str(path))
+    np.testing.assert_array_equal(data["det"], [10, 20, -3.5])
+    np.testing.assert_array_equal(data["mon"], [100, 100, 0.5])
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        b"0 10 100\n0.5 None 100\n1 30 100\n",  # Bluesky's missing reading
+        b"0 10 100\n0.5 20 100\n1 30\n",  # cut off while written
+        b"@A 1 2 3\n0 10 100\n@A 4 5 6\n0.5 20 100\n",  # MCA spectra
+    ],
+    ids=["none", "cut-off", "mca"],
+)
+def test_other_scans_are_read_by_silx_and_checked_line_by_line(tmp_path, monkeypatch, rows):
+    path = tmp_path / "rows.spec"
+    path.write_bytes(HEADER + rows)
+    with pytest.raises(AssertionError, match="silx read the scan's data"):
+        ingest_without_silx(monkeypatch, str(path))
