@@ -6,7 +6,9 @@ those of the standard data-file format (spec manual, "Standard Data-File Format"
 https://certif.com/spec_manual/mac_3_13.html). Files are read with silx's
 :class:`silx.io.specfile.SpecFile`, a maintained C parser; this module maps what silx
 reads onto the event model, and checks the data lines that silx drops or misreads
-without saying so (see :func:`scan_lines`).
+without saying so (see :func:`scan_lines`). A scan whose data lines are all rows of
+numbers, as most are, has them converted here from the lines those checks split anyway
+(:func:`_converted_rows`); silx reads the headers of every scan and the data of the others.
 
 See ``docs/formats/spec.md`` for what goes where.
 """
