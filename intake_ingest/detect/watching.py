@@ -379,6 +379,7 @@ class Watcher:
         self._listed = {}  # file identity -> (SourceFile, signature, monotonic time first seen so)
         self._handled = {}  # file identity -> signature whose outcome is settled
         self._probed = {}  # file identity -> (signature, problem)
+        self._bad = {}  # file identity -> signature at which it was reported incomplete
         self._delivered = {}  # run key -> _Delivered
         self._by_file = {}  # file identity -> set of run keys holding it
         self._told = set()  # (kind, url, signature) of problems already reported
@@ -442,10 +443,12 @@ class Watcher:
             return []
         updates = []
         waiting, bad = self._probe(stable, changed, now, updates)
+        self._bad.update((identity, _signature(stable[identity])) for identity in bad)
         folders = {_folder(stable[identity]) for identity in changed if identity not in waiting}
         taken = [
             source for identity, source in stable.items()
-            if identity not in waiting and identity not in bad and _folder(source) in folders
+            if identity not in waiting and _folder(source) in folders
+            and self._bad.get(identity) != _signature(source)  # reported incomplete, unchanged since
         ]
         retry = set()
         if taken:

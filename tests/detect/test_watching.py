@@ -240,6 +240,27 @@ def test_a_bad_file_is_reported_and_the_others_are_taken(tmp_path):
     assert update.kind == "new" and update.run.files[0].path.endswith("fred_header.cbf")
 
 
+def test_a_frame_reported_incomplete_stays_out_of_its_series(tmp_path):
+    """A frame cut short is reported; its series goes on without it, and takes it once it is whole."""
+    folder = tmp_path / "scan64"
+    folder.mkdir()
+    sink = MemorySink()
+    watcher = Watcher(str(folder), sink, patience=0)
+    shutil.copyfile(PILATUS_SERIES[0], folder / PILATUS_SERIES[0].name)
+    broken = folder / PILATUS_SERIES[1].name
+    _half(broken, PILATUS_SERIES[1].read_bytes())
+    assert kinds(settle(watcher)) == ["incomplete", "new"]
+    shutil.copyfile(PILATUS_SERIES[2], folder / PILATUS_SERIES[2].name)
+    updates = settle(watcher)
+    # The frame after the gap is a run of its own; the cut frame is in no run.
+    assert [(update.kind, len(update.run.files)) for update in updates] == [("new", 1)]
+    assert len(sink.catalog) == 2
+    broken.write_bytes(PILATUS_SERIES[1].read_bytes())  # the frame written again, whole
+    (update,) = settle(watcher)
+    assert update.kind == "updated" and len(update.run.files) == 3 and len(update.replaced) == 2
+    assert len(sink.catalog) == 1
+
+
 def test_existing_files_can_be_left_alone(tmp_path, reads):
     folder = tmp_path / "data"
     folder.mkdir()
