@@ -4,7 +4,8 @@ No panel, no catalog: plain Python over dicts, so both front ends show the same 
 """
 
 import datetime
-import re
+
+from ..natural_order import natural_key
 
 __all__ = [
     "START_COLUMNS",
@@ -19,11 +20,6 @@ __all__ = [
 
 #: RunStart fields people search by, shown as columns where some run has them.
 START_COLUMNS = ("plan_name", "scan_id", "num_points", "sample", "source")
-
-
-def natural_key(text):
-    """A sort key reading the numbers in ``text`` as numbers: ``scan=2.1`` before ``scan=10.1``."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", str(text))]
 
 
 def plan_order(rows):

@@ -11,6 +11,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 from ..errors import IngestError
 from ..files import find_files
 from ..grouping import group_files
+from ..natural_order import natural_key
 from ..registry import get_spec, ingestor_names, read_head
 from .isolation import DETECT_TIMEOUT, WorkerCrashed, isolation_worker
 from .plan import Ambiguous, Plan, PlannedRun, Unrecognised
@@ -396,7 +397,7 @@ def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
         runs, failed = _plan_runs(spec, members, confidence, reason, companions_of, split_gaps, worker)
         plan.runs.extend(runs)
         plan.unrecognised.extend(failed)
-    plan.runs.sort(key=lambda run: (run.files[0].identity, str(run.kwargs)))
+    plan.runs.sort(key=lambda run: (run.files[0].identity, natural_key(run.kwargs)))
     _report_unplaced(plan, sources, claimed)
     return plan
 

@@ -187,3 +187,22 @@ def test_a_tiff_without_an_extension_is_recognised_by_its_content(tmp_path):
     (left_out,) = plan.unrecognised
     assert left_out.url.endswith("LOG")
     assert left_out.reason == "not recognised by spec; no other ingestor recognises its content"
+
+
+def test_a_files_runs_are_planned_in_number_order(tmp_path):
+    # Scan 10 after scan 9, not after scan 1: the plan (ingest order, Python users)
+    # follows the numbers, as the command line and the GUI show them.
+    lines = ["#F scans.spec", "#E 1", "#D Thu Jan 01 00:00:00 2026", ""]
+    for number in range(1, 13):
+        lines += [f"#S {number} ascan th 0 1 1 0.1", "#D Thu Jan 01 00:00:00 2026", "#N 2", "#L th  det", "0 1", "1 2", ""]
+    path = tmp_path / "scans.spec"
+    path.write_text("\n".join(lines))
+    plan = detect([str(path)])
+    assert [run.kwargs["scan"] for run in plan.runs] == [f"{number}.1" for number in range(1, 13)]
+
+
+def test_natural_key_compares_numbers_as_numbers():
+    from intake_ingest.natural_order import natural_key
+
+    names = ["S10", "S2", b"S1\xff", "S1", "²", "a"]
+    assert sorted(names, key=natural_key) == ["S1", b"S1\xff", "S2", "S10", "a", "²"]

@@ -11,6 +11,8 @@ import re
 import h5py
 import numpy as np
 
+from ...natural_order import natural_key
+
 __all__ = [
     "natural_key",
     "parse_time",
@@ -120,17 +122,3 @@ def parse_time(value):
         return datetime.datetime.fromisoformat(value).timestamp()
     except ValueError:
         return None
-
-
-def natural_key(name):
-    """Sort ``S2`` before ``S10``: digits compare as numbers.
-
-    h5py gives a member name that is not UTF-8 as ``bytes``; it sorts among the others
-    by its text with the undecodable bytes kept as lone surrogates, so that one such
-    name does not stop a file, or a folder of files, from being read.
-    """
-    if isinstance(name, bytes):
-        name = name.decode("utf-8", "surrogateescape")
-    # The split alternates text and digits, so every key compares text with text and
-    # numbers with numbers (a text part such as '²' passes str.isdigit but is no number).
-    return [int(part) if index % 2 else part for index, part in enumerate(re.split(r"(\d+)", name))]

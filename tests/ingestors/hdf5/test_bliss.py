@@ -625,8 +625,8 @@ def test_detection_makes_a_run_per_scan_and_claims_the_lima_files(dataset_file):
     assert not plan.unrecognised and not plan.ambiguous
     assert [(run.ingestor, run.kwargs) for run in plan.runs] == [
         ("esrf_bliss", {"scan": "1.1"}),
-        ("esrf_bliss", {"scan": "10.1"}),
         ("esrf_bliss", {"scan": "2.1"}),
+        ("esrf_bliss", {"scan": "10.1"}),
     ]
     lima = os.path.join(os.path.dirname(path), "scan0001", "pilatus_0000.h5")
     assert {companion.path for run in plan.runs for companion in run.companions} == {lima}
