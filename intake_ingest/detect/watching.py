@@ -34,13 +34,13 @@ anyway, its stillness is, which only a second look can tell.
 import logging
 import os
 import posixpath
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 
 from ..errors import IngestError
 from ..files import find_files, read_starts
+from ..natural_order import natural_key
 from .detection import detect
 from .endings import ENDED_EARLY
 from .ingesting import IngestResult, RunResult, ingest
@@ -296,10 +296,6 @@ def _signature(source):
 
 def _kwargs_key(kwargs):
     return tuple(sorted((key, repr(value)) for key, value in kwargs.items()))
-
-
-def _natural(text):
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
 
 
 def _folder(source):
@@ -563,7 +559,7 @@ class Watcher:
         for run in runs:
             if run.kwargs and len(run.files) == 1:
                 key = (run.ingestor, run.files[0].identity, _kwargs_key(run.kwargs))
-                order = _natural(" ".join(f"{k}={v}" for k, v in run.kwargs.items()))
+                order = natural_key(" ".join(f"{k}={v}" for k, v in run.kwargs.items()))
                 if by_file.get(key[:2]) is None or order > by_file[key[:2]][0]:
                     by_file[key[:2]] = (order, key)
         return {key for _, key in by_file.values()}
