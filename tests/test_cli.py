@@ -430,3 +430,16 @@ def test_table_cells_of_runstart_values():
     assert cell(start_value(start, "source")) == "a.tif (+2 more)"
     assert start_value(start, "sample.missing") is None and start_value(start, "scan_id.x") is None
     assert text_table([{"a": 1, "b": "x"}, {"a": 10}], ["a", "b"], right={"a"}) == [" a  b", " 1  x", "10"]
+
+
+def test_serve_without_the_tiled_extra_says_what_to_install(monkeypatch, capsys):
+    import sys
+
+    from intake_ingest.cli import main
+
+    for module in ("tiled", "bluesky", "bluesky_tiled_plugins"):
+        monkeypatch.setitem(sys.modules, module, None)
+    assert main(["serve", "no-such-folder"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("intake-ingest: error: serve needs tiled") and error.endswith("pip install '.[tiled]'")
+    assert "\n" not in error

@@ -13,6 +13,8 @@ import warnings
 from .catalogs import UserError, check_catalog_command, list_runs, search_runs, show_run
 from .demo import demo
 from .detection import detect_command, ingest_command, list_ingestors, write_catalog_command
+from .serve import add_parser as add_serve_parser
+from .serve import serve_command
 
 __all__ = ["check_catalog_command", "demo", "list_ingestors", "main"]
 
@@ -134,6 +136,7 @@ def _parser():
         "run (scan_id=3 spec_file=fourc)"
     )
 
+    add_serve_parser(commands)
     gui_parser = commands.add_parser(
         "gui", help="the web app (panel) on 127.0.0.1: select files, ingest, browse",
         description="Serve the web app on 127.0.0.1 (only this computer can connect). Needs the gui extra: "
@@ -175,11 +178,28 @@ def _run(args):
         return search_runs(args.catalog, args.query, columns=_columns(args.columns), as_json=args.json)
     if args.command == "show":
         return show_run(args.catalog, " ".join(args.run))
+    if args.command == "serve":
+        _require_tiled()
+        return serve_command(args.paths, args.catalog, args.port, args.watch, args.ingestor, args.quiet)
     if args.command == "gui":
         from ..gui import serve_app
 
         return serve_app(args.path_or_catalog, port=args.port, show=not args.no_browser)
     raise UserError(f"unknown command {args.command!r}")
+
+
+def _require_tiled():
+    """A one-line hint when the tiled extra is missing, before any server is made."""
+    try:
+        import bluesky.callbacks.tiled_writer  # noqa: F401
+        import bluesky_tiled_plugins  # noqa: F401
+        import tiled.catalog  # noqa: F401
+        import tiled.server  # noqa: F401
+    except ImportError as error:
+        raise UserError(
+            f"serve needs tiled, bluesky and bluesky-tiled-plugins ({error}); in a checkout of intake-ingest: "
+            "pip install '.[tiled]'"
+        ) from None
 
 
 def _print_any_name():
@@ -247,6 +267,7 @@ def main(argv=None):
     from ..detect.isolation import WorkerStartError
     from ..errors import IngestError
     from ..registry import UnknownIngestorError
+    from ..tiled.writing import TiledConnectionError
 
     args = _parser().parse_args(_run_argument_first(argv))
     _print_any_name()
@@ -261,6 +282,7 @@ def main(argv=None):
             return 0
         except (
             UserError, IngestError, UnsafeCatalogError, UnknownIngestorError, WorkerStartError,
+            TiledConnectionError,  # an unreachable tiled server or a key it refuses
             OSError,  # a file or folder that is missing, unreadable or unwritable: its message names it
         ) as error:
             print(f"intake-ingest: error: {error}", file=sys.stderr)

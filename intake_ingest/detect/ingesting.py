@@ -252,9 +252,12 @@ def ingest(
     Parameters
     ----------
     plan : Plan
-    to : str, optional
-        A folder or fsspec URL: write each run to ``<uid>.msgpack`` there. Without it,
-        the runs go into an in-memory catalog, lazily (only RunStarts are read now).
+    to : str or tiled client, optional
+        A folder or fsspec URL: write each run to ``<uid>.msgpack`` there. A tiled
+        client (``intake_ingest.tiled.writing.connect(uri, api_key)``, or any tiled container
+        a client can write to): write each run there through bluesky's TiledWriter,
+        frames left in their files (:func:`intake_ingest.tiled.writing.write_plan`). Without
+        it, the runs go into an in-memory catalog, lazily (only RunStarts are read now).
     catalog : BlueskyInMemoryCatalog, optional
         In memory: add the runs to this catalog (default: a new one).
     overwrite : bool
@@ -307,6 +310,12 @@ def ingest(
         With ``fail_fast``: the first run's error, naming its file. Whatever
         ``fail_fast``: a ``to`` that cannot be a folder (see :func:`target_folder`).
     """
+    if to is not None and hasattr(to, "create_container"):  # a tiled client, not a path
+        from ..tiled.writing import write_plan
+
+        return write_plan(
+            plan, to, overwrite=overwrite, fail_fast=fail_fast, progress=progress if callable(progress) else None
+        )
     if to is None:
         from ..catalog import BlueskyInMemoryCatalog
 
