@@ -21,6 +21,7 @@ from typing import Callable, NamedTuple
 
 import dask.array as da
 import numpy as np
+from dask.highlevelgraph import HighLevelGraph
 
 from .errors import IngestError
 
@@ -179,9 +180,10 @@ class FramesArray(da.Array):
     that nobody else holds it); a chunk of this array is made by its read task for the
     caller alone, so it is handed over as it is.
 
-    Indexing the first axis with an integer or a slice of step 1 gives an array that
-    reads only the frames selected (a viewer showing frame 5 of a series reads one file,
-    not the chunk's hundred). Other arrays derived from it are plain dask arrays.
+    Indexing the first axis with an integer or a slice of step 1 gives an array of the
+    same kind that reads only the frames selected (a viewer showing frame 5 of a series
+    reads one file, not the chunk's hundred), and one frame is handed over without a
+    copy too. Other arrays derived from it are plain dask arrays.
     """
 
     __slots__ = ()
@@ -192,13 +194,43 @@ class FramesArray(da.Array):
         return super().__dask_postcompute__()
 
     def __getitem__(self, key):
-        subset = getattr(self, _SUBSET, None)
-        first = _first_axis_range(key, self.shape[0]) if subset is not None else None
-        if first is None or first[:2] == (0, self.shape[0]):
+        selection = _first_axis_range(key, self.shape[0])
+        if selection is None:
             return super().__getitem__(key)
-        start, stop, is_integer, rest = first
-        part = subset(start, stop)
-        return part[(0, *rest)] if is_integer else part[(slice(None), *rest)]
+        start, stop, is_integer, rest = selection
+        part = self
+        subset = getattr(self, _SUBSET, None)
+        if subset is not None and (start, stop) != (0, self.shape[0]):
+            part, start, stop = subset(start, stop), 0, stop - start
+        if is_integer:
+            part = part._frame(start)
+        elif (start, stop) != (0, part.shape[0]):
+            return da.Array.__getitem__(part, (slice(start, stop), *rest))
+        if part is None:  # chunked along a frame's own axes: dask picks the frame
+            return super().__getitem__(key)
+        if all(isinstance(index, slice) and index == slice(None) for index in rest) or rest == (Ellipsis,):
+            return part
+        return da.Array.__getitem__(part, ((slice(None),) if not is_integer else ()) + tuple(rest))
+
+    def _frame(self, index):
+        """Frame ``index`` as a one-chunk FramesArray, read by its chunk's task; None if
+        the array is chunked along other axes than the first."""
+        if any(len(chunks) > 1 for chunks in self.chunks[1:]):
+            return None
+        bounds = np.cumsum((0,) + self.chunks[0])
+        block = int(np.searchsorted(bounds, index, side="right")) - 1
+        trailing = (0,) * (self.ndim - 1)
+        name = dask_name("frame", [self.name, str(index)])
+        task = (_frame_of_block, (self.name, block, *trailing), index - int(bounds[block]))
+        graph = HighLevelGraph.from_collections(name, {(name, *trailing): task}, dependencies=[self])
+        frame_chunks = tuple((n,) for n in self.shape[1:])
+        return FramesArray(graph, name, chunks=frame_chunks, meta=_meta(self.ndim - 1, self.dtype))
+
+
+def _frame_of_block(block, index):
+    """Frame ``index`` of a chunk just read (a dask task): the chunk's own memory if it
+    is the chunk's only frame, else a copy (a view would keep the other frames alive)."""
+    return block[index] if len(block) == 1 else block[index].copy()
 
 
 # The attribute of a FramesArray that makes the array of its frames start:stop.

@@ -224,3 +224,39 @@ def test_one_frame_of_a_lazy_stack_reads_only_its_page(tiff_stack, monkeypatch):
     np.testing.assert_array_equal(stack[4].compute(), images[4])
     np.testing.assert_array_equal(stack[6:9][1].compute(), images[7])
     assert asked == [(4, 5), (7, 8)]
+
+
+def test_one_frame_is_handed_over_without_a_copy(tiff_series):
+    pattern, images, _ = tiff_series
+    frame = lazy_image(pattern)[4]
+    assert isinstance(frame, lazy.FramesArray) and frame.shape == images.shape[1:]
+    values = frame.compute()
+    np.testing.assert_array_equal(values, images[4])
+    assert values.base is not None and values.base.shape == (1, *images.shape[1:])  # its read's own array
+    np.testing.assert_array_equal(lazy_image(pattern)[4, ...].compute(), images[4])
+    copy = pickle.loads(pickle.dumps(frame))  # dask.distributed ships it
+    np.testing.assert_array_equal(copy.compute(), images[4])
+
+
+def _read_rows(begin, end):
+    return np.arange(begin * 6, end * 6, dtype=np.int32).reshape(end - begin, 2, 3)
+
+
+def test_a_frame_of_a_chunk_without_subsets_is_its_own_array():
+    """Without a way to read fewer frames, a frame is cut from its chunk's read, and copied
+    out of it (a view would keep the chunk's other frames in memory)."""
+    blocks = [((_read_rows, begin, min(begin + 4, 10)), min(4, 10 - begin)) for begin in range(0, 10, 4)]
+    array = lazy.blocks_array("read-rows-test", blocks, (2, 3), np.int32)
+    expected = _read_rows(0, 10)
+    for index in (0, 5, 9, -1, -10):
+        frame = array[index]
+        assert isinstance(frame, lazy.FramesArray)
+        values = frame.compute()
+        np.testing.assert_array_equal(values, expected[index])
+        assert values.flags.owndata
+    np.testing.assert_array_equal(array[5, 1].compute(), expected[5, 1])
+    np.testing.assert_array_equal(array[5][:, 1:].compute(), expected[5][:, 1:])
+    np.testing.assert_array_equal(array[3:7].compute(), expected[3:7])
+    np.testing.assert_array_equal(array[:].compute(), expected)
+    with pytest.raises(IndexError):
+        array[10]

@@ -440,14 +440,8 @@ def _read_eager(headers, frame_shape, dtype):
 
 
 def _read_lazy(headers):
-    stacks = [lazy_frames(header.source, header.layout) for header in headers]
-    return stacks[0] if len(stacks) == 1 else _concatenate(stacks)
-
-
-def _concatenate(stacks):
-    import dask.array as da
-
-    return da.concatenate(stacks, axis=0)
+    """Every frame of the series as one lazy array (one task per HDF5 chunk of frames)."""
+    return lazy_frames([(header.source, header.layout) for header in headers])
 
 
 def ingest_area_detector_hdf5(pattern, *, lazy=False, storage_options=None):

@@ -15,7 +15,6 @@ only save work). ``hdf5plugin`` is imported with the handler module, so bitshuff
 Blosc and the other filters of detector files are registered before any chunk is read.
 """
 
-import hashlib
 import threading
 from collections import OrderedDict
 
@@ -24,6 +23,7 @@ import h5py
 import numpy as np
 
 from ...errors import IngestError
+from ...lazy import blocks_array, dask_name
 from .tree import HDF5_ERRORS, open_source
 
 __all__ = ["FrameLayout", "frame_layout", "lazy_frames", "read_frames_into"]
@@ -195,29 +195,48 @@ def file_version(source):
     return f"{source.url}|{source.mtime}|{source.size}"
 
 
-def lazy_frames(source, layout):
-    """The dataset's frames as a dask array ``(n_frames, *frame_shape)``; nothing read now.
+def lazy_frames(files, start=0, stop=None):
+    """The frames of one dataset per file, as one dask array; nothing read now.
 
-    One task per HDF5 chunk along the first axis (see the module's description); each
-    task is named after the file's URL, modification time and size, and the dataset, so
-    the same version of a file is the same task in every graph.
+    One task per HDF5 chunk along a dataset's first axis (see the module's description);
+    each task is named after its file's URL, modification time and size, and the
+    dataset, so the same version of a file is the same task in every graph. The array is
+    a :class:`~intake_ingest.lazy.FramesArray`: one frame of it (``frames[3]``) is one
+    task reading only that frame, handed over without a copy.
 
     Parameters
     ----------
-    source : SourceFile
-    layout : FrameLayout
+    files : list of (SourceFile, FrameLayout)
+        In order; every layout of one frame shape and dtype.
+    start, stop : int, optional
+        Only frames ``start:stop`` of them all (default: every frame).
+
+    Returns
+    -------
+    dask.array.Array
+        ``(frames, *frame_shape)``.
     """
-    version = file_version(source)
-    token = hashlib.sha1(f"{version}|{layout.dataset_path}|{layout.shape}".encode()).hexdigest()
-    name = f"hdf5-frames-{token}"
-    blocks = layout.row_blocks()
-    if not blocks:  # a dataset of 0 frames (a capture stopped before its first frame)
-        return da.empty((0, *layout.frame_shape), dtype=layout.dtype)
-    trailing = (0,) * len(layout.frame_shape)
-    graph = {
-        (name, index, *trailing): (_read_block, source, version, layout, begin, end)
-        for index, (begin, end) in enumerate(blocks)
-    }
-    frame_chunks = tuple((end - begin) * layout.frames_per_row for begin, end in blocks)
-    chunks = (frame_chunks,) + tuple((n,) for n in layout.frame_shape)
-    return da.Array(graph, name, chunks=chunks, dtype=layout.dtype)
+    files = list(files)
+    frame_shape, dtype = files[0][1].frame_shape, files[0][1].dtype
+    total = sum(layout.n_frames for _, layout in files)
+    stop = total if stop is None else stop
+    blocks, versions, offset = [], [], 0
+    for source, layout in files:
+        version = file_version(source)
+        versions.append(f"{version}|{layout.dataset_path}|{layout.shape}")
+        for begin, end in layout.row_blocks():
+            rows = layout.frames_per_row
+            first, last = offset + begin * rows, offset + end * rows  # frames of this block
+            if layout.frames_per_row == 1:  # read only the frames asked for
+                begin, end = max(begin, start - offset), min(end, stop - offset)
+            if max(first, start) < min(last, stop):
+                task = (_read_block, source, version, layout, begin, end)
+                blocks.append((task, (end - begin) * rows))
+        offset += layout.n_frames
+    if not blocks:  # datasets of 0 frames (a capture stopped before its first frame)
+        return da.empty((0, *frame_shape), dtype=dtype)
+    # Rows of several frames each cannot be cut at any frame: only those of one frame are.
+    subset = None
+    if all(layout.frames_per_row == 1 for _, layout in files):
+        subset = lambda begin, end: lazy_frames(files, start + begin, start + end)  # noqa: E731
+    return blocks_array(dask_name("hdf5-frames", versions + [f"{start}:{stop}"]), blocks, frame_shape, dtype, subset)

@@ -240,6 +240,58 @@ def test_lazy_reads_one_task_per_chunk_of_several_frames(tmp_path, validated):
     np.testing.assert_array_equal(dataset["image"].values, frames)
 
 
+def _recorded_block_reads(monkeypatch):
+    """The ``(file name, begin, end)`` of every block of frames read from now on."""
+    from intake_ingest.ingestors.hdf5 import frames as hdf5_frames
+
+    asked, original = [], hdf5_frames._read_block
+
+    def recording(source, version, layout, begin, end):
+        asked.append((os.path.basename(source.url), begin, end))
+        return original(source, version, layout, begin, end)
+
+    monkeypatch.setattr(hdf5_frames, "_read_block", recording)
+    return asked
+
+
+def test_one_frame_of_a_chunk_reads_only_that_frame_uncopied(tmp_path, monkeypatch):
+    frames = frames_of(3, 10)
+    path = write_ndfile_hdf5(
+        str(tmp_path / "stack_000001.h5"), frames, chunks=(4, *FRAME_SHAPE),
+        compression=hdf5plugin.Bitshuffle(nelems=0, cname="lz4"),
+    )
+    asked = _recorded_block_reads(monkeypatch)
+    image = BlueskyRun(ingest_area_detector_hdf5(path, lazy=True)).primary.to_dask()["image"]
+    frame = image[5]
+    assert asked == []  # nothing read before compute
+    assert len(dict(frame.data.__dask_graph__())) == 2  # the frame's read, and handing it over
+    values = frame.compute().values
+    assert asked == [("stack_000001.h5", 5, 6)]
+    np.testing.assert_array_equal(values, _h5py_values(path, "/entry/data/data")[5])
+    # The frame is the memory HDF5 read it into: no copy by dask.
+    assert not values.flags.owndata and values.base.shape == (1, *FRAME_SHAPE)
+    np.testing.assert_array_equal(image[-1, 2:5].compute().values, frames[-1, 2:5])
+    np.testing.assert_array_equal(image[3:9].compute().values, frames[3:9])
+    # Per HDF5 chunk, only the frames asked for (tasks run in any order).
+    assert asked[1] == ("stack_000001.h5", 9, 10)
+    assert sorted(asked[2:]) == [("stack_000001.h5", 3, 4), ("stack_000001.h5", 4, 8), ("stack_000001.h5", 8, 9)]
+
+
+def test_frames_across_files_read_only_those_files(series, monkeypatch):
+    pattern, frames, paths = series
+    asked = _recorded_block_reads(monkeypatch)
+    image = BlueskyRun(ingest_area_detector_hdf5(pattern, lazy=True)).primary.to_dask()["image"].data
+    os.remove(paths[0])  # frames of the other files are still read
+    np.testing.assert_array_equal(image[6].compute(), frames[6])
+    np.testing.assert_array_equal(image[6:10][1:3].compute(), frames[7:9])
+    assert asked[0] == ("lambda_000010.h5", 2, 3)
+    assert sorted(asked[1:]) == [("lambda_000010.h5", 3, 4), ("lambda_000011.h5", 0, 1)]
+    first, second = image[6].compute(), image[6].compute()
+    assert not np.shares_memory(first, second)
+    with pytest.raises(MissingFileError):
+        image[3].compute()
+
+
 def test_a_two_dimensional_dataset_is_one_image(tmp_path, validated):
     image = frames_of(1, 1)[0]
     path = write_ndfile_hdf5(str(tmp_path / "single.h5"), image, epics_seconds=EPICS_SECONDS)
@@ -336,6 +388,7 @@ def test_lazy_frames_compute_in_other_processes(series):
     image = BlueskyRun(ingest_area_detector_hdf5(pattern, lazy=True)).primary.to_dask()["image"].data
     with dask.config.set(scheduler="processes", num_workers=2):
         np.testing.assert_array_equal(image[2:7].compute(), frames[2:7])
+        np.testing.assert_array_equal(image[5].compute(), frames[5])
 
 
 # -- errors ------------------------------------------------------------------------------
