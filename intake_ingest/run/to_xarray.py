@@ -1,6 +1,7 @@
 """Build an ``xarray.Dataset`` from the descriptors and events of one stream."""
 
 import itertools
+import uuid
 
 import dask.array as da
 import numpy as np
@@ -135,9 +136,18 @@ def _view_of_one_buffer(parts):
 
 
 def _as_dask(value):
+    """``value`` as a dask array: values in memory as one chunk of a graph of their own.
+
+    Built directly: ``da.from_array`` hashes the values for a name, the cost of a third of
+    a lazy stream's Dataset for a run of a few columns. A unique name is as good here.
+    """
     if _is_dask(value):
         return value
-    return da.from_array(np.asarray(value), chunks=-1)
+    value = np.asarray(value)
+    name = f"array-{uuid.uuid4().hex}"
+    chunks = tuple((n,) for n in value.shape)
+    meta = np.empty((0,) * value.ndim, value.dtype)
+    return da.Array({(name,) + (0,) * value.ndim: value}, name, chunks=chunks, meta=meta)
 
 
 def _stack_rows_dask(rows, dtype=None):

@@ -51,23 +51,12 @@ class FrameLayout:
         self.dtype = np.dtype(dtype)
         self.chunks = tuple(chunks) if chunks else None
         self.frame_ndim = int(frame_ndim)
-
-    @property
-    def frame_shape(self):
-        return self.shape[len(self.shape) - self.frame_ndim :]
-
-    @property
-    def leading_shape(self):
-        return self.shape[: len(self.shape) - self.frame_ndim]
-
-    @property
-    def frames_per_row(self):
-        """Frames per index of the first axis (1 unless there are extra leading dimensions)."""
-        return int(np.prod(self.leading_shape[1:], dtype=np.int64)) if self.leading_shape else 1
-
-    @property
-    def n_frames(self):
-        return int(np.prod(self.leading_shape, dtype=np.int64)) if self.leading_shape else 1
+        # Asked for per block of frames when a graph is built: worked out once.
+        split = len(self.shape) - self.frame_ndim
+        self.frame_shape, self.leading_shape = self.shape[split:], self.shape[:split]
+        #: Frames per index of the first axis (1 unless there are extra leading dimensions).
+        self.frames_per_row = int(np.prod(self.leading_shape[1:], dtype=np.int64)) if self.leading_shape else 1
+        self.n_frames = int(np.prod(self.leading_shape, dtype=np.int64)) if self.leading_shape else 1
 
     def row_blocks(self):
         """``(begin, end)`` ranges of the first axis, one per HDF5 chunk along it.
