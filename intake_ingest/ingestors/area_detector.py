@@ -13,7 +13,6 @@ stay the same over the series are descriptor configuration.
 import warnings
 from dataclasses import dataclass, field
 
-import event_model
 import numpy as np
 import tifffile
 
@@ -22,6 +21,7 @@ from ..files import deterministic_uid, expand, timestamps
 from ..grouping import series_key
 from ..registry import IngestorSpec
 from ._common import array_data_key, page_as_events, page_slices, safe_key, source_label, unique_key
+from ._compose import compose_run
 from .tiff import TIFF_MAGIC, check_series, check_series_size, lazy_images, read_tiff, read_tiff_with, tiff_header
 
 __all__ = [
@@ -417,7 +417,7 @@ def ingest_area_detector_tiff(pattern, *, lazy=False, storage_options=None):
     uid = deterministic_uid(source.identity for source in sources)
     series, first_key = _one_series(pattern, sources)
     mtimes = timestamps(series)
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=uid, time=mtimes[0], metadata=_start_metadata(pattern, series, first_key)
     )
     yield "start", run_bundle.start_doc

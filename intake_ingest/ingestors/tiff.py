@@ -11,7 +11,6 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
-import event_model
 import numpy as np
 import tifffile
 
@@ -20,6 +19,7 @@ from ..files import deterministic_uid, errors_named, expand, open_local_or_buffe
 from ..lazy import blocks_array, dask_name, frames_per_chunk, lazy_array, reads_into
 from ..registry import IngestorSpec
 from ._common import array_data_key, check_declared_size, page_as_events, page_slices, source_label
+from ._compose import compose_run
 
 __all__ = [
     "TIFF_SERIES",
@@ -351,7 +351,7 @@ def ingest_tiff_series(pattern, *, lazy=False, storage_options=None):
     # Same files (same names, same place) give the same uid, so re-ingesting replaces.
     uid = deterministic_uid(source.identity for source in sources)
     times = timestamps(sources)
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=uid,
         time=times[0],
         metadata={
@@ -420,7 +420,7 @@ def ingest_tiff_stack(filename, *, lazy=False, storage_options=None):
     (source,) = sources
     uid = deterministic_uid([source.identity])
     (mtime,) = timestamps(sources)
-    run_bundle = event_model.compose_run(
+    run_bundle = compose_run(
         uid=uid,
         time=mtime,
         metadata={"ingestor": "tiff_stack", "source": source_label(filename)},
