@@ -13,6 +13,7 @@ numbers, as most are, has them converted here from the lines those checks split 
 See ``docs/formats/spec.md`` for what goes where.
 """
 
+import bisect
 import collections
 import contextlib
 import dataclasses
@@ -193,20 +194,32 @@ def _motor_lines(content, blocks):
     return result
 
 
-# silx starts a scan at a line beginning '#S' and a file header at one beginning '#F'.
-_SCAN_START = re.compile(rb"^#S", re.M)
-_BLOCK_START = re.compile(rb"^#[SF]", re.M)
+def _line_starts(content, prefix):
+    """Offsets of the lines that begin with ``prefix``, in order (a search at C speed)."""
+    found = [0] if content.startswith(prefix) else []
+    needle = b"\n" + prefix
+    at = content.find(needle)
+    while at != -1:
+        found.append(at + 1)
+        at = content.find(needle, at + 1)
+    return found
 
 
 def _scan_blocks(content):
-    """(begin, end, first line number) of every scan block, in file order."""
+    """(begin, end, first line number) of every scan block, in file order.
+
+    silx starts a scan at a line beginning '#S' and a file header at one beginning '#F';
+    a block ends where the next of either begins.
+    """
+    scan_starts = _line_starts(content, b"#S")
+    block_starts = sorted(scan_starts + _line_starts(content, b"#F"))
     blocks, line, previous = [], 1, 0
-    for match in _SCAN_START.finditer(content):
-        begin = match.start()
+    for begin in scan_starts:
         line += content.count(b"\n", previous, begin)
         previous = begin
-        following = _BLOCK_START.search(content, begin + 1)
-        blocks.append((begin, following.start() if following else len(content), line))
+        following = bisect.bisect_right(block_starts, begin)
+        end = block_starts[following] if following < len(block_starts) else len(content)
+        blocks.append((begin, end, line))
     return blocks
 
 
