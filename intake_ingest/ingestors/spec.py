@@ -168,9 +168,8 @@ def _motor_lines(content, blocks):
     names (mnemonics); Sardana's spock writes the ``#O`` lines inside each scan, SPEC in
     the file header.
     """
-    found = [
-        (match.start(), match.group(1), match.group(2), match.group(3)) for match in _MOTOR_LINE.finditer(content)
-    ]
+    matches = (_MOTOR_LINE.match(content, at) for at in _line_starts(content, b"#"))  # control lines only
+    found = [(match.start(), match.group(1), match.group(2), match.group(3)) for match in matches if match]
     result, in_force, position = [], {b"O": {}, b"o": {}}, 0
     for begin, end, _ in blocks:
         positions, at_first_position = {}, None
