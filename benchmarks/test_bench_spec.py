@@ -7,12 +7,18 @@ header with ``#O``/``#o`` motor names, per scan ``#S``, ``#D``, ``#T``, ``#G``, 
 ``tests/data/real/spec``, which holds only two scans.
 
 - package: ``detect(path)``, ``ingest(plan)`` into a new in-memory catalog, then
-  ``primary.read()`` of every run;
+  ``primary.read()`` of every run; the scan index of the file (its headers, read once
+  per file version) is kept from the warm-up round;
+- package, file changed: the same, with the file's modification time changed before
+  each round, so that the index is read anew as for a file not seen before;
 - baseline: ``silx.io.specfile.SpecFile(path)`` and ``.data`` of every scan (what the
   ingestor itself reads through silx, without the event model or xarray).
 
 Target: the package at most 10x silx.
 """
+
+import itertools
+import os
 
 import numpy as np
 import pytest
@@ -113,3 +119,24 @@ def test_spec_detect_ingest_read(benchmark, spec_file):
     datasets = benchmark.pedantic(read, **ROUNDS)
     assert sorted(dataset.sizes["time"] for dataset in datasets) == sorted(counts)
     assert all({"Cryo_X", "Epoch", "ROI11"} <= set(dataset.data_vars) for dataset in datasets)
+
+
+@pytest.mark.benchmark(group="spec-430-scans")
+def test_spec_detect_ingest_read_file_changed(benchmark, spec_file):
+    path, counts = spec_file
+    benchmark.extra_info["role"] = "package, index read anew"
+    stamps = itertools.count(1_700_000_000)
+
+    def touch():
+        stamp = next(stamps)
+        os.utime(path, (stamp, stamp))  # a new file version: nothing of it is cached
+        return (), {}
+
+    def read():
+        result = ingest(detect(path, progress=False), progress=False)
+        assert not result.errors
+        catalog = result.catalog
+        return [catalog[uid].primary.read() for uid in catalog]
+
+    datasets = benchmark.pedantic(read, setup=touch, **ROUNDS)
+    assert sorted(dataset.sizes["time"] for dataset in datasets) == sorted(counts)
