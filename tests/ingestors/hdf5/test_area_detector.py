@@ -292,6 +292,21 @@ def test_frames_across_files_read_only_those_files(series, monkeypatch):
         image[3].compute()
 
 
+def test_ndattributes_of_an_xml_layout_are_found_past_links(tmp_path, validated):
+    """Marked NDAttribute datasets in a group of a layout file's own, reached through a
+    soft link, are found; a dangling link beside them is passed over."""
+    frames = frames_of(4, 3)
+    path = write_ndfile_hdf5(str(tmp_path / "xml_000001.h5"), frames, epics_seconds=EPICS_SECONDS)
+    with h5py.File(path, "r+") as file:
+        pressure = file.create_dataset("/entry/layout/deep/Meta/Pressure", data=[1.5, 2.5, 3.5])
+        pressure.attrs["NDAttrName"] = np.bytes_("Pressure")
+        file["/entry/Metadata"] = h5py.SoftLink("/entry/layout/deep/Meta")
+        file["/entry/broken"] = h5py.SoftLink("/nowhere")
+    dataset = BlueskyRun(validated(ingest_area_detector_hdf5(path))).primary.read()
+    np.testing.assert_array_equal(dataset["Pressure"].values, [1.5, 2.5, 3.5])
+    np.testing.assert_array_equal(dataset["image"].values, frames)
+
+
 def test_a_two_dimensional_dataset_is_one_image(tmp_path, validated):
     image = frames_of(1, 1)[0]
     path = write_ndfile_hdf5(str(tmp_path / "single.h5"), image, epics_seconds=EPICS_SECONDS)
