@@ -54,14 +54,21 @@ def readable_folders(paths):
     return folders
 
 
-def serve_command(paths, catalog=DEFAULT_CATALOG, port=8000, watch=False, ingestor=None, quiet=False, out=None, stop=None, interval=2.0):
+def serve_command(paths, catalog=DEFAULT_CATALOG, port=8000, watch=False, ingestor=None, quiet=False, out=None, stop=None, interval=1.0,
+                  settle=0.0):
     """Ingest ``paths`` into a tiled catalog and serve it until interrupted (or ``stop`` is set).
+
+    With ``watch``, a :class:`~intake_ingest.detect.watching.Watcher` (every ``interval``
+    seconds; ``settle``: seconds a file must stay unchanged, for NFS) writes the runs of
+    files that appear into the same server (:class:`~intake_ingest.tiled.sink.TiledSink`),
+    a line per run made, grown or failed.
 
     Returns the exit status: 0, or 1 if a run failed (the server still serves the others).
     """
     from ..detect import detect
     from ..tiled.server import ServerThread, api_key, catalog_tree
-    from ..tiled.watch import Watcher
+    from ..detect.watching import Watcher
+    from ..tiled.sink import TiledSink
     from ..tiled.writing import connect, write_plan
 
     out = out or sys.stdout
@@ -79,8 +86,16 @@ def serve_command(paths, catalog=DEFAULT_CATALOG, port=8000, watch=False, ingest
             print(result.summary(), file=out)
         print(f"serving {len(client)} run(s){'; watching for new files' if watch else ''} (Ctrl-C stops)", file=out, flush=True)
         if watch:
-            watcher = Watcher(paths, client, ingestor, {Watcher.identity(run): r.uid for run, r in zip(plan.runs, result.results) if r.ok})
-            watcher.run(interval, report=lambda r: print(r.summary(), file=out, flush=True), stop=stop.is_set)
+            # The runs just written are the watcher's: their files are not read again, and a
+            # series among them that grows replaces its run.
+            watcher = Watcher(paths, TiledSink(client), ingestor=ingestor, interval=interval, settle=settle,
+                              on_update=lambda update: print(update.line(), file=out, flush=True))
+            watcher.adopt(plan, result)
+            watcher.start()
+            try:
+                stop.wait()
+            finally:
+                watcher.close()
         else:
             stop.wait()
         return 0 if result.ok else 1

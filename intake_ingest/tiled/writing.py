@@ -16,7 +16,7 @@ from ..registry import get_ingestor
 from .external import EXTERNAL, external_documents
 from .locators import locator
 
-__all__ = ["TiledConnectionError", "connect", "run_documents", "write_plan", "write_run"]
+__all__ = ["TiledConnectionError", "connect", "run_documents", "with_data_sources", "write_plan", "write_run"]
 
 
 class TiledConnectionError(Exception):
@@ -105,8 +105,19 @@ def _tiled_message(error):
     return f"{type(error).__name__}: {' '.join(str(error).split())}"
 
 
-def write_run(run, client, external=True, batch_size=None):
-    """Write one planned run into ``client`` (a tiled container); its uid.
+def write_run(run, client, external=True, overwrite=False, batch_size=None):
+    """Write one planned run into ``client`` (a tiled container).
+
+    The run is read once: its uid comes from its RunStart on the way. A run already on
+    the server (tiled refuses a second container of the same key: 409) is skipped, unless
+    ``overwrite`` or the one there has no RunStop (a writer stopped half-way), which is
+    then replaced; nothing is asked of the server before, so a new run costs only the
+    writer's own requests.
+
+    Returns
+    -------
+    (str, str)
+        The run's uid and ``'written'``, ``'replaced'`` or ``'skipped'``.
 
     Raises
     ------
@@ -114,33 +125,73 @@ def write_run(run, client, external=True, batch_size=None):
         Naming the run's file: the run cannot be read, or tiled refused it. Whatever the
         writer had made of it on the server is deleted first.
     """
-    from bluesky.callbacks.tiled_writer import TiledWriter
-
     from . import consolidators
 
     consolidators.register()
-    writer = TiledWriter(client, **({} if batch_size is None else {"batch_size": batch_size}))
-    uid = None
+    client = with_data_sources(client)
+    documents = iter(run_documents(run, external))
+    writer, uid, outcome = _writer(client, batch_size), None, "written"
     try:
-        for name, doc in run_documents(run, external):
-            if name == "start":
-                uid = doc["uid"]
-            writer(name, doc)
+        for name, doc in documents:
+            if name != "start":
+                writer(name, doc)
+                continue
+            uid = doc["uid"]
+            try:
+                writer(name, doc)
+            except Exception as error:
+                if _status(error) != 409:
+                    uid = None  # nothing made: nothing to remove
+                    raise
+                if not overwrite and _finished(client, uid):
+                    return uid, "skipped"
+                client.delete_contents(uid, recursive=True, external_only=False)
+                writer, outcome = _writer(client, batch_size), "replaced"
+                writer(name, doc)
     except Exception as error:
         if uid is not None:
             _remove(client, uid)
         if isinstance(error, IngestError):
             raise
         raise IngestError(run.files[0].url, _tiled_message(error)) from error
-    return uid
+    return uid, outcome
+
+
+def with_data_sources(client):
+    """``client`` asking for data sources, as bluesky's TiledWriter wants it.
+
+    TiledWriter makes this variation of the client it is given, which costs a request;
+    given one already, it does not: one request per plan instead of one per run.
+    """
+    return client if getattr(client, "_include_data_sources", False) else client.include_data_sources()
+
+
+def _writer(client, batch_size):
+    from bluesky.callbacks.tiled_writer import TiledWriter
+
+    return TiledWriter(client, **({} if batch_size is None else {"batch_size": batch_size}))
+
+
+def _status(error):
+    """The HTTP status of a tiled client error (or of its cause), or None."""
+    while error is not None:
+        response = getattr(error, "response", None)
+        if response is not None:
+            return response.status_code
+        error = error.__cause__
+    return None
+
+
+def _finished(client, uid):
+    """True if the run ``uid`` on the server has its RunStop (a run cut short has none)."""
+    return "stop" in client[uid].metadata
 
 
 def _remove(client, uid):
     """Delete a half-written run, if the writer got as far as making it."""
     try:
-        if uid in client:
-            client.delete_contents(uid, recursive=True, external_only=False)
-    except Exception:  # the server is gone or refuses: the original error says more
+        client.delete_contents(uid, recursive=True, external_only=False)
+    except Exception:  # never made, the server is gone or refuses: the original error says more
         pass
 
 
@@ -158,7 +209,8 @@ def write_plan(plan, client, *, external=True, overwrite=False, fail_fast=False,
         sends them inline (which tiled's SQL tables cannot hold: for tests).
     overwrite : bool
         A run already on the server (same uid) is written again; by default it is
-        skipped, so serving the same files twice writes nothing new.
+        skipped (unless it has no RunStop: a writer stopped half-way), so serving the
+        same files twice writes nothing new.
     fail_fast : bool
         Raise the first run's error instead of going on.
     progress : callable, optional
@@ -170,22 +222,19 @@ def write_plan(plan, client, *, external=True, overwrite=False, fail_fast=False,
         ``target='tiled'``, ``folder`` the server's URI; one RunResult per run.
     """
     result = IngestResult(target="tiled", folder=str(client.uri))
+    client = with_data_sources(client)
     runs = list(plan.runs)
     for index, run in enumerate(runs):
         outcome = RunResult(index, run.ingestor, run.files[0].url, dict(run.kwargs), "ok")
         result.results.append(outcome)
         try:
-            uid = _start_uid(run)
-            outcome.uid = uid
-            if uid in client:
-                if not overwrite:
-                    outcome.status, outcome.message = "skipped", "already on the server"
-                    continue
-                client.delete_contents(uid, recursive=True, external_only=False)
-            write_run(run, client, external)
-            outcome.message = "written"
+            outcome.uid, done = write_run(run, client, external, overwrite)
+            if done == "skipped":
+                outcome.status, outcome.message = "skipped", "already on the server"
+            else:
+                outcome.message = done
         except Exception as error:
-            outcome.status = "error"
+            outcome.status, outcome.error = "error", error
             outcome.message = str(error) if isinstance(error, IngestError) else f"{run.files[0].url}: {_tiled_message(error)}"
             if fail_fast:
                 result.stopped = True
@@ -194,11 +243,3 @@ def write_plan(plan, client, *, external=True, overwrite=False, fail_fast=False,
             if progress is not None:
                 progress((index + 1) / len(runs))
     return result
-
-
-def _start_uid(run):
-    """The run's uid, from its RunStart (the ingestor reads headers only for it)."""
-    for name, doc in get_ingestor(run.ingestor)(run.argument, **run.kwargs):
-        if name == "start":
-            return doc["uid"]
-    raise IngestError(run.files[0].url, f"{run.ingestor} gave no RunStart")
