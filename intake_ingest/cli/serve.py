@@ -11,11 +11,12 @@ runs it. ``python -m intake_ingest.cli.serve PATHS ...`` runs it alone.
 """
 
 import argparse
+import glob
 import os
 import sys
 import threading
 
-__all__ = ["add_parser", "main", "readable_folders", "serve_command"]
+__all__ = ["add_parser", "catalog_argument", "main", "readable_folders", "serve_command"]
 
 DEFAULT_CATALOG = "tiled-catalog"
 
@@ -29,7 +30,11 @@ def add_parser(commands):
         "(frames stay in their files) and serve it on 127.0.0.1 for tiled clients (databroker 2, "
         "bluesky-tiled-plugins). The API key is TILED_SINGLE_USER_API_KEY if set, else a new one, printed.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or globs to ingest")
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH_OR_CATALOG",
+        help="files, folders or globs to ingest; or a catalog whose runs are served: a YAML spec, msgpack files "
+        "or a folder of them",
+    )
     parser.add_argument(
         "--catalog", default=DEFAULT_CATALOG, metavar="DB",
         help=f"a folder for an SQLite catalog (made if missing; default: ./{DEFAULT_CATALOG}) or a "
@@ -54,6 +59,24 @@ def readable_folders(paths):
     return folders
 
 
+def catalog_argument(paths):
+    """The catalog ``paths`` name, or None for data files to detect.
+
+    One YAML spec (``.yml``, ``.yaml``: opened safely, as ``intake-ingest ls`` does), one
+    ``.msgpack`` file or glob, or a folder holding ``*.msgpack`` runs is a catalog; its
+    runs are written as they are.
+    """
+    if len(paths) != 1:
+        return None
+    path = str(paths[0])
+    folder = os.path.expanduser(path)
+    if not (path.endswith((".yml", ".yaml", ".msgpack")) or (os.path.isdir(folder) and glob.glob(os.path.join(glob.escape(folder), "*.msgpack")))):
+        return None
+    from .catalogs import open_catalog_argument
+
+    return open_catalog_argument(path)
+
+
 def serve_command(paths, catalog=DEFAULT_CATALOG, port=8000, watch=False, ingestor=None, quiet=False, out=None, stop=None, interval=1.0,
                   settle=0.0):
     """Ingest ``paths`` into a tiled catalog and serve it until interrupted (or ``stop`` is set).
@@ -69,19 +92,26 @@ def serve_command(paths, catalog=DEFAULT_CATALOG, port=8000, watch=False, ingest
     from ..tiled.server import ServerThread, api_key, catalog_tree
     from ..detect.watching import Watcher
     from ..tiled.sink import TiledSink
-    from ..tiled.writing import connect, write_plan
+    from ..tiled.writing import connect, source_folders, write_catalog, write_plan
 
     out = out or sys.stdout
     stop = stop or threading.Event()
+    source = catalog_argument(paths)
+    if source is not None and watch:
+        raise ValueError(f"{paths[0]}: is a catalog; --watch watches folders of data files")
     key, from_environment = api_key()
-    tree = catalog_tree(catalog, readable=readable_folders(paths))
+    readable = readable_folders(paths) if source is None else source_folders(source)
+    tree = catalog_tree(catalog, readable=readable)
     server = ServerThread(tree, key, port=port).start()
     try:
         shown = "(the key in TILED_SINGLE_USER_API_KEY)" if from_environment else f"?api_key={key}"
         print(f"tiled server: {server.uri} {shown}", file=out, flush=True)
         client = connect(server.uri, key)
-        plan = detect(paths, ingestor=ingestor, progress=False if quiet else None)
-        result = write_plan(plan, client)
+        if source is None:
+            plan = detect(paths, ingestor=ingestor, progress=False if quiet else None)
+            result = write_plan(plan, client)
+        else:
+            result = write_catalog(source, client)
         if not quiet or result.errors:
             print(result.summary(), file=out)
         print(f"serving {len(client)} run(s){'; watching for new files' if watch else ''} (Ctrl-C stops)", file=out, flush=True)

@@ -9,15 +9,16 @@ read on the way; everything else goes as the ingestor's events, into tiled's SQL
 """
 
 import inspect
+import os
 import warnings
 
 from ..detect.ingesting import IngestResult, RunResult
 from ..errors import IngestError
 from ..registry import get_ingestor
 from .external import EXTERNAL, external_documents
-from .locators import locator
+from .locators import LOCATORS, locator
 
-__all__ = ["TiledConnectionError", "connect", "run_documents", "with_data_sources", "write_plan", "write_run"]
+__all__ = ["TiledConnectionError", "connect", "run_documents", "with_data_sources", "write_catalog", "write_documents", "write_plan", "write_run"]
 
 
 class TiledConnectionError(Exception):
@@ -126,11 +127,19 @@ def write_run(run, client, external=True, overwrite=False, batch_size=None):
         Naming the run's file: the run cannot be read, or tiled refused it. Whatever the
         writer had made of it on the server is deleted first.
     """
+    return write_documents(run_documents(run, external), client, run.files[0].url, overwrite, batch_size)
+
+
+def write_documents(documents, client, label, overwrite=False, batch_size=None):
+    """Write one run's documents (as :func:`run_documents` gives them) into ``client``.
+
+    As :func:`write_run`, for documents from elsewhere (a catalog's run); ``label``
+    names the run in errors (its file).
+    """
     from . import consolidators
 
     consolidators.register()
     client = with_data_sources(client)
-    documents = iter(run_documents(run, external))
     writer, uid, outcome = _writer(client, batch_size), None, "written"
     try:
         for name, doc in documents:
@@ -159,7 +168,7 @@ def write_run(run, client, external=True, overwrite=False, batch_size=None):
             _remove(client, uid)
         if isinstance(error, IngestError):
             raise
-        raise IngestError(run.files[0].url, _tiled_message(error)) from error
+        raise IngestError(label, _tiled_message(error)) from error
     return uid, outcome
 
 
@@ -227,25 +236,103 @@ def write_plan(plan, client, *, external=True, overwrite=False, fail_fast=False,
     IngestResult
         ``target='tiled'``, ``folder`` the server's URI; one RunResult per run.
     """
+    runs = list(plan.runs)
+    jobs = (
+        (RunResult(index, run.ingestor, run.files[0].url, dict(run.kwargs), "ok"), lambda run=run: run_documents(run, external))
+        for index, run in enumerate(runs)
+    )
+    return _write_all(jobs, len(runs), client, overwrite, fail_fast, progress)
+
+
+def _write_all(jobs, count, client, overwrite, fail_fast, progress):
+    """Write ``(RunResult, documents())`` jobs one by one; the :class:`IngestResult`."""
     result = IngestResult(target="tiled", folder=str(client.uri))
     client = with_data_sources(client)
-    runs = list(plan.runs)
-    for index, run in enumerate(runs):
-        outcome = RunResult(index, run.ingestor, run.files[0].url, dict(run.kwargs), "ok")
+    for index, (outcome, documents) in enumerate(jobs):
         result.results.append(outcome)
         try:
-            outcome.uid, done = write_run(run, client, external, overwrite)
+            outcome.uid, done = write_documents(documents(), client, outcome.first, overwrite)
             if done == "skipped":
                 outcome.status, outcome.message = "skipped", "already on the server"
             else:
                 outcome.message = done
         except Exception as error:
             outcome.status, outcome.error = "error", error
-            outcome.message = str(error) if isinstance(error, IngestError) else f"{run.files[0].url}: {_tiled_message(error)}"
+            outcome.message = str(error) if isinstance(error, IngestError) else f"{outcome.first}: {_tiled_message(error)}"
             if fail_fast:
                 result.stopped = True
                 raise
         finally:
             if progress is not None:
-                progress((index + 1) / len(runs))
+                progress((index + 1) / count)
     return result
+
+
+def write_catalog(catalog, client, *, overwrite=False, fail_fast=False, progress=None):
+    """Write every run of an intake catalog (a YAML spec, msgpack files...) into a tiled server.
+
+    A run's own documents are written. Its frames stay in their files where the run
+    says where they are (its RunStart's ``ingestor`` and ``source``) and its ingestor's
+    frames can be named in place (:data:`.locators.LOCATORS`: TIFF, CBF and EDF series,
+    TIFF stacks), the files still being there; other arrays would have to go inline,
+    which tiled's tables cannot hold: that run fails, saying so, and the others are
+    written. Runs of nested catalogs are written too.
+
+    Parameters
+    ----------
+    catalog : intake catalog
+        E.g. :func:`intake_ingest.open_catalog`'s, or a
+        :class:`~intake_ingest.BlueskyMsgpackCatalog`.
+    client, overwrite, fail_fast, progress
+        As for :func:`write_plan`.
+
+    Returns
+    -------
+    IngestResult
+        One RunResult per run (``first``: the run's path in the catalog).
+    """
+    from ..cli.catalogs import iter_runs
+
+    runs = list(iter_runs(catalog))
+    jobs = (
+        (RunResult(index, run.start.get("ingestor", "-"), path, {}, "ok"), lambda path=path, run=run: catalog_run_documents(run, path))
+        for index, (path, run) in enumerate(runs)
+    )
+    return _write_all(jobs, len(runs), client, overwrite, fail_fast, progress)
+
+
+def catalog_run_documents(run, label):
+    """The documents of a catalog's run as they go to tiled: frames external where they can be located."""
+    locate = _catalog_locator(run.start)
+    documents = run.documents()
+    if locate is not None:
+        documents = external_documents(documents, locate)
+    return _tables_only_scalars(documents, label)
+
+
+def _catalog_locator(start):
+    """A locator from what a RunStart says of its files, or None (files gone, not local, no locator)."""
+    ingestor, source = start.get("ingestor"), start.get("source")
+    if ingestor not in LOCATORS or not source:
+        return None
+    try:
+        return locator(ingestor, source, {})
+    except (IngestError, OSError):  # the files moved or are remote: frames would go inline
+        return None
+
+
+def source_folders(catalog):
+    """The local folders a catalog's runs name as their sources (for tiled's readable storage)."""
+    from ..cli.catalogs import iter_runs
+
+    folders = []
+    for _, run in iter_runs(catalog):
+        sources = run.start.get("source") or []
+        for source in [sources] if isinstance(sources, str) else sources:
+            path = str(source)
+            if "://" in path and not path.startswith("file://"):
+                continue
+            folder = os.path.dirname(os.path.abspath(path.removeprefix("file://")))
+            if folder not in folders:
+                folders.append(folder)
+    return folders
