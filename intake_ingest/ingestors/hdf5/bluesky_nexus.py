@@ -34,7 +34,7 @@ import yaml
 from ...errors import IngestError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
-from .._common import EVENT_FIELD_NAMES, safe_key, source_label, unique_key
+from .._common import EVENT_FIELD_NAMES, labelled, safe_key, source_label, unique_key
 from .._compose import compose_run
 from .nexus_rules import nexus_outline
 from .sizes import check_dataset_size
@@ -181,6 +181,7 @@ def _stream_keys(stream_group, url):
             raise IngestError(url, f"{group.name} has no value and EPOCH datasets, as NXWriter writes them")
         key = name if safe_key(name) == name and name.lower() not in EVENT_FIELD_NAMES else unique_key(name, taken)
         keys[key] = _Key(key, group, url)
+        labelled(keys[key].data_key, key, name)  # the file's name, where the key differs
     lengths = {len(key) for key in keys.values()} | {len(key.values) for key in keys.values()}
     if len(lengths) > 1:
         raise IngestError(
