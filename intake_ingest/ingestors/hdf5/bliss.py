@@ -29,7 +29,7 @@ import numpy as np
 from ...errors import IngestError, IngestWarning
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
-from .._common import array_data_key, source_label
+from .._common import array_data_key, labelled, source_label
 from .._compose import compose_run
 from .bliss_entry import (
     choose_scan,
@@ -144,7 +144,7 @@ def _baseline(entry, label, run_bundle, times, start_time):
         return
     keys = _position_keys(at_start)
     data_keys = {
-        keys[name]: scalar_data_key(value, f"{label}:{instrument.name}/{group_name}/{name}", dtype, units)
+        keys[name]: labelled(scalar_data_key(value, f"{label}:{instrument.name}/{group_name}/{name}", dtype, units), keys[name], name)
         for name, (value, units, dtype) in at_start.items()
     }
     bundle = run_bundle.compose_descriptor(data_keys=data_keys, name="baseline", time=start_time)
@@ -174,7 +174,7 @@ def _configuration(entry, label, time):
     keys = _position_keys(held)
     data = {keys[name]: value for name, (value, _, _) in held.items()}
     data_keys = {
-        keys[name]: scalar_data_key(value, f"{label}:{group.name}/{name}", dtype, units)
+        keys[name]: labelled(scalar_data_key(value, f"{label}:{group.name}/{name}", dtype, units), keys[name], name)
         for name, (value, units, dtype) in held.items()
     }
     return {"positioners": {"data": data, "timestamps": dict.fromkeys(data, time), "data_keys": data_keys}}
@@ -197,7 +197,7 @@ def _channel_data_key(channel, source, label):
         key["units"] = channel.units
     if channel.key != channel.name:
         key["bliss_name"] = channel.name
-    return key
+    return labelled(key, channel.key, channel.name)
 
 
 def _event_times(channels, n_points, start_time, url):

@@ -31,7 +31,7 @@ import numpy as np
 from ...errors import IngestError, MissingFileError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
-from .._common import array_data_key, source_label
+from .._common import array_data_key, labelled, source_label
 from .._compose import compose_run
 from .nexus_rules import (
     LAYOUT_IMAGE,
@@ -236,7 +236,7 @@ class _Field:
             key["units"] = self.units
         if dims:
             key["dims"] = list(dims)
-        return key
+        return labelled(key, self.key, self.name)
 
     def values(self):
         """All values, read-only (for a string field, as ``str``)."""
