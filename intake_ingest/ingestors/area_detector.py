@@ -20,7 +20,7 @@ from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, expand, timestamps
 from ..grouping import series_key
 from ..registry import IngestorSpec
-from ._common import array_data_key, page_as_events, page_slices, safe_key, source_label, unique_key
+from ._common import array_data_key, labelled, page_as_events, page_slices, safe_key, source_label, unique_key
 from ._compose import compose_run
 from .tiff import TIFF_MAGIC, check_series, check_series_size, lazy_images, read_tiff, read_tiff_with, tiff_header
 
@@ -255,17 +255,18 @@ def _columns(series, all_tags):
     Returns
     -------
     columns : dict
-        data key -> (values, one per file, None where a file lacks it; source; parse numbers?)
+        data key -> (values, one per file, None where a file lacks it; source; parse numbers?;
+        the name in the file)
     """
     columns = {}
     for key, code in STANDARD_TAGS.items():
         values = [tags.standard.get(key) for tags in all_tags]
         if any(value is not None for value in values):
-            columns[key] = (values, f"TIFF tag {code} ({key.capitalize()})", False)
+            columns[key] = (values, f"TIFF tag {code} ({key.capitalize()})", False, key)
     names = list(dict.fromkeys(name for tags in all_tags for name in tags.attributes))
     for name in names:
         values = [tags.attributes.get(name) for tags in all_tags]
-        columns[_attribute_key(name)] = (values, f"NDAttribute {name}", True)
+        columns[_attribute_key(name)] = (values, f"NDAttribute {name}", True, name)
     _warn_of_missing_attributes(series, all_tags, names)
     return columns
 
@@ -327,9 +328,9 @@ def _describe(image_key, series, all_tags, time):
         data_keys[key] = {**_HEADER_KEYS[key], "object_name": OBJECT_NAME}
         event_data[key] = [tags.header[key] for tags in all_tags]
     constant = {"data": {}, "timestamps": {}, "data_keys": {}}
-    for key, (raw, tag_source, parse_numbers) in _columns(series, all_tags).items():
+    for key, (raw, tag_source, parse_numbers, name) in _columns(series, all_tags).items():
         values, dtype, dtype_numpy = _parse_column(raw, numbers=parse_numbers)
-        data_key = {"dtype": dtype, "dtype_numpy": dtype_numpy, "shape": [], "source": tag_source}
+        data_key = labelled({"dtype": dtype, "dtype_numpy": dtype_numpy, "shape": [], "source": tag_source}, key, name)
         if all(value == raw[0] for value in raw) and raw[0] is not None:
             constant["data"][key] = values[0]
             constant["timestamps"][key] = time

@@ -57,3 +57,41 @@ def test_nexus_fields_keep_their_names_as_labels(tmp_path, validated):
         data["I0 (cps)"] = np.arange(4.0)
     data_keys = [doc for name, doc in validated(ingest_nexus(path)) if name == "descriptor"][0]["data_keys"]
     assert data_keys["X2_theta"]["label"] == "2-theta" and data_keys["I0_cps"]["label"] == "I0 (cps)"
+
+
+def test_area_detector_tiff_ndattributes_keep_their_names_as_labels(tmp_path, validated):
+    import numpy as np
+
+    from intake_ingest.ingestors.area_detector import ingest_area_detector_tiff
+
+    from .test_area_detector import write_ndfile_tiff
+
+    for index in range(2):
+        write_ndfile_tiff(
+            tmp_path / f"det_{index + 1:06d}.tif", np.full((4, 5), index, np.uint16),
+            unique_id=index + 1, ndarray_timestamp=1.0e9 + index, epics_seconds=1000 + index, epics_nanoseconds=0,
+            attributes=[("Ring Current", 100.0 - index), ("2-theta", 7.5), ("Temperature", 20.0 + index)],
+        )
+    documents = validated(ingest_area_detector_tiff(str(tmp_path / "det_*.tif")))
+    descriptor = [doc for name, doc in documents if name == "descriptor"][0]
+    assert descriptor["data_keys"]["Ring_Current"]["label"] == "Ring Current"
+    assert "label" not in descriptor["data_keys"]["Temperature"]
+    constant = next(iter(descriptor["configuration"].values()))["data_keys"]
+    assert constant["X2_theta"]["label"] == "2-theta"
+
+
+def test_area_detector_hdf5_ndattributes_keep_their_names_as_labels(tmp_path, validated):
+    import numpy as np
+
+    from intake_ingest.ingestors.hdf5.area_detector import ingest_area_detector_hdf5
+
+    from .hdf5.test_area_detector import EPICS_SECONDS, frames_of, write_ndfile_hdf5
+
+    path = write_ndfile_hdf5(
+        str(tmp_path / "labels_000001.h5"), frames_of(0, 3),
+        attributes={"time": np.float64([0.0, 0.5, 1.0]), "Ring Current": np.float64([100.0, 99.0, 98.0])},
+        epics_seconds=EPICS_SECONDS,
+    )
+    descriptor = [doc for name, doc in validated(ingest_area_detector_hdf5(path)) if name == "descriptor"][0]
+    assert descriptor["data_keys"]["time_2"]["label"] == "time"
+    assert descriptor["data_keys"]["Ring_Current"]["label"] == "Ring Current"

@@ -51,7 +51,7 @@ from ...errors import IngestError, IngestWarning
 from ...files import deterministic_uid, expand, timestamps
 from ...grouping import series_key
 from ...registry import IngestorSpec
-from .._common import array_data_key, page_slices, source_label
+from .._common import array_data_key, labelled, page_slices, source_label
 from .._compose import compose_run
 from ..area_detector import attribute_key
 from ..area_detector import EPICS_EPOCH, OBJECT_NAME
@@ -411,7 +411,7 @@ def _describe(headers, joined, time, image_key):
         if name in DEFAULT_ATTRIBUTES:
             continue
         key = _attribute_key(name)
-        data_key = _column_data_key(values, source)
+        data_key = labelled(_column_data_key(values, source), key, name)
         if description:
             data_key["description"] = description
         if len(values) and all(np.array_equal(values[0], value) for value in values[1:]):
@@ -435,7 +435,7 @@ def _describe(headers, joined, time, image_key):
         shape = [len(value)] if isinstance(value, list) else []
         sample = value[0] if isinstance(value, list) and value else value
         where = NDATTRIBUTES if name in headers[0].group_attributes else DATA
-        data_key = scalar_data_key(sample, f"{headers[0].source.url}:{where}@{name}")
+        data_key = labelled(scalar_data_key(sample, f"{headers[0].source.url}:{where}@{name}"), key, name)
         data_key["shape"] = shape
         constant["data_keys"][key] = data_key
     return data_keys, event_data, {OBJECT_NAME: constant}
