@@ -67,6 +67,8 @@ class EdfHeader:
     title : str or None
     unpaired : list of str
         What did not pair up: mnemonics without values, or values without mnemonics.
+    labels : dict
+        Data key -> the header's name for it (``data_key['label']`` where they differ).
     beyond_64_bits : list of str
         Data keys whose header value holds an integer beyond 64 bits: kept exactly, as
         the header's text (a number column would round it to a float, or refuse it).
@@ -74,6 +76,7 @@ class EdfHeader:
 
     values: dict = dataclasses.field(default_factory=dict)
     sources: dict = dataclasses.field(default_factory=dict)
+    labels: dict = dataclasses.field(default_factory=dict)
     event_keys: dict = dataclasses.field(default_factory=dict)
     time: float | None = None
     time_key: str | None = None
@@ -104,6 +107,7 @@ class EdfHeader:
         if key not in self.values:
             self.values[key] = value
             self.sources[key] = where
+            self.labels[key] = name  # the header's own name, kept where the key differs
         return key
 
 

@@ -35,7 +35,7 @@ from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, timestamps
 from ..lazy import lazy_array
 from ..registry import IngestorSpec
-from ._common import array_data_key, check_declared_size, page_as_events, page_slices, source_label
+from ._common import array_data_key, check_declared_size, labelled, page_as_events, page_slices, source_label
 from ._compose import compose_run
 from ._edf_blocks import is_error_block, pair_error_blocks
 from ._edf_header import TIME_KEYS, EdfHeader, parse_edf_header
@@ -493,11 +493,13 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
         for header, source in zip(headers, files)
     ]
 
-    sources_of_keys, event_keys = {}, {}
+    sources_of_keys, labels_of_keys, event_keys = {}, {}, {}
     for header in headers:
         event_keys.update(header.event_keys)
         for key, where in header.sources.items():
             sources_of_keys.setdefault(key, where)
+        for key, name in header.labels.items():
+            labels_of_keys.setdefault(key, name)
     header_keys, event_data, configuration = describe_header_values(
         [header.values for header in headers],
         sources_of_keys,
@@ -506,6 +508,9 @@ def ingest_esrf_edf(pattern, *, lazy=False, timezone=None, storage_options=None)
         object_names=event_keys,
         files=files,
     )
+    for data_keys in (header_keys, *(group["data_keys"] for group in configuration.values())):
+        for key, data_key in data_keys.items():
+            labelled(data_key, key, labels_of_keys.get(key, key))
     arrays = {"image": (shape, dtype)}
     error_arrays = _error_arrays(frames)
     if error_arrays is not None:

@@ -95,3 +95,22 @@ def test_area_detector_hdf5_ndattributes_keep_their_names_as_labels(tmp_path, va
     descriptor = [doc for name, doc in validated(ingest_area_detector_hdf5(path)) if name == "descriptor"][0]
     assert descriptor["data_keys"]["time_2"]["label"] == "time"
     assert descriptor["data_keys"]["Ring_Current"]["label"] == "Ring Current"
+
+
+def test_edf_header_keys_keep_their_names_as_labels(tmp_path, validated):
+    import fabio
+    import numpy as np
+
+    from intake_ingest.ingestors.esrf_edf import ingest_esrf_edf
+
+    for index in range(2):
+        header = {"Ring Current": f"{100 - index}", "2-theta": "7.5", "Temperature": f"{20 + index}",
+                  "counter_mne": "mon time", "counter_pos": f"{1000 + index} {index}"}
+        fabio.edfimage.EdfImage(data=np.full((4, 5), index, np.uint16), header=header).write(str(tmp_path / f"f_{index + 1:04d}.edf"))
+    descriptor = [doc for name, doc in validated(ingest_esrf_edf(str(tmp_path / "f_*.edf"))) if name == "descriptor"][0]
+    data_keys = descriptor["data_keys"]
+    constant = {key: value for group in descriptor["configuration"].values() for key, value in group["data_keys"].items()}
+    assert data_keys["Ring_Current"]["label"] == "Ring Current"
+    assert data_keys["time_2"]["label"] == "time"  # a counter named as an event's field
+    assert "label" not in data_keys["Temperature"] and "label" not in data_keys["mon"]
+    assert constant["X2_theta"]["label"] == "2-theta"
