@@ -6,6 +6,9 @@ fails is removed from the server (no half-written run stays) and the next run is
 Frames of the formats :mod:`.locators` knows go as StreamResource/StreamDatum documents
 (:func:`.external.external_documents`), read by the ingestor lazily so that no pixel is
 read on the way; everything else goes as the ingestor's events, into tiled's SQL tables.
+:func:`write_catalog` does the same for the runs of an intake catalog (a YAML spec,
+msgpack files). Each run is read once and costs only the writer's own requests (about
+seven); a run already on the server is found by tiled refusing it, not by asking first.
 """
 
 import inspect
