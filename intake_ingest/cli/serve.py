@@ -4,7 +4,10 @@ The files are detected and each run is written into a tiled catalog (an SQLite c
 in a folder by default, or a PostgreSQL URI shared by several servers) through bluesky's
 TiledWriter, frames left in their files; the catalog is then served on 127.0.0.1 with
 tiled's single-user API key: the one in ``TILED_SINGLE_USER_API_KEY`` if set, else a new
-one, printed. With ``--watch``, files that appear later become runs within seconds.
+one, printed. With ``--watch``, files that appear later become runs within seconds
+(:class:`~intake_ingest.detect.watching.Watcher`, through a
+:class:`~intake_ingest.tiled.sink.TiledSink`). Given an existing catalog instead (a YAML
+spec, msgpack files), its runs are written (:func:`~intake_ingest.tiled.writing.write_catalog`).
 
 :func:`add_parser` adds the subcommand to the command line's parser; :func:`serve_command`
 runs it. ``python -m intake_ingest.cli.serve PATHS ...`` runs it alone.
