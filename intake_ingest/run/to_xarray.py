@@ -17,29 +17,31 @@ def _is_dask(value):
 
 
 class _Column:
-    """The values of one field over a stream, as row values and page blocks, in order.
+    """The values of one field over a stream, as runs of row values and page blocks, in order.
 
     Rows (from events) and blocks (from event pages) are joined once at the end, so a
-    series of N images costs one copy into the result, not one per event.
+    series of N images costs one copy into the result, not one per event. Consecutive
+    rows are kept in one list, added a run of events at a time.
     """
 
     def __init__(self):
-        self.parts = []  # ("row", value) or ("block", array with leading time axis)
+        self.parts = []  # ("rows", list of row values) or ("block", array with leading time axis)
 
-    def add_row(self, value):
-        self.parts.append(("row", value))
+    def add_rows(self, values):
+        if len(values) == 0:
+            return
+        if self.parts and self.parts[-1][0] == "rows":
+            self.parts[-1][1].extend(values)
+        else:
+            self.parts.append(("rows", list(values)))
 
     def add_block(self, values):
         self.parts.append(("block", values))
 
     def _pieces(self):
         """Runs of consecutive rows as lists, blocks as they are, in order."""
-        for kind, group in itertools.groupby(self.parts, key=lambda part: part[0]):
-            values = [value for _, value in group]
-            if kind == "block":
-                yield from ((True, block) for block in values)
-            else:
-                yield False, values
+        for kind, values in self.parts:
+            yield kind == "block", values
 
     def join(self, lazy, dtype=None):
         """All values along a leading time axis: dask if ``lazy``, else numpy."""
@@ -50,7 +52,7 @@ class _Column:
                 for is_block, piece in pieces
             ]
             return arrays[0] if len(arrays) == 1 else da.concatenate(arrays)
-        if any(_is_dask(piece) if is_block else any(map(_is_dask, piece)) for is_block, piece in pieces):
+        if any(_is_dask(piece) if is_block else _any_dask(piece) for is_block, piece in pieces):
             return _read_into_one_array(pieces, dtype)
         view = _view_of_one_buffer(self.parts)
         if view is not None:
@@ -59,6 +61,11 @@ class _Column:
             np.asarray(piece) if is_block else _stack_rows(piece, dtype) for is_block, piece in pieces
         ]
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _any_dask(values):
+    """True if any of ``values`` is a dask array (their types compared, not each value)."""
+    return any(issubclass(kind, da.Array) for kind in set(map(type, values)))
 
 
 def _read_into_one_array(pieces, dtype=None):
@@ -106,6 +113,8 @@ def _view_of_one_buffer(parts):
     them is then a slice of that buffer instead of a copy of every pixel.
     """
     first_kind, first = parts[0]
+    if first_kind == "rows":
+        first = first[0]
     if not isinstance(first, np.ndarray) or first.ndim == 0:
         return None
     base = first.base
@@ -117,7 +126,7 @@ def _view_of_one_buffer(parts):
     if row_nbytes == 0 or offset % row_nbytes:
         return None
     begin = end = offset // row_nbytes
-    for kind, value in parts:
+    for kind, value in _each_row_or_block(parts):
         if not (
             isinstance(value, np.ndarray)
             and value.base is base
@@ -133,6 +142,16 @@ def _view_of_one_buffer(parts):
         else:
             return None
     return base[begin:end]
+
+
+def _each_row_or_block(parts):
+    """``(kind, value)``: each row of the runs of rows as ``("row", value)``, blocks as they are."""
+    for kind, values in parts:
+        if kind == "rows":
+            for value in values:
+                yield "row", value
+        else:
+            yield kind, values
 
 
 def _as_dask(value):
@@ -189,8 +208,8 @@ def _fill_column(column, data_key, filler, lazy):
     """Replace datum ids (external data) in a column by the arrays they point at."""
     shape = tuple(data_key.get("shape") or ())
     dtype = np.dtype(data_key["dtype_numpy"]) if "dtype_numpy" in data_key else None
-    parts = []
-    for kind, value in column.parts:
+    def filled(value):
+        nonlocal shape, dtype
         if isinstance(value, str):
             if not lazy:
                 value = filler.load(value)
@@ -199,8 +218,12 @@ def _fill_column(column, data_key, filler, lazy):
                     first = filler.load(value)
                     shape, dtype = first.shape, first.dtype
                 value = filler.lazy(value, shape, dtype)
-        parts.append((kind, value))
-    column.parts = parts
+        return value
+
+    column.parts = [
+        (kind, [filled(value) for value in values] if kind == "rows" else filled(values))
+        for kind, values in column.parts
+    ]
 
 
 def stream_to_dataset(descriptors, event_documents, lazy=False, filler=None):
@@ -231,14 +254,23 @@ def stream_to_dataset(descriptors, event_documents, lazy=False, filler=None):
 
     columns = {key: _Column() for key in data_keys}
     times, seq_nums, uids = [], [], []
-    for name, doc in event_documents:
-        if name == "event":
-            times.append(doc["time"])
-            seq_nums.append(doc["seq_num"])
-            uids.append(doc["uid"])
+    # Consecutive events are taken a run at a time: one list per key for the run, not one
+    # call per event and key.
+    for is_page, group in itertools.groupby(event_documents, key=lambda item: item[0] != "event"):
+        docs = [doc for _, doc in group]
+        if not is_page:
+            times.extend(doc["time"] for doc in docs)
+            seq_nums.extend(doc["seq_num"] for doc in docs)
+            uids.extend(doc["uid"] for doc in docs)
             for key, column in columns.items():
-                column.add_row(_field(doc, key))
-        else:  # event_page
+                try:
+                    column.add_rows([doc["data"][key] for doc in docs])
+                except KeyError:
+                    for doc in docs:
+                        _field(doc, key)  # names the event that lacks the key
+                    raise
+            continue
+        for doc in docs:  # event_page
             times.extend(doc["time"])
             seq_nums.extend(doc["seq_num"])
             uids.extend(doc["uid"])
@@ -253,8 +285,7 @@ def stream_to_dataset(descriptors, event_documents, lazy=False, filler=None):
                 if isinstance(values, (np.ndarray, da.Array)):
                     column.add_block(values)
                 else:
-                    for value in values:
-                        column.add_row(value)
+                    column.add_rows(values)
 
     if filler is not None:
         for key, data_key in data_keys.items():
