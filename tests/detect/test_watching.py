@@ -353,8 +353,9 @@ def test_the_watcher_in_a_thread_stops_cleanly(tmp_path):
     assert len(sink.catalog) == 1 and watcher._thread is None
 
 
-def test_ingest_watch_on_the_command_line(tmp_path):
-    """``intake-ingest ingest FOLDER --to DIR --watch``: a line per run; Ctrl-C ends it with status 0.
+@pytest.mark.parametrize("stop_signal", ["SIGINT", "SIGTERM"])
+def test_ingest_watch_on_the_command_line(tmp_path, stop_signal):
+    """``intake-ingest ingest FOLDER --to DIR --watch``: a line per run; Ctrl-C (or SIGTERM) ends it with status 0.
 
     Isolated, as users run it: sniffing and reading in one worker process for the watch.
     """
@@ -375,7 +376,7 @@ def test_ingest_watch_on_the_command_line(tmp_path):
         second = process.stdout.readline()
         assert second.startswith("new: ") and "b.tif" in second
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(getattr(signal, stop_signal))
         stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
     assert len(BlueskyMsgpackCatalog(str(out / "*.msgpack"))) == 2
