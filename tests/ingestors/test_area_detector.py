@@ -39,6 +39,8 @@ from intake_ingest.ingestors.area_detector import (
 from intake_ingest.registry import get_spec, read_head
 from intake_ingest.run import BlueskyRun
 
+from .tiff_tags import declare_image_length
+
 N_FILES = 5
 SHAPE = (64, 48)
 EPICS_SECONDS = 1_100_000_000  # 2024-11-06 in EPICS time (seconds past 1990-01-01 UTC)
@@ -560,15 +562,8 @@ def test_attributes_named_as_event_fields_are_renamed(tmp_path, validated):
 
 @pytest.mark.parametrize("lazy", [False, True])
 def test_image_height_beyond_the_file_is_an_error_before_allocating(ad_series, lazy):
-    import struct
-
     pattern, _, paths, _ = ad_series
-    with tifffile.TiffFile(paths[0]) as tif:
-        tag = tif.pages[0].tags["ImageLength"]
-        offset, code = tag.valueoffset, tag.dtype
-    with open(paths[0], "r+b") as file:
-        file.seek(offset)
-        file.write(struct.pack("<I" if code == 4 else "<H", 2**31 - 1 if code == 4 else 65535))
+    declare_image_length(paths[0])
     with pytest.raises(IngestError, match=r"declares an image series of shape") as info:
         list(area_detector.ingest_area_detector_tiff(pattern, lazy=lazy))
     assert info.value.path == paths[0]

@@ -53,6 +53,8 @@ from intake_ingest.ingestors.dectris import (
 from intake_ingest.registry import get_spec, read_head
 from intake_ingest.run import BlueskyRun
 
+from .tiff_tags import declare_image_length
+
 REAL = Path(__file__).parents[1] / "data" / "real" / "pilatus"
 N_FILES = 5
 SHAPE = (195, 487)  # a PILATUS 100K module
@@ -777,15 +779,8 @@ def test_cbf_dimensions_beyond_its_data_are_an_error_before_allocating(cbf_serie
 
 @pytest.mark.parametrize("lazy", [False, True])
 def test_pilatus_tiff_height_beyond_the_file_is_an_error_before_allocating(tiff_series, lazy):
-    import struct
-
     pattern, _, paths, _ = tiff_series
-    with tifffile.TiffFile(paths[0]) as tif:
-        tag = tif.pages[0].tags["ImageLength"]
-        offset, code = tag.valueoffset, tag.dtype
-    data = bytearray(Path(paths[0]).read_bytes())
-    struct.pack_into("<I" if code == 4 else "<H", data, offset, 2**31 - 1 if code == 4 else 65535)
-    Path(paths[0]).write_bytes(bytes(data))
+    declare_image_length(paths[0])
     with pytest.raises(IngestError, match=r"declares an image series of shape") as info:
         list(ingest_pilatus_tiff(pattern, lazy=lazy))
     assert info.value.path == paths[0]

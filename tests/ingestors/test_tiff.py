@@ -10,6 +10,8 @@ import tifffile
 from intake_ingest import IngestError, MissingFileError
 from intake_ingest.ingestors import ingest_tiff_series, ingest_tiff_series_dask, ingest_tiff_stack
 
+from .tiff_tags import declare_image_length
+
 
 def names(documents):
     return [name for name, _ in documents]
@@ -299,16 +301,9 @@ def test_complete_stacks_do_not_warn(tmp_path, tiff_stack):
 
 def _with_image_length(tmp_path, height, compression=None):
     """A small TIFF whose ImageLength tag is then overwritten with ``height``."""
-    import struct
-
     path = tmp_path / "tall.tiff"
     tifffile.imwrite(path, np.zeros((4, 6), np.uint16), metadata=None, compression=compression)
-    with tifffile.TiffFile(path) as tif:
-        tag = tif.pages[0].tags["ImageLength"]
-        offset, code = tag.valueoffset, tag.dtype
-    data = bytearray(path.read_bytes())
-    struct.pack_into("<I" if code == 4 else "<H", data, offset, height)
-    path.write_bytes(bytes(data))
+    declare_image_length(path, height)
     return str(path)
 
 
