@@ -9,19 +9,23 @@ whose chunks hold many frames: one task reads the frames of a chunk, one after t
 other, straight into that chunk's array (:func:`read_frames_into`). The graph holds
 only module-level functions and their arguments, so it pickles (dask.distributed).
 
-Such an array (a :class:`FramesArray`) hands a one-chunk result over without dask's
-defensive copy, and indexed by one frame or a range of frames it reads only those.
-Ingestors that read several frames of one file at once (a TIFF stack's pages) build
-the same kind of array from their own tasks with :func:`blocks_array`.
+Such an array (a :class:`~intake_ingest.frames_array.FramesArray`) hands a one-chunk
+result over without dask's defensive copy, and indexed by one frame or a range of
+frames it reads only those. Ingestors that read several frames of one file at once (a
+TIFF stack's pages) build the same kind of array from their own tasks with
+:func:`blocks_array`.
+
+dask is imported only by the functions that make dask arrays: an eager read, whose
+events hold numpy arrays, never imports it (:func:`is_dask_array` tells without it).
 """
 
 import hashlib
+import importlib
+import sys
 from functools import lru_cache
 from typing import Callable, NamedTuple
 
-import dask.array as da
 import numpy as np
-from dask.highlevelgraph import HighLevelGraph
 
 from .errors import IngestError
 
@@ -35,6 +39,8 @@ __all__ = [
     "frames_per_chunk",
     "frame_reads",
     "fuse_frames",
+    "is_dask_array",
+    "is_dask_array_type",
     "lazy_array",
     "lazy_frames",
     "read_frames_into",
@@ -47,6 +53,30 @@ CHUNK_BYTES = 128 * 2**20
 
 # The attribute of a one-frame dask array that says how to read its frame.
 _FRAME_READ = "_intake_ingest_frame_read"
+
+# The attribute of a FramesArray that makes the array of its frames start:stop.
+_SUBSET = "_intake_ingest_subset"
+
+
+def __getattr__(name):
+    # FramesArray subclasses dask's Array: defined, and dask imported, on first use.
+    if name == "FramesArray":
+        return importlib.import_module(".frames_array", __package__).FramesArray
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def is_dask_array_type(kind):
+    """True if the class ``kind`` is dask's Array or a subclass; never imports dask.
+
+    If ``dask.array`` was never imported, no dask array can exist.
+    """
+    module = sys.modules.get("dask.array")
+    return module is not None and issubclass(kind, module.Array)
+
+
+def is_dask_array(value):
+    """True if ``value`` is a dask array; never imports dask (see :func:`is_dask_array_type`)."""
+    return is_dask_array_type(type(value))
 
 
 class FrameRead(NamedTuple):
@@ -101,6 +131,8 @@ def lazy_array(read, args, shape, dtype, version, fusable=True):
     fusable : bool, optional
         If False, the array records no FrameRead: a stream keeps it a task of its own.
     """
+    import dask.array as da
+
     name = dask_name(_task_prefix(read), [version])
     chunks = tuple((int(n),) for n in shape)
     key = (name,) + (0,) * len(shape)
@@ -173,95 +205,6 @@ def _read_frames(frames, shape, dtype):
     return read_frames_into(frames.reads, np.empty((len(frames),) + tuple(shape), dtype))
 
 
-class FramesArray(da.Array):
-    """A dask array of frames read by this package's tasks, each chunk a new array.
-
-    Computing a one-chunk dask array copies the chunk (dask's ``finalize`` cannot know
-    that nobody else holds it); a chunk of this array is made by its read task for the
-    caller alone, so it is handed over as it is.
-
-    Indexing the first axis with an integer or a slice of step 1 gives an array of the
-    same kind that reads only the frames selected (a viewer showing frame 5 of a series
-    reads one file, not the chunk's hundred), and one frame is handed over without a
-    copy too. Other arrays derived from it are plain dask arrays.
-    """
-
-    __slots__ = ()
-
-    def __dask_postcompute__(self):
-        if self.npartitions == 1:
-            return _only_chunk, ()
-        return super().__dask_postcompute__()
-
-    def __getitem__(self, key):
-        selection = _first_axis_range(key, self.shape[0])
-        if selection is None:
-            return super().__getitem__(key)
-        start, stop, is_integer, rest = selection
-        part = self
-        subset = getattr(self, _SUBSET, None)
-        if subset is not None and (start, stop) != (0, self.shape[0]):
-            part, start, stop = subset(start, stop), 0, stop - start
-        if is_integer:
-            part = part._frame(start)
-        elif (start, stop) != (0, part.shape[0]):
-            return da.Array.__getitem__(part, (slice(start, stop), *rest))
-        if part is None:  # chunked along a frame's own axes: dask picks the frame
-            return super().__getitem__(key)
-        if all(isinstance(index, slice) and index == slice(None) for index in rest) or rest == (Ellipsis,):
-            return part
-        return da.Array.__getitem__(part, ((slice(None),) if not is_integer else ()) + tuple(rest))
-
-    def _frame(self, index):
-        """Frame ``index`` as a one-chunk FramesArray, read by its chunk's task; None if
-        the array is chunked along other axes than the first."""
-        if any(len(chunks) > 1 for chunks in self.chunks[1:]):
-            return None
-        bounds = np.cumsum((0,) + self.chunks[0])
-        block = int(np.searchsorted(bounds, index, side="right")) - 1
-        trailing = (0,) * (self.ndim - 1)
-        name = dask_name("frame", [self.name, str(index)])
-        task = (_frame_of_block, (self.name, block, *trailing), index - int(bounds[block]))
-        graph = HighLevelGraph.from_collections(name, {(name, *trailing): task}, dependencies=[self])
-        frame_chunks = tuple((n,) for n in self.shape[1:])
-        return FramesArray(graph, name, chunks=frame_chunks, meta=_meta(self.ndim - 1, self.dtype))
-
-
-def _frame_of_block(block, index):
-    """Frame ``index`` of a chunk just read (a dask task): the chunk's own memory if it
-    is the chunk's only frame, else a copy (a view would keep the other frames alive)."""
-    return block[index] if len(block) == 1 else block[index].copy()
-
-
-# The attribute of a FramesArray that makes the array of its frames start:stop.
-_SUBSET = "_intake_ingest_subset"
-
-
-def _first_axis_range(key, length):
-    """``(start, stop, is_integer, rest of key)`` if ``key`` picks frames start:stop; else None.
-
-    Only an integer or a slice of step 1 on the first axis qualifies (anything else,
-    or an index out of range, is left to dask, which says what is wrong).
-    """
-    key = key if isinstance(key, tuple) else (key,)
-    if not key:
-        return None
-    first, rest = key[0], key[1:]
-    if isinstance(first, (int, np.integer)) and not isinstance(first, (bool, np.bool_)):
-        index = int(first) + length if int(first) < 0 else int(first)
-        return (index, index + 1, True, rest) if 0 <= index < length else None
-    if isinstance(first, slice) and first.step in (None, 1):
-        start, stop, _ = first.indices(length)
-        return (start, stop, False, rest) if start < stop else None
-    return None
-
-
-def _only_chunk(results):
-    while isinstance(results, (tuple, list)):
-        (results,) = results
-    return results
-
-
 def frames_per_chunk(shape, dtype, chunk_bytes=None):
     """How many frames of ``shape`` and ``dtype`` make a chunk of about ``chunk_bytes``."""
     frame_nbytes = max(1, int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
@@ -321,6 +264,10 @@ def blocks_array(name, blocks, shape, dtype, subset=None):
     -------
     FramesArray
     """
+    import dask.array as da
+
+    from .frames_array import FramesArray
+
     shape, dtype = tuple(int(n) for n in shape), np.dtype(dtype)
     if not blocks:
         return da.empty((0, *shape), dtype=dtype)

@@ -8,11 +8,11 @@ here they are refused.
 
 import warnings
 
-import dask.array as da
 import msgpack
 import numpy as np
 
 from ..errors import IngestError, IngestWarning, MissingFileError
+from ..lazy import is_dask_array
 
 __all__ = ["encode", "decode", "pack", "read_documents"]
 
@@ -22,7 +22,7 @@ READ_SIZE = 1 << 20
 
 def encode(obj):
     """msgpack ``default`` hook: numpy (and dask) arrays and scalars as msgpack-numpy maps."""
-    if isinstance(obj, da.Array):
+    if is_dask_array(obj):
         obj = np.asarray(obj)
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind == "O":

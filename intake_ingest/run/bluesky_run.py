@@ -4,12 +4,12 @@ import datetime
 from collections.abc import Mapping
 from functools import partial
 
-import dask.array as da
 import event_model
 import numpy as np
 from intake.catalog import Catalog
 
 from .._version import __version__
+from ..lazy import is_dask_array
 from .documents import RunDocuments
 from .filling import Filler
 from .entry import LazyEntry
@@ -78,7 +78,7 @@ def _fill_event(event, fill, external, filler):
                 data[key] = filler.lazy(value, *_shape_and_dtype(external[key], filler, value))
             filled[key] = value
             changed = True
-        elif fill == "yes" and isinstance(value, da.Array):
+        elif fill == "yes" and is_dask_array(value):
             data[key] = np.asarray(value)
             changed = True
     return {**event, "data": data, "filled": filled} if changed else event

@@ -5,7 +5,6 @@ from intake.source.base import DataSource, Schema
 from .._version import __version__
 from ..errors import IngestError
 from .filling import Filler
-from .to_xarray import stream_to_dataset
 from .yaml_view import plain
 
 __all__ = ["BlueskyEventStream"]
@@ -37,6 +36,10 @@ class BlueskyEventStream(DataSource):
         return f"<BlueskyEventStream {self._stream_name!r} of run {self._documents.uid}>"
 
     def _dataset(self, lazy):
+        # Imported here, not at the top: xarray imports pandas, which costs a process
+        # 50-90 MiB that listing and searching runs never need.
+        from .to_xarray import stream_to_dataset
+
         descriptors = self._documents.descriptors(self._stream_name)
         events = self._documents.event_documents(doc["uid"] for doc in descriptors)
         try:
