@@ -1,12 +1,10 @@
 """``intake-ingest ingestors | detect | ingest | catalog PATHS -o``: from files to runs."""
 
-import contextlib
 import json
 import os
-import signal
 import sys
-import threading
 
+from .signals import stopped_by_signals
 from .tables import natural_key, text_table
 
 __all__ = ["detect_command", "ingest_command", "list_ingestors", "plan_lines", "write_catalog_command"]
@@ -174,35 +172,9 @@ def _watch(paths, to, ingestor, out, isolate, timeout):
         watcher = Watcher(paths, sink, ingestor=ingestor, isolate=worker or False,
                           on_update=lambda update: print(update.line(), file=out, flush=True))
         print(f"watching {' '.join(map(str, paths))}: new files become runs in {to} (Ctrl-C stops)", file=out, flush=True)
-        with _stopped_by_signals(watcher):
+        with stopped_by_signals(watcher):
             watcher.run()
     return 0
-
-
-@contextlib.contextmanager
-def _stopped_by_signals(watcher):
-    """Ctrl-C (SIGINT) and SIGTERM end the watch after the pass under way.
-
-    A KeyboardInterrupt raised wherever the main thread happens to be (inside a call to
-    the isolation worker, a msgpack file half written) would cut a pass in the middle;
-    a handler asks the watcher to stop instead. It is installed whatever the process
-    inherited (a shell or a parent that ignores SIGINT). A second Ctrl-C interrupts at
-    once, for a pass that takes long.
-    """
-    if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
-        yield
-        return
-
-    def stop(number, frame):
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        watcher.stop()
-
-    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def write_catalog_command(paths, output, ingestor=None, quiet=False, out=None, isolate=True, timeout=None):
