@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import array_data_key, check_declared_size, page_as_events, page_slices, source_label
+from ._common import array_data_key, check_declared_size, labelled, page_as_events, page_slices, source_label
 from ._compose import compose_run
 from ._fabio import (
     OBJECT_NAME,
@@ -106,22 +106,29 @@ class PilatusHeader:
         ``sensor_material`` and ``sensor_thickness``.
     sources : dict
         Data key -> where it comes from (``'PILATUS header Exposure_time'``).
+    labels : dict
+        Data key -> the keyword as the header writes it (``'Exposure_time'``), for the
+        keys named after a keyword (not those a line is split into, such as ``sensor_material``).
     time : float or None
         When the image was taken (Unix time), from the time stamp line.
     """
 
     values: dict = dataclasses.field(default_factory=dict)
     sources: dict = dataclasses.field(default_factory=dict)
+    labels: dict = dataclasses.field(default_factory=dict)
     time: float | None = None
 
     def add(self, keyword, value, units=None, key=None, source=None):
         """Add the value of ``keyword`` under ``key`` (by default the keyword in lower case)."""
+        named_after_keyword = key is None
         key = key or data_key_name(keyword.lower())
         if key == "image":  # the image's own data key
             key = "header_image"
         if key not in self.values:  # a keyword written twice: the first line holds
             self.values[key] = HeaderValue(value, units)
             self.sources[key] = source or f"PILATUS header {keyword}"
+            if named_after_keyword:
+                self.labels[key] = keyword  # the header's own name, kept where the key differs
 
 
 def _units(words):
@@ -196,10 +203,10 @@ def parse_detector_line(rest):
         return None, None, None
     model, serial, others = None, None, []
     for index, part in enumerate(parts):
-        labelled = _SERIAL.search(part) if serial is None else None
-        if labelled is not None:
-            serial = labelled["serial"]
-            before, after = part[: labelled.start()].strip(), part[labelled.end() :].strip()
+        serial_match = _SERIAL.search(part) if serial is None else None
+        if serial_match is not None:
+            serial = serial_match["serial"]
+            before, after = part[: serial_match.start()].strip(), part[serial_match.end() :].strip()
             if index == 0:
                 model = before or None
             elif before:
@@ -627,13 +634,18 @@ def _ingest(file_format, pattern, lazy, timezone, storage_options):
     headers, shape, dtype, buffer = _read_all(file_format, series, lazy, timezone)
     # The time stamp line says when each image was taken; without one, the file's mtime.
     times = [mtime if header.time is None else header.time for header, mtime in zip(headers, mtimes)]
-    sources_of_keys = {}
+    sources_of_keys, labels_of_keys = {}, {}
     for header in headers:
         for key, where in header.sources.items():
             sources_of_keys.setdefault(key, where)
+        for key, name in header.labels.items():
+            labels_of_keys.setdefault(key, name)
     header_keys, event_data, configuration = describe_header_values(
         [header.values for header in headers], sources_of_keys, time=times[0], files=series
     )
+    for data_keys in (header_keys, *(group["data_keys"] for group in configuration.values())):
+        for key, data_key in data_keys.items():
+            labelled(data_key, key, labels_of_keys.get(key, key))
     image_key = array_data_key(shape, dtype, source_label(pattern), object_name=OBJECT_NAME)
     stream_bundle = compose_image_descriptor(run_bundle, image_key, header_keys, configuration, times[0])
     yield "descriptor", stream_bundle.descriptor_doc

@@ -233,6 +233,7 @@ def test_changing_values_are_event_data_constant_ones_configuration(series, vali
         "units": "deg",
         "source": "PILATUS header Start_angle",
         "object_name": "detector",
+        "label": "Start_angle",
     }
     assert descriptor["data_keys"]["flux"]["units"] == "ph/s"
     events = events_of(documents)
@@ -247,7 +248,7 @@ def test_changing_values_are_event_data_constant_ones_configuration(series, vali
     assert data["beam_xy"] == [243.12, 97.5]
     assert data_keys["beam_xy"] == {
         "dtype": "array", "dtype_numpy": "<f8", "shape": [2], "units": "pixels",
-        "source": "PILATUS header Beam_xy",
+        "source": "PILATUS header Beam_xy", "label": "Beam_xy",
     }
     assert data["wavelength"] == 1.0332 and data_keys["wavelength"]["units"] == "angstrom"
     assert data["energy_range"] == [0, 0]
