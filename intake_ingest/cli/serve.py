@@ -6,7 +6,8 @@ TiledWriter, frames left in their files; the catalog is then served on 127.0.0.1
 tiled's single-user API key: the one in ``TILED_SINGLE_USER_API_KEY`` if set, else a new
 one, printed. With ``--watch``, files that appear later become runs within seconds
 (:class:`~intake_ingest.detect.watching.Watcher`, through a
-:class:`~intake_ingest.tiled.sink.TiledSink`). Given an existing catalog instead (a YAML
+:class:`~intake_ingest.tiled.sink.TiledSink`). Ctrl-C and SIGTERM stop it cleanly
+(:func:`~intake_ingest.cli.signals.stopped_by_signals`). Given an existing catalog instead (a YAML
 spec, msgpack files), its runs are written (:func:`~intake_ingest.tiled.writing.write_catalog`).
 
 :func:`add_parser` adds the subcommand to the command line's parser; :func:`serve_command`
@@ -19,7 +20,7 @@ import os
 import sys
 import threading
 
-__all__ = ["add_parser", "catalog_argument", "main", "readable_folders", "serve_command"]
+__all__ = ["StopRequest", "add_parser", "catalog_argument", "main", "readable_folders", "serve_command"]
 
 DEFAULT_CATALOG = "tiled-catalog"
 
@@ -80,6 +81,31 @@ def catalog_argument(paths):
     return open_catalog_argument(path)
 
 
+class StopRequest:
+    """Until when :func:`serve_command` serves: ``stop`` (an Event, set by another thread) or a signal.
+
+    A signal handler only sets :attr:`requested`, a plain attribute: setting the Event
+    itself from a handler could deadlock, the main thread being interrupted while it
+    holds the Event's lock inside :meth:`threading.Event.wait`.
+    """
+
+    #: Seconds between looks at :attr:`requested`.
+    POLL = 0.2
+
+    def __init__(self, event):
+        self.event = event
+        self.requested = False
+
+    def stop(self):
+        """What :func:`~intake_ingest.cli.signals.stopped_by_signals` calls from its handler."""
+        self.requested = True
+
+    def wait(self):
+        """Return once :meth:`stop` was called or the event is set."""
+        while not self.requested and not self.event.wait(self.POLL):
+            pass
+
+
 def serve_command(paths, catalog=DEFAULT_CATALOG, port=8000, watch=False, ingestor=None, quiet=False, out=None, stop=None, interval=1.0,
                   settle=0.0):
     """Ingest ``paths`` into a tiled catalog and serve it until interrupted (or ``stop`` is set).
@@ -87,7 +113,8 @@ def serve_command(paths, catalog=DEFAULT_CATALOG, port=8000, watch=False, ingest
     With ``watch``, a :class:`~intake_ingest.detect.watching.Watcher` (every ``interval``
     seconds; ``settle``: seconds a file must stay unchanged, for NFS) writes the runs of
     files that appear into the same server (:class:`~intake_ingest.tiled.sink.TiledSink`),
-    a line per run made, grown or failed.
+    a line per run made, grown or failed. Ctrl-C or SIGTERM ends the watcher's pass under
+    way, then the server, with a line saying which signal stopped it.
 
     Returns the exit status: 0, or 1 if a run failed (the server still serves the others).
     """
@@ -96,6 +123,7 @@ def serve_command(paths, catalog=DEFAULT_CATALOG, port=8000, watch=False, ingest
     from ..detect.watching import Watcher
     from ..tiled.sink import TiledSink
     from ..tiled.writing import connect, source_folders, write_catalog, write_plan
+    from .signals import stopped_by_signals
 
     out = out or sys.stdout
     stop = stop or threading.Event()
@@ -117,20 +145,24 @@ def serve_command(paths, catalog=DEFAULT_CATALOG, port=8000, watch=False, ingest
             result = write_catalog(source, client)
         if not quiet or result.errors:
             print(result.summary(), file=out)
-        print(f"serving {len(client)} run(s){'; watching for new files' if watch else ''} (Ctrl-C stops)", file=out, flush=True)
-        if watch:
-            # The runs just written are the watcher's: their files are not read again, and a
-            # series among them that grows replaces its run.
-            watcher = Watcher(paths, TiledSink(client), ingestor=ingestor, interval=interval, settle=settle,
-                              on_update=lambda update: print(update.line(), file=out, flush=True))
-            watcher.adopt(plan, result)
-            watcher.start()
-            try:
-                stop.wait()
-            finally:
-                watcher.close()
-        else:
-            stop.wait()
+        request = StopRequest(stop)
+        with stopped_by_signals(request) as received:  # Ctrl-C, SIGTERM: the watcher's pass ends, then the server
+            print(f"serving {len(client)} run(s){'; watching for new files' if watch else ''} (Ctrl-C stops)", file=out, flush=True)
+            if watch:
+                # The runs just written are the watcher's: their files are not read again, and a
+                # series among them that grows replaces its run.
+                watcher = Watcher(paths, TiledSink(client), ingestor=ingestor, interval=interval, settle=settle,
+                                  on_update=lambda update: print(update.line(), file=out, flush=True))
+                watcher.adopt(plan, result)
+                watcher.start()
+                try:
+                    request.wait()
+                finally:
+                    watcher.close()
+            else:
+                request.wait()
+        if received:
+            print(f"stopped by {received.name}", file=out, flush=True)
         return 0 if result.ok else 1
     except KeyboardInterrupt:
         return 0
