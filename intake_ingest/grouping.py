@@ -3,15 +3,18 @@
 import posixpath
 import re
 
-__all__ = ["GROUPINGS", "group_files", "numbered_name", "numbered_order", "series_key"]
+__all__ = ["GROUPINGS", "group_files", "name_parts", "numbered_name", "numbered_order", "series_key"]
 
 GROUPINGS = ("file", "directory", "prefix")
 
 # areaDetector's FileTemplate "%s%s_%3.3d.tif" and most counters: a prefix, digits, extension.
 # The extension (".tiff", ".h5", ".edf.gz": each part starts with a letter) is split off
-# first, so that the digit of ".h5" is never read as a file number.
-_EXTENSION = re.compile(r"(\.[^\W\d]\w*)*$")
-_NUMBERED_STEM = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
+# first, so that the digit of ".h5" is never read as a file number. Both are matched on
+# the reversed name, from its start: the longest extension is then a greedy match that
+# never backtracks (searching the name for where its extension starts tries every
+# position), and the number is the digits right before it.
+_REVERSED_EXTENSION = re.compile(r"(?:\w*[^\W\d]\.)*")
+_DIGITS = re.compile(r"\d+")
 
 
 def numbered_name(name):
@@ -19,20 +22,32 @@ def numbered_name(name):
 
     ``single.h5`` has none; ``scan.003`` (a number as extension) is ``('scan.', 3, '')``.
     """
-    suffix_start = _EXTENSION.search(name).start()
-    match = _NUMBERED_STEM.match(name[:suffix_start])
-    if match is None:
+    reversed_name = name[::-1]
+    extension_length = _REVERSED_EXTENSION.match(reversed_name).end()
+    digits = _DIGITS.match(reversed_name, extension_length)
+    if digits is None:
         return None
-    return match["prefix"], int(match["number"]), name[suffix_start:]
+    number_end = len(name) - extension_length
+    number_start = len(name) - digits.end()
+    return name[:number_start], int(name[number_start:number_end]), name[number_end:]
+
+
+def name_parts(path):
+    """``(folder, prefix, number, extension)`` of a POSIX path, its name parsed once.
+
+    ``/data/scan_0012.tiff`` is ``('/data', 'scan_', 12, '.tiff')``; a name without a
+    number is ``(folder, name, None, '')``. The folder is what precedes the last ``/``.
+    """
+    folder, _, name = path.rpartition("/")
+    parts = numbered_name(name)
+    if parts is None:
+        return folder, name, None, ""
+    return folder, *parts
 
 
 def series_key(source):
     """(folder, prefix, extension, number) of a numbered file; an unnumbered file stands alone."""
-    name = posixpath.basename(source.path)
-    parts = numbered_name(name)
-    if parts is None:
-        return posixpath.dirname(source.path), name, "", None
-    prefix, number, suffix = parts
+    _, prefix, number, suffix = source.name_parts
     return posixpath.dirname(source.path), prefix, suffix, number
 
 
@@ -53,11 +68,9 @@ def _prefix_group(source):
     """(group key, number) of a file: numbered files sharing folder, prefix and extension
     share a key; a file without a number is a group of its own (number None; its key
     cannot be a series' key, so ``a.tif`` never joins ``a5.tif``... nor ``a`` ``a5``)."""
-    folder, _, name = source.path.rpartition("/")  # a third of posixpath.split's time
-    parts = numbered_name(name)
-    if parts is None:
-        return (folder, name, None), None
-    prefix, number, suffix = parts
+    folder, prefix, number, suffix = source.name_parts
+    if number is None:
+        return (folder, prefix, None), None
     return (folder, prefix, suffix), number
 
 

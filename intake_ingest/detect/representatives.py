@@ -18,7 +18,6 @@ import os
 from dataclasses import dataclass, field
 
 from ..files import read_starts
-from ..grouping import numbered_name
 
 __all__ = ["MIN_SERIES", "SIGNATURE_BYTES", "Representatives", "Series", "choose_representatives"]
 
@@ -129,12 +128,11 @@ def _cluster_key(source):
     lower case, digits of the number, size), None for a file that stands alone."""
     if source.size is None:
         return None, None  # no size to compare: sniffed on its own
-    folder, _, name = source.path.rpartition("/")
-    parts = numbered_name(name)
-    if parts is None:
+    folder, prefix, number, suffix = source.name_parts
+    if number is None:
         return None, None
-    prefix, number, suffix = parts
-    width = len(name) - len(prefix) - len(suffix)
+    name_length = len(source.path) - len(folder) - ("/" in source.path)  # the "/" between them
+    width = name_length - len(prefix) - len(suffix)
     return (id(source.fs), source.chain, folder, prefix, suffix.lower(), width, source.size), number
 
 
