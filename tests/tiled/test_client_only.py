@@ -185,3 +185,26 @@ def test_bluesky_tiled_plugins_conveniences_work(read_back):
     assert found["ScanID(2)"] == [scan_2]
     assert found["catalog[2]"] == scan_2
     assert found["catalog[-1]"] == latest
+
+
+def docs_section(title):
+    """The fenced blocks of ``docs/serving.md``'s section ``title``: ``[(language, text)]``."""
+    page = DOCS_PAGE.read_text()
+    section = page.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```(\w+)[^\n]*\n(.*?)^```", section, re.S | re.M)
+
+
+def test_the_docs_pip_line_and_script_for_another_machine(read_back, client_python, tmp_path):
+    """docs/serving.md "Reading from another machine": its pip line is this venv's, its script prints what it shows."""
+    _, _, _, server = read_back
+    blocks = docs_section("Reading from another machine")
+    (pip_line,) = [text for language, text in blocks if language == "sh"]
+    assert re.findall(r'"([^"]+)"', pip_line) == list(CLIENT_REQUIREMENTS)
+    [(_, script), (shown_language, shown)] = [block for block in blocks if block[0] in ("python", "text")]
+    assert shown_language == "text"
+    assert script.count('"http://127.0.0.1:8000"') == 1 and script.count('api_key="secret"') == 1
+    script = script.replace('"http://127.0.0.1:8000"', repr(server.uri)).replace('api_key="secret"', f"api_key={KEY!r}")
+    (tmp_path / "example.py").write_text(script)
+    ran = client_run(client_python, tmp_path / "example.py", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-4000:]
+    assert ran.stdout.split() == shown.split()
