@@ -10,14 +10,23 @@ measurement's memory cannot hide in another's. Each process reports:
 - ``read``: ``peak - imports``, what the read itself added on top of the imports.
 
 Readers: ``tifffile.imread(files)`` (the baseline, a process importing only tifffile);
-the same in a process that has imported the package first (what the imports alone
-cost: xarray imports pandas and, where dask is installed, dask.array); the package's
+the same in a process that has imported the package first (what ``import
+intake_ingest`` costs: xarray and dask are imported only when a stream is read);
+the same pixels returned in an ``xarray.Dataset`` (the floor of any reader that returns
+xarray: xarray imports pandas, and pandas pyarrow where it is installed); the package's
 ``run.primary.read()`` (eager ``ingest_tiff_series``), ``read()`` of the lazy
 ingestor, and ``to_dask()`` + ``compute()``. Every process checks what it read
 against the SHA-1 of the pixels written (a wrong array fails the test); nothing about
 speed or size is asserted. The times pytest-benchmark prints are those of whole
 processes (start, imports, read). At the end of the module a table of peak ratios
-(package / tifffile) prints; the target is at most 1.1x tifffile's peak.
+(package / tifffile) prints, with the heavy libraries each process ended up importing
+and what the imports cost over tifffile's; the target is at most 1.1x tifffile's peak.
+
+What a library costs when installed but not imported can be seen without uninstalling
+it: ``INTAKE_INGEST_BENCH_WITHOUT=pyarrow,sparse`` makes every reader's process start
+with those modules marked missing (``sys.modules[name] = None``), so that pandas runs
+without pyarrow and dask without sparse (and numba), as in an install without the
+``tiled`` extra.
 """
 
 import hashlib
@@ -38,6 +47,8 @@ DTYPE = np.uint16
 # Each reader's process: imports, the read, and one JSON line with the figures.
 _PROLOGUE = """
 import glob, hashlib, json, resource, sys
+for name in filter(None, sys.argv[2].split(",")):
+    sys.modules[name] = None  # INTAKE_INGEST_BENCH_WITHOUT: as if not installed
 import numpy as np
 pattern = sys.argv[1]
 files = sorted(glob.glob(pattern))
@@ -48,17 +59,27 @@ array = np.ascontiguousarray(array)
 print(json.dumps({
     "imports_kib": imports, "peak_kib": peak, "shape": list(array.shape), "dtype": str(array.dtype),
     "sha1": hashlib.sha1(memoryview(array).cast("B")).hexdigest(),
+    "heavy": [name for name in HEAVY if sys.modules.get(name) is not None],
 }))
 """
 _IMPORTS_DONE = "imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
 
+# Libraries that cost tens of MiB each; the table says which each process imported.
+HEAVY = ("xarray", "pandas", "pyarrow", "dask.array", "sparse", "numba")
+WITHOUT = os.environ.get("INTAKE_INGEST_BENCH_WITHOUT", "")
+
 READERS = {
     "tifffile": ("import tifffile\n", "array = tifffile.imread(files)\n"),
-    # The same read in a process that has imported what the package imports (xarray,
-    # pandas, dask.array...): what the package's read itself costs beyond tifffile's.
+    # The same read in a process that has imported the package: what importing it costs.
     "tifffile_package_imported": (
         "import tifffile\nfrom intake_ingest import BlueskyInMemoryCatalog, ingest_tiff_series\n",
         "array = tifffile.imread(files)\n",
+    ),
+    # The same pixels returned as a Dataset: no reader that returns xarray can do less.
+    "tifffile_xarray": (
+        "import tifffile\nimport xarray as xr\n",
+        "dataset = xr.Dataset({'image': (('time', 'dim_0', 'dim_1'), tifffile.imread(files))})\n"
+        "array = dataset['image'].values\n",
     ),
     "package_read": (
         "from intake_ingest import BlueskyInMemoryCatalog, ingest_tiff_series\n",
@@ -83,7 +104,7 @@ READERS = {
 
 def _script(reader):
     imports, read = READERS[reader]
-    return _PROLOGUE + imports + _IMPORTS_DONE + read + _EPILOGUE
+    return _PROLOGUE + imports + _IMPORTS_DONE + read + f"HEAVY = {HEAVY!r}\n" + _EPILOGUE
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +129,7 @@ _LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).retur
 def _measure(reader, pattern):
     """Run one reader in a new process; its figures as a dict."""
     done = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER, sys.executable, "-c", textwrap.dedent(_script(reader)), pattern],
+        [sys.executable, "-c", _LAUNCHER, sys.executable, "-c", textwrap.dedent(_script(reader)), pattern, WITHOUT],
         capture_output=True,
         text=True,
         check=False,
@@ -127,15 +148,27 @@ def peaks(request):
     base = measured.get("tifffile")
     if reporter is None or capture is None or base is None:
         return
-    base_read = (base["peak_kib"] - base["imports_kib"]) / 1024
+    base_peak, base_imports = base["peak_kib"] / 1024, base["imports_kib"] / 1024
+    base_read = base_peak - base_imports
     with capture.global_and_fixture_disabled():  # printed whether or not output is captured
         reporter.write_sep("-", "peak RSS of an eager read of 200x1024x1024 uint16 (400 MiB), one process each")
+        if WITHOUT:
+            reporter.write_line(f"    as if not installed: {WITHOUT}")
         for reader, figures in measured.items():
             peak, imports = figures["peak_kib"] / 1024, figures["imports_kib"] / 1024
             reporter.write_line(
-                f"    {reader:<26} peak {peak:7.1f} MiB ({peak / (base['peak_kib'] / 1024):5.2f}x tifffile)   "
-                f"imports {imports:6.1f} MiB   read {peak - imports:7.1f} MiB ({(peak - imports) / base_read:5.2f}x)"
+                f"    {reader:<26} peak {peak:7.1f} MiB ({peak / base_peak:5.2f}x tifffile)   "
+                f"imports {imports:6.1f} MiB   read {peak - imports:7.1f} MiB ({(peak - imports) / base_read:5.2f}x)   "
+                f"imported: {', '.join(figures['heavy']) or '-'}"
             )
+        # Peak = what the imports hold + the pixels; the imports over tifffile's are the excess.
+        for reader in ("tifffile_package_imported", "tifffile_xarray", "package_read"):
+            if reader in measured:
+                extra = measured[reader]["peak_kib"] / 1024 - base_peak
+                reporter.write_line(
+                    f"    {reader} over tifffile: +{extra:.1f} MiB, {extra / base_read:.1%} of the "
+                    f"{base_read:.0f} MiB read (tifffile's imports: {base_imports:.1f} MiB)"
+                )
 
 
 @pytest.mark.benchmark(group="memory-series")
