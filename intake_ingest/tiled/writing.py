@@ -15,6 +15,7 @@ import inspect
 import os
 import warnings
 
+from ..detect.endings import EndingWatcher
 from ..detect.ingesting import IngestResult, RunResult
 from ..errors import IngestError
 from ..registry import get_ingestor
@@ -138,13 +139,27 @@ def write_documents(documents, client, label, overwrite=False, batch_size=None):
 
     As :func:`write_run`, for documents from elsewhere (a catalog's run); ``label``
     names the run in errors (its file).
+
+    The documents are read whole first (they hold scalars and where frames are, never
+    pixels), so that a run that cannot be read leaves nothing on the server and a run
+    without a RunStop is known before it is written. bluesky's TiledWriter keeps events
+    (and StreamDatums) back until its ``batch_size`` is reached or the RunStop comes: a
+    run without one (cut short, or still being written) would reach tiled without its
+    last rows. Such a run is written with ``batch_size=1``, TiledWriter's setting for
+    runs that are still going on (each row written as it comes), and no RunStop is
+    made up for it: the run on the server has none, as its files have none.
     """
     from . import consolidators
 
     consolidators.register()
     client = with_data_sources(client)
-    writer, uid, outcome = _writer(client, batch_size), None, "written"
+    uid, outcome = None, "written"
     try:
+        documents = list(documents)
+        if not any(name == "stop" for name, _ in documents):
+            batch_size = 1
+            documents = _stream_datums_last(documents)
+        writer = _writer(client, batch_size)
         for name, doc in documents:
             if name != "start":
                 writer(name, doc)
@@ -173,6 +188,37 @@ def write_documents(documents, client, label, overwrite=False, batch_size=None):
             raise
         raise IngestError(label, _tiled_message(error)) from error
     return uid, outcome
+
+
+def _stream_datums_last(documents):
+    """A run's documents with each resource's StreamDatums joined and moved after the events.
+
+    For a run written row by row (``batch_size=1``), where TiledWriter sends every
+    StreamDatum to the server as it comes: the StreamDatums of one resource that follow
+    each other (frames and events both consecutive) become one, which says the same,
+    so that the server is asked once per resource rather than once per event.
+    """
+    others, joined = [], {}  # resource uid -> [StreamDatum]
+    for name, doc in documents:
+        if name != "stream_datum":
+            others.append((name, doc))
+            continue
+        pieces = joined.setdefault(doc["stream_resource"], [])
+        last = pieces[-1] if pieces else None
+        if (
+            last is not None
+            and last["descriptor"] == doc["descriptor"]
+            and last["indices"]["stop"] == doc["indices"]["start"]
+            and last["seq_nums"]["stop"] == doc["seq_nums"]["start"]
+        ):
+            pieces[-1] = {
+                **last,
+                "indices": {"start": last["indices"]["start"], "stop": doc["indices"]["stop"]},
+                "seq_nums": {"start": last["seq_nums"]["start"], "stop": doc["seq_nums"]["stop"]},
+            }
+        else:
+            pieces.append(doc)
+    return others + [("stream_datum", doc) for pieces in joined.values() for doc in pieces]
 
 
 def with_data_sources(client):
@@ -254,7 +300,10 @@ def _write_all(jobs, count, client, overwrite, fail_fast, progress):
     for index, (outcome, documents) in enumerate(jobs):
         result.results.append(outcome)
         try:
-            outcome.uid, done = write_documents(documents(), client, outcome.first, overwrite)
+            watcher = EndingWatcher(documents())
+            outcome.uid, done = write_documents(watcher, client, outcome.first, overwrite)
+            # Read whole before writing: how the run ends is known (a run cut short is 'partial').
+            outcome.ending, outcome.ending_note = watcher.ending()
             if done == "skipped":
                 outcome.status, outcome.message = "skipped", "already on the server"
             else:
