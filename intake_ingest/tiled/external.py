@@ -52,9 +52,10 @@ class FrameFiles:
     source: str = ""
 
 
-def _resource_uid(run_uid, stream, key):
+def _resource_uid(run_uid, stream, key, part=0):
     # Deterministic: the same files ingested twice give the same documents.
-    digest = hashlib.sha256(f"{run_uid}\0{stream}\0{key}".encode()).hexdigest()[:32]
+    name = f"{run_uid}\0{stream}\0{key}" + (f"\0{part}" if part else "")
+    digest = hashlib.sha256(name.encode()).hexdigest()[:32]
     return f"{run_uid}-{digest}"
 
 
@@ -79,27 +80,48 @@ class _Stream:
 
     def __init__(self, descriptor, resources):
         self.descriptor = descriptor
-        self.resources = resources  # data key -> (FrameFiles, ComposeStreamResourceBundle)
+        # data key -> [(FrameFiles, ComposeStreamResourceBundle)], one per resource, in frame order
+        self.resources = resources
         self.rows = 0
 
     def stream_datums(self, seq_nums):
         """StreamDatum documents for the next ``len(seq_nums)`` rows of every external key."""
         begin, end = self.rows, self.rows + len(seq_nums)
         self.rows = end
-        for key, (frames, bundle) in self.resources.items():
-            if frames.indices is None:
-                indices = list(range(begin, end))
-            elif end > len(frames.indices):
+        for key, parts in self.resources.items():
+            frames = parts[0][0]
+            if frames.indices is None:  # the resource is read as the stream: rows are indices
+                yield from self._datums(parts[0][1], list(range(begin, end)), seq_nums)
+                continue
+            total = sum(len(part.indices) for part, _ in parts)
+            if end > total:
                 raise IngestError(
                     frames.source,
-                    f"stream {self.descriptor['name']!r} has more events than the {len(frames.indices)} "
+                    f"stream {self.descriptor['name']!r} has more events than the {total} "
                     f"frames of {key!r} its files hold",
                 )
-            else:
-                indices = frames.indices[begin:end]
-            for index_range, seq_range in _consecutive(indices, list(seq_nums)):
-                yield "stream_datum", bundle.compose_stream_datum(
-                    indices=index_range, seq_nums=seq_range, descriptor=self.descriptor
+            offset = 0
+            for part, bundle in parts:  # the rows that fall in each resource
+                first, last = max(begin, offset), min(end, offset + len(part.indices))
+                if first < last:
+                    indices = part.indices[first - offset : last - offset]
+                    yield from self._datums(bundle, indices, seq_nums[first - begin : last - begin])
+                offset += len(part.indices)
+
+    def _datums(self, bundle, indices, seq_nums):
+        for index_range, seq_range in _consecutive(list(indices), list(seq_nums)):
+            yield "stream_datum", bundle.compose_stream_datum(indices=index_range, seq_nums=seq_range, descriptor=self.descriptor)
+
+    def check_complete(self):
+        """Raise if the stream used fewer frames than its files hold (the files and the run disagree)."""
+        for key, parts in self.resources.items():
+            if parts[0][0].indices is None:
+                continue
+            total = sum(len(part.indices) for part, _ in parts)
+            if self.rows != total:
+                raise IngestError(
+                    parts[0][0].source,
+                    f"stream {self.descriptor['name']!r} has {self.rows} events but the files of {key!r} hold {total} frames",
                 )
 
 
@@ -122,7 +144,9 @@ def external_documents(documents, locate):
         their pixels are never read here).
     locate : callable
         ``locate(descriptor) -> {data_key: FrameFiles}`` for the keys of that stream to
-        make external (an empty dict leaves the stream inline).
+        make external (an empty dict leaves the stream inline). A key's frames may be in
+        several resources (an HDF5 dataset per file): a list of FrameFiles, in frame
+        order, each with its ``indices``.
 
     Yields
     ------
@@ -154,16 +178,20 @@ def external_documents(documents, locate):
             descriptor = {**doc, "data_keys": data_keys}
             yield name, descriptor
             resources = {}
-            for key, frames in located.items():
-                bundle = event_model.ComposeStreamResource(start=start)(
-                    mimetype=frames.mimetype,
-                    uri=frames.uri,
-                    data_key=key,
-                    parameters=dict(frames.parameters),
-                    uid=_resource_uid(start["uid"] if start else doc["run_start"], doc["name"], key),
-                )
-                resources[key] = (frames, bundle)
-                yield "stream_resource", bundle.stream_resource_doc
+            run_uid = start["uid"] if start else doc["run_start"]
+            for key, located_files in located.items():
+                parts = [located_files] if isinstance(located_files, FrameFiles) else list(located_files)
+                resources[key] = []
+                for number, frames in enumerate(parts):
+                    bundle = event_model.ComposeStreamResource(start=start)(
+                        mimetype=frames.mimetype,
+                        uri=frames.uri,
+                        data_key=key,
+                        parameters=dict(frames.parameters),
+                        uid=_resource_uid(run_uid, doc["name"], key, number),
+                    )
+                    resources[key].append((frames, bundle))
+                    yield "stream_resource", bundle.stream_resource_doc
             streams[doc["uid"]] = _Stream(descriptor, resources)
         elif name in ("event", "event_page") and doc["descriptor"] in streams:
             stream = streams[doc["descriptor"]]
@@ -172,13 +200,7 @@ def external_documents(documents, locate):
             yield from stream.stream_datums(seq_nums)
         elif name == "stop":
             for stream in streams.values():
-                for key, (frames, _) in stream.resources.items():
-                    if frames.indices is not None and stream.rows != len(frames.indices):
-                        raise IngestError(
-                            frames.source,
-                            f"stream {stream.descriptor['name']!r} has {stream.rows} events but the "
-                            f"files of {key!r} hold {len(frames.indices)} frames",
-                        )
+                stream.check_complete()
             yield name, doc
         else:
             yield name, doc

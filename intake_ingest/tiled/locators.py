@@ -20,7 +20,7 @@ from ..files import expand
 from ..grouping import numbered_order, series_key
 from .external import FrameFiles
 
-__all__ = ["CBF_SERIES", "EDF_SERIES", "INGESTOR_READS", "TIFF_SERIES", "TIFF_STACK", "locator", "LOCATORS"]
+__all__ = ["CBF_SERIES", "EDF_SERIES", "HDF5", "INGESTOR_READS", "TIFF_SERIES", "TIFF_STACK", "locator", "LOCATORS"]
 
 #: Arrays this package's ingestor reads from the run's files, on the server (:mod:`.adapters`):
 #: for the formats no other reader takes (a spectrum per event, HDF5 layouts, SPE...).
@@ -28,6 +28,8 @@ INGESTOR_READS = "application/x-intake-ingest"
 TIFF_SERIES = "multipart/related;type=image/tiff"
 TIFF_STACK = "image/tiff"
 CBF_SERIES = "multipart/related;type=image/x-cbf"
+#: Read by tiled's own HDF5 reader (``HDF5ArrayAdapter``), through bluesky's ``HDF5Consolidator``.
+HDF5 = "application/x-hdf5"
 EDF_SERIES = "multipart/related;type=image/x-edf"
 
 
@@ -127,6 +129,127 @@ def _tiff_pages(source):
         return len(tif.series[0].pages)
 
 
+#: HDF5 filters every HDF5 library has (deflate, shuffle, fletcher32, n-bit, scale-offset).
+#: Others (bitshuffle/LZ4, Blosc, Zstd: Eiger and Lambda defaults) come from plugins, which a
+#: tiled server has only where ``hdf5plugin`` was imported before the file is read: tiled's
+#: reader does not import it, so those frames are read by this package's adapter, which does.
+BUILTIN_FILTERS = frozenset({1, 2, 3, 5, 6})
+
+
+def _hdf5_part(path, dataset_path, frame_shape, dtype):
+    """``(frames in the dataset, its chunks)`` if tiled's HDF5 reader can serve the dataset's frames, else None.
+
+    The frames are the dataset read in C order (any leading dimensions flattened, which is
+    how tiled reshapes the array to the run's), in the data key's own dtype (tiled refuses
+    another), compressed only with :data:`BUILTIN_FILTERS`.
+    """
+    import h5py
+    import numpy as np
+
+    try:
+        with h5py.File(path, "r") as h5:
+            dataset = h5.get(dataset_path)
+            if not isinstance(dataset, h5py.Dataset) or dataset.is_virtual or dataset.external:
+                return None
+            shape, chunks = tuple(dataset.shape), dataset.chunks
+            plist = dataset.id.get_create_plist()
+            filters = {plist.get_filter(index)[0] for index in range(plist.get_nfilters())}
+            if dataset.dtype != np.dtype(dtype) or not filters <= BUILTIN_FILTERS:
+                return None
+    except (OSError, KeyError, ValueError):  # unreadable here: the package's adapter says why, when read
+        return None
+    split = len(shape) - len(frame_shape)
+    if split < 0 or shape[split:] != tuple(frame_shape):
+        return None
+    return int(np.prod(shape[:split], dtype=np.int64)), chunks
+
+
+def _area_detector_hdf5(argument, kwargs, ingestor):
+    """NDFileHDF5 frames (``/entry/data/data`` of each file, in file-number order) read by tiled's HDF5 reader.
+
+    Each file is a StreamResource of one dataset path (bluesky's HDF5Consolidator joins
+    them, tiled's reader concatenates the files). Where tiled cannot read them (plugin
+    filters, a dtype other than the run's, datasets at different paths), the package's
+    adapter reads them through the ingestor.
+    """
+    fallback = _read_by_ingestor(argument, kwargs, ingestor)
+    if fallback is None:
+        return None
+    sources = _by_number(expand(argument))
+
+    def locate(descriptor):
+        keys = _frame_keys(descriptor)
+        if descriptor["name"] == "primary" and keys == ["image"]:
+            located = _hdf5_dataset_parts(sources, descriptor["data_keys"]["image"])
+            if located is not None:
+                return {**fallback(descriptor), "image": located}
+        return fallback(descriptor)
+
+    return locate
+
+
+def _hdf5_dataset_parts(sources, data_key):
+    """One FrameFiles per file for an NDFileHDF5 series' image, or None where tiled cannot read it."""
+    from ..ingestors.hdf5.area_detector import DATA, DETECTOR_DATA
+
+    frame_shape, dtype = tuple(data_key["shape"]), data_key.get("dtype_numpy")
+    if dtype is None:
+        return None
+    found = []
+    for source in sources:
+        path = posixpath.abspath(source.path)
+        for dataset_path in (DATA, DETECTOR_DATA):  # where the ingestor looks, in its order
+            part = _hdf5_part(path, dataset_path, frame_shape, dtype)
+            if part is not None:
+                found.append((source, path, dataset_path, *part))
+                break
+        else:
+            return None
+    if len({dataset_path for _, _, dataset_path, _, _ in found}) != 1:
+        return None  # bluesky's HDF5Consolidator joins files of one dataset path only
+    # A chunk of the served array: frames per HDF5 chunk of the first file (one frame if contiguous).
+    chunks = found[0][4]
+    rows = chunks[0] if chunks and len(chunks) > len(frame_shape) else 1
+    parameters = {"dataset": found[0][2], "swmr": False, "join_method": "stack", "chunk_shape": [rows, *frame_shape]}
+    return [
+        FrameFiles(HDF5, file_uri(path), parameters, list(range(n_frames)), source.url)
+        for source, path, _, n_frames, _ in found
+    ]
+
+
+def _nexus_hdf5(argument, kwargs, ingestor):
+    """A NeXus plot's arrays that are one dataset of the file each (one event), read by tiled's HDF5 reader.
+
+    The ingestor names where each array is in its data key's ``source``
+    (``<file>:<dataset path>``). Frames of a scan (several events) come as the
+    ingestor's Resource/Datum documents, and datasets tiled cannot read (plugin filters,
+    another file, a dtype other than the run's) are read by this package's adapter.
+    """
+    from ..ingestors._common import source_label
+
+    fallback = _read_by_ingestor(argument, kwargs, ingestor)
+    sources = expand(argument)
+    if fallback is None or len(sources) != 1:
+        return fallback
+    prefix, path = f"{source_label(argument)}:", posixpath.abspath(sources[0].path)
+
+    def locate(descriptor):
+        located = fallback(descriptor)
+        for key in list(located):
+            data_key = descriptor["data_keys"][key]
+            where, shape = data_key.get("source", ""), tuple(data_key["shape"])
+            if data_key.get("external") or not where.startswith(prefix) or "dtype_numpy" not in data_key:
+                continue
+            dataset_path = where[len(prefix) :]
+            part = _hdf5_part(path, dataset_path, shape, data_key["dtype_numpy"])
+            if part is not None and part[0] == 1:  # the whole dataset is the event's array
+                parameters = {"dataset": dataset_path, "swmr": False, "join_method": "stack", "chunk_shape": [1, *shape]}
+                located[key] = FrameFiles(HDF5, file_uri(path), parameters, [0], sources[0].url)
+        return located
+
+    return locate
+
+
 #: Ingestor name -> ``locator(argument, kwargs, ingestor) -> locate(descriptor)``.
 LOCATORS = {
     "tiff_series": _series(TIFF_SERIES, _by_path),
@@ -136,6 +259,8 @@ LOCATORS = {
     "pilatus_cbf": _series(CBF_SERIES, numbered_order),
     "esrf_edf": _series(EDF_SERIES, numbered_order),
     "tiff_stack": _tiff_stack,
+    "area_detector_hdf5": _area_detector_hdf5,
+    "nexus_hdf5": _nexus_hdf5,
 }
 
 
