@@ -10,7 +10,9 @@ Timed: ``detect`` in this process, and isolated (``isolate=True``, as the comman
 does: a worker process forked from the session's forkserver, which the fixture starts
 first, so its ~2 s of imports are not in the timing). Each round starts with TIFF
 header caches cleared, so that no round reuses an earlier round's parse. The number of
-files sniffed is in ``extra_info`` (two per series: the rest follow them).
+files sniffed is in ``extra_info`` (two per series: the rest follow them), and so is
+the rate, files per second from the median round (``files_per_s``), printed as a table
+when the module is done: what a larger folder's time is extrapolated from.
 
 The 100,000 files are written in about 15 s (a template TIFF's bytes with each file's
 pixels patched in), so the group runs in the CI smoke run too.
@@ -63,6 +65,31 @@ def forkserver_started():
         worker.call(len, "started")
 
 
+@pytest.fixture(scope="module")
+def rates(request):
+    """(group, role) -> files per second, printed as a table when the module is done."""
+    measured = {}
+    yield measured
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None or not measured:
+        return
+    with capture.global_and_fixture_disabled():  # printed whether or not output is captured
+        reporter.write_sep("-", "detection rate (files per second, median round)")
+        for (group, role), rate in measured.items():
+            reporter.write_line(f"    {group:<22} {role:<9} {rate:>10,.0f} files/s")
+
+
+def _record_rate(benchmark, rates, n_files):
+    """Files per second of the median round, in ``extra_info`` and the module's table."""
+    stats = getattr(benchmark.stats, "stats", None) if benchmark.stats else None
+    if stats is None:  # --benchmark-disable: nothing was timed
+        return
+    rate = n_files / stats.median
+    benchmark.extra_info["files_per_s"] = round(rate)
+    rates[benchmark.group, benchmark.extra_info["role"]] = rate
+
+
 def _read_headers(folder):
     heads = []
     with os.scandir(folder) as entries:
@@ -72,14 +99,15 @@ def _read_headers(folder):
     return heads
 
 
-def _baseline(benchmark, folder, n_files, rounds):
+def _baseline(benchmark, rates, folder, n_files, rounds):
     benchmark.extra_info["role"] = "baseline"
     _read_headers(folder)  # the page cache warm, as it is for detect's rounds
     heads = benchmark.pedantic(_read_headers, args=(folder,), rounds=rounds, iterations=1)
     assert len(heads) == n_files
+    _record_rate(benchmark, rates, n_files)
 
 
-def _detect(benchmark, folder, n_files, rounds, isolate):
+def _detect(benchmark, rates, folder, n_files, rounds, isolate):
     benchmark.extra_info["role"] = "isolated" if isolate else "package"
     plan = benchmark.pedantic(
         lambda: detect(folder, progress=False, isolate=isolate),
@@ -87,6 +115,7 @@ def _detect(benchmark, folder, n_files, rounds, isolate):
         rounds=rounds,
         iterations=1,
     )
+    _record_rate(benchmark, rates, n_files)
     n_series = n_files // FILES_PER_SERIES
     benchmark.extra_info["sniffed"] = plan.sniffed
     assert len(plan.runs) == n_series
@@ -96,30 +125,30 @@ def _detect(benchmark, folder, n_files, rounds, isolate):
 
 
 @pytest.mark.benchmark(group="detect-10000-files")
-def test_scandir_and_read_headers_baseline(benchmark, files_10000):
-    _baseline(benchmark, files_10000, 10_000, rounds=5)
+def test_scandir_and_read_headers_baseline(benchmark, rates, files_10000):
+    _baseline(benchmark, rates, files_10000, 10_000, rounds=5)
 
 
 @pytest.mark.benchmark(group="detect-10000-files")
-def test_detect(benchmark, files_10000):
-    _detect(benchmark, files_10000, 10_000, rounds=5, isolate=False)
+def test_detect(benchmark, rates, files_10000):
+    _detect(benchmark, rates, files_10000, 10_000, rounds=5, isolate=False)
 
 
 @pytest.mark.benchmark(group="detect-10000-files")
-def test_detect_isolated(benchmark, files_10000, forkserver_started):
-    _detect(benchmark, files_10000, 10_000, rounds=5, isolate=True)
+def test_detect_isolated(benchmark, rates, files_10000, forkserver_started):
+    _detect(benchmark, rates, files_10000, 10_000, rounds=5, isolate=True)
 
 
 @pytest.mark.benchmark(group="detect-100000-files")
-def test_scandir_and_read_headers_100000_baseline(benchmark, files_100000):
-    _baseline(benchmark, files_100000, 100_000, rounds=3)
+def test_scandir_and_read_headers_100000_baseline(benchmark, rates, files_100000):
+    _baseline(benchmark, rates, files_100000, 100_000, rounds=3)
 
 
 @pytest.mark.benchmark(group="detect-100000-files")
-def test_detect_100000(benchmark, files_100000):
-    _detect(benchmark, files_100000, 100_000, rounds=3, isolate=False)
+def test_detect_100000(benchmark, rates, files_100000):
+    _detect(benchmark, rates, files_100000, 100_000, rounds=3, isolate=False)
 
 
 @pytest.mark.benchmark(group="detect-100000-files")
-def test_detect_100000_isolated(benchmark, files_100000, forkserver_started):
-    _detect(benchmark, files_100000, 100_000, rounds=3, isolate=True)
+def test_detect_100000_isolated(benchmark, rates, files_100000, forkserver_started):
+    _detect(benchmark, rates, files_100000, 100_000, rounds=3, isolate=True)

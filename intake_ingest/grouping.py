@@ -2,6 +2,7 @@
 
 import posixpath
 import re
+from operator import attrgetter
 
 __all__ = ["GROUPINGS", "group_files", "name_parts", "numbered_name", "numbered_order", "series_key"]
 
@@ -22,14 +23,11 @@ def numbered_name(name):
 
     ``single.h5`` has none; ``scan.003`` (a number as extension) is ``('scan.', 3, '')``.
     """
-    reversed_name = name[::-1]
-    extension_length = _REVERSED_EXTENSION.match(reversed_name).end()
-    digits = _DIGITS.match(reversed_name, extension_length)
-    if digits is None:
+    found = _number_in(name)
+    if found is None:
         return None
-    number_end = len(name) - extension_length
-    number_start = len(name) - digits.end()
-    return name[:number_start], int(name[number_start:number_end]), name[number_end:]
+    start, number, end = found
+    return name[:start], number, name[end:]
 
 
 def name_parts(path):
@@ -38,11 +36,25 @@ def name_parts(path):
     ``/data/scan_0012.tiff`` is ``('/data', 'scan_', 12, '.tiff')``; a name without a
     number is ``(folder, name, None, '')``. The folder is what precedes the last ``/``.
     """
-    folder, _, name = path.rpartition("/")
-    parts = numbered_name(name)
-    if parts is None:
-        return folder, name, None, ""
-    return folder, *parts
+    slash = path.rfind("/")
+    folder = path[:slash] if slash >= 0 else ""
+    found = _number_in(path)  # neither an extension nor a number reaches across a "/"
+    if found is None:
+        return folder, path[slash + 1 :], None, ""
+    start, number, end = found
+    return folder, path[slash + 1 : start], number, path[end:]
+
+
+def _number_in(text):
+    """``(start, number, end)`` of the file number that ends ``text`` before its extension."""
+    reversed_text = text[::-1]
+    extension_length = _REVERSED_EXTENSION.match(reversed_text).end()
+    digits = _DIGITS.match(reversed_text, extension_length)
+    if digits is None:
+        return None
+    end = len(text) - extension_length
+    start = len(text) - digits.end()
+    return start, int(text[start:end]), end
 
 
 def series_key(source):
@@ -131,4 +143,7 @@ def group_files(sources, by="file", split_gaps=False):
             result.extend(_split_at_gaps(members) if split_gaps else [[source for _, source in members]])
     else:
         raise ValueError(f"group_by must be one of {GROUPINGS}, not {by!r}")
-    return sorted(result, key=lambda members: min(source.identity for source in members))
+    return sorted(result, key=lambda members: min(map(_identity, members)))
+
+
+_identity = attrgetter("identity")

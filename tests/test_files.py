@@ -159,3 +159,24 @@ def test_read_starts_local_memory_and_unreadable(tmp_path, memory_folder):
     gone = tmp_path / "short.bin"
     gone.unlink()  # listed, then removed: None, not an error
     assert read_starts(sources, 16) == [b"0123456789abcdef", None, b"MEMORY-012345678"]
+
+
+def test_read_local_start_reads_what_a_file_object_reads(tmp_path):
+    from intake_ingest.files import read_local_start
+
+    (tmp_path / "long.bin").write_bytes(bytes(range(256)) * 40)
+    (tmp_path / "short.bin").write_bytes(b"ab")
+    (tmp_path / "empty.bin").write_bytes(b"")
+    for name in ("long.bin", "short.bin", "empty.bin"):
+        with open(tmp_path / name, "rb") as file:
+            assert read_local_start(str(tmp_path / name), 4096) == file.read(4096)
+    with pytest.raises(FileNotFoundError, match="gone.bin"):
+        read_local_start(str(tmp_path / "gone.bin"), 16)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_read_local_start_does_not_wait_on_a_fifo_put_where_a_file_was(tmp_path):
+    from intake_ingest.files import read_local_start
+
+    os.mkfifo(tmp_path / "frame_001.tif")
+    assert read_local_start(str(tmp_path / "frame_001.tif"), 16) == b""  # no writer: nothing, at once

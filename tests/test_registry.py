@@ -61,3 +61,27 @@ def test_cli_lists_ingestors_with_their_drivers():
     assert lines[0].split()[:3] == ["ingestor", "intake", "driver"]
     tiff = next(line for line in lines if line.startswith("tiff_series "))
     assert "bluesky-tiff-series" in tiff and "*.tif *.tiff" in tiff
+
+
+def test_read_head_of_local_memory_and_special_files(tmp_path, memory_folder):
+    """A local file's head is read without fsspec's file object: the same bytes, the same errors."""
+    import os
+
+    from intake_ingest.files import find_files
+
+    data = bytes(range(256)) * 40
+    (tmp_path / "data.bin").write_bytes(data)
+    fs, root = memory_folder
+    fs.pipe(f"{root}/data.bin", data)
+    (local,) = expand(str(tmp_path / "data.bin"))
+    (in_memory,) = expand(f"memory://{root}/data.bin")
+    assert read_head(local) == read_head(in_memory) == data[:HEAD_BYTES]
+    assert read_head(local, 10) == data[:10]
+    os.remove(tmp_path / "data.bin")
+    with pytest.raises(FileNotFoundError, match="data.bin"):
+        read_head(local)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")
+        (fifo,) = find_files(str(tmp_path))
+        with pytest.raises(OSError, match="FIFO"):  # never opened: a reader would wait on it
+            read_head(fifo)

@@ -397,13 +397,18 @@ def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
     results, plan.sniffed = _sniff_by_representatives(sources, specs, workers, progress, use_dask, worker)
     plan.followed = len(sources) - plan.sniffed
     chosen, confidence = {}, {}
-    for source, (candidates, why) in zip(sources, results):
-        if not candidates or candidates[0][1] < MIN_CONFIDENCE:
-            plan.unrecognised.append(Unrecognised(source.url, why or "no ingestor is confident enough"))
-        elif len(candidates) > 1 and candidates[0][1] - candidates[1][1] < AMBIGUITY_MARGIN:
-            plan.ambiguous.append(Ambiguous(source.url, candidates))
+    verdicts = {}  # id(result) -> verdict: the files of a series share one result
+    for source, result in zip(sources, results):
+        verdict = verdicts.get(id(result))
+        if verdict is None:
+            verdict = verdicts[id(result)] = _verdict(result)
+        kind, value = verdict
+        if kind is _CHOSEN:
+            chosen[source.identity], confidence[source.identity] = value
+        elif kind is Ambiguous:
+            plan.ambiguous.append(Ambiguous(source.url, value))
         else:
-            chosen[source.identity], confidence[source.identity] = candidates[0]
+            plan.unrecognised.append(Unrecognised(source.url, value))
 
     claimed, crashed = _claim_companions(chosen, sources, worker)
     if crashed:
@@ -433,8 +438,26 @@ def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
         plan.runs.extend(runs)
         plan.unrecognised.extend(failed)
     plan.runs.sort(key=lambda run: (run.files[0].identity, natural_key(run.kwargs)))
+    firsts = {run.files[0].identity for run in plan.runs}
+    plan.candidates = {
+        source.identity: result[0] for source, result in zip(sources, results) if source.identity in firsts
+    }
     _report_unplaced(plan, sources, claimed)
     return plan
+
+
+_CHOSEN = "chosen"
+
+
+def _verdict(result):
+    """What a sniff result makes of a file: ``(_CHOSEN, (ingestor, confidence))``,
+    ``(Ambiguous, candidates)`` or ``(Unrecognised, why)``."""
+    candidates, why = result
+    if not candidates or candidates[0][1] < MIN_CONFIDENCE:
+        return Unrecognised, why or "no ingestor is confident enough"
+    if len(candidates) > 1 and candidates[0][1] - candidates[1][1] < AMBIGUITY_MARGIN:
+        return Ambiguous, candidates
+    return _CHOSEN, candidates[0]
 
 
 def _report_unplaced(plan, sources, claimed):

@@ -89,6 +89,10 @@ class Plan:
     sniffed: int = 0
     #: How many files took the verdict of their series' first and last file unsniffed.
     followed: int = 0
+    #: What sniffing found for the first file of each run: identity -> ``[(ingestor,
+    #: confidence), ...]`` above zero, best first (what a user picks another ingestor
+    #: from; empty when the ingestor was chosen by the user).
+    candidates: dict = field(default_factory=dict, repr=False, compare=False)
 
     def places(self):
         """Where each file ended up: ``{url: [place, ...]}``, a place being ``'run'``,

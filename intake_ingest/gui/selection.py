@@ -219,12 +219,17 @@ class SelectionModel:
         return self.plan
 
     def candidates_for(self, source):
-        """``[(ingestor, confidence), ...]`` above zero for one file, best first (sniffed once)."""
+        """``[(ingestor, confidence), ...]`` above zero for one file, best first (sniffed once).
+
+        What detection found, for the first file of a run it planned; other files are
+        sniffed here, once.
+        """
         from ..detect import sniff_file
 
         key = source.identity
         if key not in self._sniffed:
-            self._sniffed[key] = sniff_file(source, _sniffing_specs())[0]
+            found = self.plan.candidates.get(key) if self.plan is not None else None
+            self._sniffed[key] = found if found is not None else sniff_file(source, _sniffing_specs())[0]
         return self._sniffed[key]
 
     # -- what the tables show ----------------------------------------------------
