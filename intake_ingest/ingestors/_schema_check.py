@@ -18,10 +18,18 @@ document is valid; in every other case (it says invalid, it meets something it w
 written for and raises, or the schema was not compiled) event_model's validator decides
 and raises its own error. ``tests/ingestors/test_schema_check.py`` checks, on documents
 mutated at random by hypothesis, that both give the same verdict.
+
+The maps of data keys (a descriptor's ``data_keys`` and those of its ``configuration``)
+repeat from run to run: the 430 scans of a SPEC file describe the same 60 motors and 30
+columns each. Their verdicts are kept, by content (see :func:`_kept_verdicts`).
 """
 
+import io
+import itertools
+import pickle
 import re
 import sys
+import weakref
 
 import event_model
 import jsonschema._types
@@ -49,7 +57,11 @@ def _checker_function(name):
 
 
 def _type_function(name):
-    """event_model's own check of a JSON type (tuples and numpy arrays are arrays)."""
+    """event_model's own check of a JSON type (tuples and numpy arrays are arrays).
+
+    The check's ``by_type(kind)`` says whether its verdict is the same for every instance
+    of the exact type ``kind`` (then one item of a list of such items decides for all).
+    """
     if _checker_function(name) is _STANDARD_TYPES.get(name):
         return _DIRECT_TYPES[name]  # the same test, without the checker's indirection
     checker_is_type = _TYPE_CHECKER.is_type
@@ -65,6 +77,7 @@ def _type_function(name):
                 verdicts[kind] = verdict
         return verdict
 
+    is_type.by_type = lambda kind: kind in _TYPE_DECIDES and not (kind is float and name == "integer")
     return is_type
 
 
@@ -86,6 +99,8 @@ _DIRECT_TYPES = {
     "null": lambda instance: instance is None,
     "boolean": lambda instance: isinstance(instance, bool),
 }
+for _check in _DIRECT_TYPES.values():
+    _check.by_type = _TYPE_DECIDES.__contains__  # an isinstance test: the exact type decides
 
 _is_array = _type_function("array")
 _is_string = _type_function("string")
@@ -140,6 +155,11 @@ class _Compiler:
         tree = self.key_pattern_tree(schema)
         if tree is not None:
             return tree
+        if _is_map_of_kept(schema):
+            return _kept_verdicts(self.compile_keywords(schema))
+        return self.compile_keywords(schema)
+
+    def compile_keywords(self, schema):
         checks = []
         if any(keyword in schema for keyword in _OBJECT_KEYWORDS):
             checks.append(_object_keywords(self, schema))
@@ -214,6 +234,88 @@ class _Compiler:
         return evaluated
 
 
+# -- verdicts kept by content ------------------------------------------------------------------
+
+#: Schemas whose maps (``{"type": "object", "additionalProperties": {"$ref": ...}}``) have
+#: their verdicts kept: data keys, which repeat from run to run.
+_KEPT_REFS = frozenset({"#/$defs/DataKey"})
+
+#: How many accepted maps each kept check remembers, and the largest (as a snapshot, in
+#: bytes) it remembers: at most 64 x 64 KiB per check.
+_KEPT_COUNT = 64
+_KEPT_BYTES = 64 * 1024
+
+
+def _is_map_of_kept(schema):
+    keywords = {keyword: value for keyword, value in schema.items() if keyword not in _ANNOTATIONS}
+    additional = keywords.get("additionalProperties")
+    return (
+        set(keywords) == {"type", "additionalProperties"}
+        and keywords["type"] == "object"
+        and isinstance(additional, dict)
+        and {keyword for keyword in additional if keyword not in _ANNOTATIONS} == {"$ref"}
+        and additional["$ref"] in _KEPT_REFS
+    )
+
+
+class _NotBuiltin(Exception):
+    """A value that is not an exact dict, list, tuple, str, int, float, bool, None, bytes..."""
+
+
+class _BuiltinsOnlyPickler(pickle.Pickler):
+    """Pickles exact builtin values only: anything else (a subclass, a numpy value, an
+    object) reaches :meth:`reducer_override`, which refuses it."""
+
+    def reducer_override(self, obj):
+        raise _NotBuiltin(type(obj))
+
+
+def _snapshot(instance):
+    """The content of ``instance`` as bytes, or None if it holds anything but exact builtins.
+
+    A pickle of exact builtins only is decoded into the same values, of the same types, in
+    the same order: two instances with equal snapshots are the same JSON-like value, and a
+    schema gives them the same verdict. Any other object (whose behaviour its pickle need
+    not capture) gives None.
+    """
+    buffer = io.BytesIO()
+    try:
+        _BuiltinsOnlyPickler(buffer, protocol=5).dump(instance)
+    except Exception:  # _NotBuiltin, a cycle too deep, ...: no snapshot, the check decides
+        return None
+    return buffer.getvalue()
+
+
+def _kept_verdicts(check):
+    """``check``, with the instances it accepted remembered by content (:func:`_snapshot`).
+
+    Only acceptances are remembered, as immutable snapshots: an instance changed since it
+    was accepted has another snapshot and is checked anew. Bounded by :data:`_KEPT_COUNT`
+    and :data:`_KEPT_BYTES`.
+    """
+    accepted = set()
+
+    def kept(instance):
+        if type(instance) is not dict:
+            return check(instance)
+        snapshot = _snapshot(instance)
+        if snapshot is not None and snapshot in accepted:
+            return True
+        verdict = check(instance)
+        if verdict and snapshot is not None and len(snapshot) <= _KEPT_BYTES:
+            if len(accepted) >= _KEPT_COUNT:
+                accepted.clear()
+            accepted.add(snapshot)
+        return verdict
+
+    kept.accepted = accepted  # for the tests
+    _KEPT_CHECKS.add(kept)
+    return kept
+
+
+_KEPT_CHECKS = weakref.WeakSet()  # every kept check made (the tests look at their verdicts)
+
+
 # -- one builder per keyword: (compiler, value, schema) -> check(instance) -> bool -------------
 
 
@@ -221,37 +323,77 @@ def _type(compiler, types, schema):
     checks = [_type_function(name) for name in ([types] if isinstance(types, str) else types)]
     if len(checks) == 1:
         return checks[0]
-    return lambda instance: any(check(instance) for check in checks)
+    return _by_type_if_all(lambda instance: any(check(instance) for check in checks), checks)
+
+
+def _by_type_if_all(combined, checks):
+    """``combined`` (any or all of ``checks``), whose verdict the exact type of an instance
+    decides where it decides each of ``checks``'."""
+    deciders = [getattr(check, "by_type", None) for check in checks]
+    if None not in deciders:
+        combined.by_type = lambda kind: all(decides(kind) for decides in deciders)
+    return combined
 
 
 #: Nested objects deeper than this are left to jsonschema (whose recursion may give up on them).
 _MAX_DEPTH = 32
 
 
+#: A level of nested objects wider than this is left to jsonschema (a dict holding itself
+#: twice doubles each level).
+_MAX_LEVEL = 100_000
+
+
 def _key_pattern_tree(search):
-    """See :meth:`_Compiler.key_pattern_tree`."""
+    """See :meth:`_Compiler.key_pattern_tree`.
+
+    The nested objects are walked a level at a time (the verdict is the same in any
+    order): all keys of a level, and the types of all its values, are looked at in C, so
+    a descriptor's map of 60 data keys costs a few calls, not a loop over every item.
+    """
     found = set()  # str keys the pattern finds: re.search of a str depends on the str alone
 
-    def valid(instance):
-        stack = [(instance, 0)]
-        while stack:
-            node, depth = stack.pop()
-            if not isinstance(node, dict):
-                continue
-            if depth > _MAX_DEPTH:
+    def key_valid(key):
+        if type(key) is not str:  # nor a key of another type equal to a found str
+            return False
+        if key not in found:
+            if not search(key):
                 return False
-            for key, value in node.items():
-                if key not in found:
-                    if type(key) is not str or not search(key):
-                        return False
-                    if len(found) > 100_000:
-                        found.clear()
-                    found.add(key)
-                if isinstance(value, dict):
-                    stack.append((value, depth + 1))
+            if len(found) > 100_000:
+                found.clear()
+            found.add(key)
+        return True
+
+    def valid(instance):
+        if not isinstance(instance, dict):
+            return True
+        level, depth = [instance], 0
+        while level:
+            if depth > _MAX_DEPTH or len(level) > _MAX_LEVEL:
+                return False
+            if len(level) == 1 and type(level[0]) is dict:  # the top: no lists to build
+                keys, values = level[0], level[0].values()
+            elif set(map(type, level)) <= _DICT_ONLY:
+                keys = list(itertools.chain.from_iterable(level))
+                values = list(itertools.chain.from_iterable(map(dict.values, level)))
+            else:  # a dict subclass: its own items(), as jsonschema takes them
+                items = [item for node in level for item in node.items()]
+                keys, values = [key for key, _ in items], [value for _, value in items]
+            if not (set(map(type, keys)) <= _STR_ONLY and found.issuperset(keys)):
+                if not all(map(key_valid, keys)):
+                    return False
+            if any(issubclass(kind, dict) for kind in set(map(type, values))):
+                level = [value for value in values if isinstance(value, dict)]
+            else:
+                level = []
+            depth += 1
         return True
 
     return valid
+
+
+_STR_ONLY = frozenset({str})
+_DICT_ONLY = frozenset({dict})
 
 
 def _all(checks):
@@ -343,12 +485,20 @@ def _items(compiler, items, schema):
     if items is False:
         return lambda instance: not _is_array(instance) or len(instance) <= prefix
     check = compiler.compile(items)
+    by_type = getattr(check, "by_type", None)
 
     def items_valid(instance):
         if not _is_array(instance):
             return True
         if len(instance) <= prefix:
             return True  # no item beyond prefixItems: jsonschema checks none
+        if by_type is not None and type(instance) in (list, tuple):
+            # Items all of one exact type that decides the verdict (a page's times, uids,
+            # sequence numbers): the first item's verdict is every item's.
+            items = instance if prefix == 0 else instance[prefix:]
+            kinds = set(map(type, items))
+            if len(kinds) == 1 and by_type(next(iter(kinds))):
+                return check(items[0])
         if check is _always and (
             type(instance) in (list, tuple)
             or (type(instance) is np.ndarray and instance.ndim > 0)
@@ -438,8 +588,8 @@ def _any_of(compiler, subschemas, schema):
     checks = [compiler.compile(sub) for sub in subschemas]
     if len(checks) == 2:
         first, second = checks
-        return lambda instance: first(instance) or second(instance)
-    return lambda instance: any(check(instance) for check in checks)
+        return _by_type_if_all(lambda instance: first(instance) or second(instance), checks)
+    return _by_type_if_all(lambda instance: any(check(instance) for check in checks), checks)
 
 
 def _ref(compiler, ref, schema):

@@ -104,7 +104,11 @@ def _paths(doc, prefix=()):
 def mutated(draw):
     """A real document (every kind equally often) with one to three random changes."""
     name = draw(st.sampled_from(sorted(BY_KIND)))
-    doc = copy.deepcopy(draw(st.sampled_from(BY_KIND[name])))
+    return name, _mutate(draw, copy.deepcopy(draw(st.sampled_from(BY_KIND[name]))))
+
+
+def _mutate(draw, doc):
+    """``doc`` with one to three random changes (in place)."""
     for _ in range(draw(st.integers(1, 3))):
         places = list(_paths(doc))
         container, key = draw(st.sampled_from(places))
@@ -117,7 +121,7 @@ def mutated(draw):
             container[draw(KEYS)] = copy.deepcopy(draw(VALUES))
         elif isinstance(container, list):
             container.append(copy.deepcopy(draw(VALUES)))
-    return name, doc
+    return doc
 
 
 def _event_model_verdict(name, doc):
@@ -236,3 +240,279 @@ def test_without_compiled_checks_event_model_decides(monkeypatch):
     doc["data_keys"]["Cryo_X"]["shape"] = "scalar"
     with pytest.raises(jsonschema.ValidationError):
         _schema_check.validate(name, doc)
+
+
+# -- verdicts kept by content -------------------------------------------------------------------
+
+def _kept_checks():
+    """Every kept check of the compiled schemas (the data-key maps of the descriptor's)."""
+    return list(_schema_check._KEPT_CHECKS)
+
+
+def test_data_key_maps_are_kept():
+    """The descriptor's data_keys and each configuration's data_keys go through a kept check."""
+    kept = _kept_checks()
+    assert kept
+    descriptor = next(doc for name, doc in DOCUMENTS if name == "descriptor" and doc["configuration"])
+    for check in kept:
+        check.accepted.clear()
+    assert _schema_check.is_valid("descriptor", descriptor)
+    assert sum(len(check.accepted) for check in kept) >= 2  # data_keys and a configuration's
+    assert _schema_check.is_valid("descriptor", copy.deepcopy(descriptor))  # now from the kept verdicts
+
+
+def _kept_twin(doc):
+    """``doc`` checked once (its data keys kept), and a deep copy of it, to be mutated."""
+    assert _schema_check.is_valid("descriptor", doc)
+    return copy.deepcopy(doc)
+
+
+@st.composite
+def _descriptor_and_mutation(draw):
+    """A real descriptor, and a mutated copy of it."""
+    original = draw(st.sampled_from(BY_KIND["descriptor"]))
+    return original, _mutate(draw, copy.deepcopy(original))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_descriptor_and_mutation(), st.booleans())
+def test_a_kept_verdict_never_accepts_a_mutated_descriptor(case, in_place):
+    """A descriptor accepted (so its data-key maps are kept), then changed, in place or as a
+    copy: the compiled check's verdict is still event_model's."""
+    original, mutated_doc = case
+    doc = _kept_twin(original)
+    if in_place:
+        # The very objects the kept check saw, changed afterwards.
+        assert _schema_check.is_valid("descriptor", doc)
+        for key in list(doc):
+            if key not in mutated_doc:
+                del doc[key]
+        for key, value in mutated_doc.items():
+            if isinstance(value, dict) and isinstance(doc.get(key), dict):
+                for inner in list(doc[key]):
+                    if inner not in value:
+                        del doc[key][inner]
+                doc[key].update(value)
+            else:
+                doc[key] = value
+    else:
+        doc = mutated_doc
+    assert doc == mutated_doc
+    assert _schema_check.is_valid("descriptor", doc) == _event_model_verdict("descriptor", doc)
+
+
+class _Sneaky(str):
+    """A str that is equal to no other (jsonschema's enum calls ==)."""
+
+    def __eq__(self, other):
+        return False
+
+    __hash__ = str.__hash__
+
+
+class _KeyLike:
+    """A key equal to a str (and hashed alike), which is not a str."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __eq__(self, other):
+        return other == self.text
+
+    def __hash__(self):
+        return hash(self.text)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda key: {"dtype": _Sneaky("number"), "shape": [], "source": "s"},  # a str subclass
+        lambda key: {"dtype": "number", "shape": (np.int64(1),), "source": "s"},  # numpy values
+        lambda key: {"dtype": "number", "shape": [1.0], "source": "s"},  # float, not int
+        lambda key: {"dtype": "number", "shape": [True], "source": "s"},  # bool, not int
+        lambda key: {"dtype": "number", "shape": [], "source": b"s"},  # bytes, not str
+    ],
+)
+def test_a_kept_verdict_is_not_given_to_values_that_only_look_alike(change):
+    """Values that equal, hash or print like an accepted map's are checked, not taken from
+    the kept verdicts: the pickle snapshot refuses anything but exact builtins."""
+    descriptor = next(doc for name, doc in DOCUMENTS if name == "descriptor")
+    _kept_twin(descriptor)
+    doc = copy.deepcopy(descriptor)
+    key = next(iter(doc["data_keys"]))
+    doc["data_keys"][key] = change(key)
+    assert _schema_check.is_valid("descriptor", doc) == _event_model_verdict("descriptor", doc)
+
+
+def test_a_key_equal_to_a_str_is_not_taken_for_it():
+    descriptor = next(doc for name, doc in DOCUMENTS if name == "descriptor")
+    _kept_twin(descriptor)
+    doc = copy.deepcopy(descriptor)
+    key = next(iter(doc["data_keys"]))
+    doc["data_keys"][_KeyLike(key + "_x")] = doc["data_keys"].pop(key)
+    _schema_check.is_valid("descriptor", {**doc, "data_keys": {key + "_x": doc["data_keys"][_KeyLike(key + "_x")]}})
+    assert not _schema_check.is_valid("descriptor", doc)
+    assert _schema_check.is_valid("descriptor", doc) == _event_model_verdict("descriptor", doc)
+
+
+def test_kept_verdicts_are_bounded(monkeypatch):
+    monkeypatch.setattr(_schema_check, "_KEPT_COUNT", 64)
+    check = _schema_check._kept_verdicts(lambda instance: True)
+    for n in range(500):
+        assert check({f"k{n}": {"dtype": "number", "shape": [], "source": "s"}})
+    assert len(check.accepted) <= 64
+    huge = {f"k{n}": {"dtype": "number", "shape": [], "source": f"{n:06d}" * 10} for n in range(2000)}
+    assert len(_schema_check._snapshot(huge)) > _schema_check._KEPT_BYTES
+    assert check(huge)
+    assert _schema_check._snapshot(huge) not in check.accepted  # larger than _KEPT_BYTES
+
+
+def test_only_acceptances_are_kept():
+    verdicts = iter([False, True])
+    check = _schema_check._kept_verdicts(lambda instance: next(verdicts))
+    value = {"a": {"dtype": "number"}}
+    assert not check(value)
+    assert check(value)  # asked again: the refusal was not kept
+    assert check.accepted
+
+
+def test_snapshot_refuses_anything_but_exact_builtins():
+    assert _schema_check._snapshot({"a": [1, 2.0, "x", None, True, (1,), {"b": b"c"}]}) is not None
+    for value in (np.float64(1.0), np.str_("x"), _Sneaky("x"), np.array([1]), _KeyLike("x"), str, object()):
+        assert _schema_check._snapshot({"a": value}) is None
+    assert _schema_check._snapshot({_KeyLike("a"): 1}) is None
+    assert _schema_check._snapshot({"a": [1]}) != _schema_check._snapshot({"a": (1,)})
+    assert _schema_check._snapshot({"a": 1}) != _schema_check._snapshot({"a": True})
+    assert _schema_check._snapshot({"a": 1}) != _schema_check._snapshot({"a": 1.0})
+    assert _schema_check._snapshot({"a": 1, "b": 2}) != _schema_check._snapshot({"b": 2, "a": 1})
+
+
+# -- the walk over nested keys, and items decided by their type ----------------------------------
+
+@pytest.mark.parametrize(
+    "value, valid",
+    [
+        ({}, True),
+        ({"a": {"b": {"c": 1}}, "d": [{"e.f": 1}]}, True),  # a dict inside a list is not walked
+        ({"a": {"b.c": 1}}, False),
+        ({"a": {"b": {"c/d": 1}}}, False),
+        ({"a": {1: 1}}, False),
+        ({"a": {_Sneaky("b"): 1}}, False),  # a str subclass key: left to jsonschema
+        ({"a": 1, "b": {"a": {"a": {}}}}, True),
+    ],
+)
+def test_nested_keys_walk(value, valid):
+    import re
+
+    walk = _schema_check._key_pattern_tree(re.compile(r"^([^./]+)$").search)
+    assert walk(value) is valid
+    assert walk(value) is valid  # the keys found the first time do not change a verdict
+
+
+def test_nested_keys_too_deep_or_too_wide_are_left_to_jsonschema():
+    import re
+
+    walk = _schema_check._key_pattern_tree(re.compile(r"^([^./]+)$").search)
+    deep = {}
+    node = deep
+    for _ in range(_schema_check._MAX_DEPTH + 2):
+        node["a"] = {}
+        node = node["a"]
+    assert not walk(deep)
+    cycle = {}
+    cycle["a"] = cycle
+    cycle["b"] = cycle  # doubles every level
+    assert not walk(cycle)
+
+
+@pytest.mark.parametrize(
+    "seq_num, valid",
+    [([1, 2, 3], True), ([1, 2.0, 3], True), ([1.5, 2.5], False), ([1.0, 2.0], True), ([True, False], False),
+     ([1, "2"], False), ((1, 2), True), ([np.int64(1), np.int64(2)], False), ([None], False)],
+)
+def test_items_of_one_type_decided_once_agree_with_event_model(seq_num, valid):
+    page = copy.deepcopy(next(doc for name, doc in DOCUMENTS if name == "event_page"))
+    page["seq_num"], page["uid"], page["time"] = seq_num, ["u"] * len(seq_num), [1.0] * len(seq_num)
+    for key in page["data"]:
+        page["data"][key] = [1.0] * len(seq_num)
+        page["timestamps"][key] = [1.0] * len(seq_num)
+    page["filled"] = {}
+    assert _event_model_verdict("event_page", page) is valid
+    assert _schema_check.is_valid("event_page", page) is valid
+
+
+# -- a page's uids and its events -----------------------------------------------------------------
+
+def test_new_uids_are_random_version_4_uuids():
+    import uuid
+
+    from intake_ingest.ingestors._compose import new_uids
+
+    uids = new_uids(2000)
+    assert len(set(uids)) == 2000
+    for text in uids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert new_uids(0) == []
+
+
+def test_a_page_composed_without_uids_gets_new_ones():
+    _, stream = _run()
+    page = stream.compose_event_page(
+        data={"a": [1.0, 2.0], "b": [3.0, 4.0]}, timestamps={"a": [1.0, 1.0], "b": [1.0, 1.0]},
+        time=[1.0, 2.0], seq_num=[1, 2],
+    )
+    assert len(set(page["uid"])) == 2
+    assert all(len(uid) == 36 for uid in page["uid"])
+
+
+def _page(**changes):
+    times = [10.0, 11.0, 12.0]
+    page = {
+        "descriptor": "d", "uid": ["u1", "u2", "u3"], "time": times, "seq_num": [1, 2, 3],
+        "data": {"a": [1.0, 2.0, 3.0], "b": [4, 5, 6], "image": np.arange(12.0).reshape(3, 2, 2)},
+        "timestamps": {"a": times, "b": times, "image": times}, "filled": {},
+    }
+    page.update(changes)
+    return page
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        _page(),
+        _page(filled={"image": [False, False, False]}),  # filled: event_model's own unpacking
+        _page(timestamps={"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 3.0], "image": [1.0, 2.0, 3.0]}),
+        _page(timestamps={"b": [1.0] * 3, "a": [1.0] * 3, "image": [1.0] * 3}),
+        _page(uid=["u1", "u2"]),  # fewer uids than rows: event_model's zip_longest
+        _page(seq_num=(1, 2, 3)),
+        _page(data={"a": [1.0, 2.0], "b": [1, 2, 3]}, timestamps={"a": [0.0] * 3, "b": [0.0] * 3}),
+        _page(data={}, timestamps={}),
+    ],
+)
+def test_pages_unpack_into_event_models_events(page):
+    from intake_ingest.ingestors._compose import unpack_event_page
+
+    ours, theirs = unpack_event_page(copy.deepcopy(page)), list(event_model.unpack_event_page(copy.deepcopy(page)))
+    assert len(ours) == len(theirs)
+    for mine, expected in zip(ours, theirs):
+        assert list(mine) == list(expected)  # the same fields in the same order
+        for field in expected:
+            if field == "data":
+                assert list(mine["data"]) == list(expected["data"])
+                for key, value in expected["data"].items():
+                    np.testing.assert_array_equal(mine["data"][key], value)
+                    assert type(mine["data"][key]) is type(value)
+            else:
+                assert mine[field] == expected[field]
+                assert type(mine[field]) is type(expected[field])
+
+
+def test_unpacked_events_do_not_share_their_dicts():
+    from intake_ingest.ingestors._compose import unpack_event_page
+
+    first, second, _ = unpack_event_page(_page())
+    first["filled"]["a"] = True
+    first["timestamps"]["a"] = 0.0
+    assert second["filled"] == {} and second["timestamps"]["a"] == 11.0
