@@ -32,8 +32,8 @@ from silx.io.specfile import Scan, SfErrFileOpen, SpecFile
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import array_data_key, labelled, page_as_events, safe_key, source_label, time_zone, unique_key
-from ._compose import compose_run
+from ._common import array_data_key, labelled, safe_key, source_label, time_zone, unique_key
+from ._compose import compose_run, unpack_event_page
 from ._c_output import c_stdout_silenced
 from ._silx_guard import check_for_silx
 
@@ -1009,7 +1009,11 @@ def _primary_events(primary, keys, table, arrays, times):
         return
     data = dict(zip(keys, table.T.tolist()))
     data.update(arrays)
-    yield from page_as_events(primary, data, times, 0)
+    page = primary.compose_event_page(
+        data=data, timestamps=dict.fromkeys(data, times), time=times, seq_num=list(range(1, len(times) + 1))
+    )
+    for event in unpack_event_page(page):
+        yield "event", event
 
 
 # -- how the scan ended ---------------------------------------------------------------------
