@@ -136,20 +136,25 @@ def _tiff_pages(source):
 BUILTIN_FILTERS = frozenset({1, 2, 3, 5, 6})
 
 
-def _hdf5_part(path, dataset_path, frame_shape, dtype):
-    """``(frames in the dataset, its chunks)`` if tiled's HDF5 reader can serve the dataset's frames, else None.
+def _hdf5_part(path, dataset_paths, frame_shape, dtype):
+    """``(dataset path, frames in it, its chunks)`` if tiled's HDF5 reader can serve its frames, else None.
 
-    The frames are the dataset read in C order (any leading dimensions flattened, which is
-    how tiled reshapes the array to the run's), in the data key's own dtype (tiled refuses
-    another), compressed only with :data:`BUILTIN_FILTERS`.
+    The dataset is the first of ``dataset_paths`` that the file has (where the ingestor
+    looks, in its order). Its frames are the dataset read in C order (any leading
+    dimensions flattened, which is how tiled reshapes the array to the run's), in the
+    data key's own dtype (tiled refuses another), compressed only with
+    :data:`BUILTIN_FILTERS`.
     """
     import h5py
     import numpy as np
 
     try:
         with h5py.File(path, "r") as h5:
-            dataset = h5.get(dataset_path)
-            if not isinstance(dataset, h5py.Dataset) or dataset.is_virtual or dataset.external:
+            dataset_path = next((name for name in dataset_paths if isinstance(h5.get(name), h5py.Dataset)), None)
+            if dataset_path is None:
+                return None
+            dataset = h5[dataset_path]
+            if dataset.is_virtual or dataset.external:  # frames in other files, maybe outside readable storage
                 return None
             shape, chunks = tuple(dataset.shape), dataset.chunks
             plist = dataset.id.get_create_plist()
@@ -161,7 +166,7 @@ def _hdf5_part(path, dataset_path, frame_shape, dtype):
     split = len(shape) - len(frame_shape)
     if split < 0 or shape[split:] != tuple(frame_shape):
         return None
-    return int(np.prod(shape[:split], dtype=np.int64)), chunks
+    return dataset_path, int(np.prod(shape[:split], dtype=np.int64)), chunks
 
 
 def _area_detector_hdf5(argument, kwargs, ingestor):
@@ -198,13 +203,10 @@ def _hdf5_dataset_parts(sources, data_key):
     found = []
     for source in sources:
         path = posixpath.abspath(source.path)
-        for dataset_path in (DATA, DETECTOR_DATA):  # where the ingestor looks, in its order
-            part = _hdf5_part(path, dataset_path, frame_shape, dtype)
-            if part is not None:
-                found.append((source, path, dataset_path, *part))
-                break
-        else:
+        part = _hdf5_part(path, (DATA, DETECTOR_DATA), frame_shape, dtype)
+        if part is None:
             return None
+        found.append((source, path, *part))
     if len({dataset_path for _, _, dataset_path, _, _ in found}) != 1:
         return None  # bluesky's HDF5Consolidator joins files of one dataset path only
     # A chunk of the served array: frames per HDF5 chunk of the first file (one frame if contiguous).
@@ -241,8 +243,8 @@ def _nexus_hdf5(argument, kwargs, ingestor):
             if data_key.get("external") or not where.startswith(prefix) or "dtype_numpy" not in data_key:
                 continue
             dataset_path = where[len(prefix) :]
-            part = _hdf5_part(path, dataset_path, shape, data_key["dtype_numpy"])
-            if part is not None and part[0] == 1:  # the whole dataset is the event's array
+            part = _hdf5_part(path, [dataset_path], shape, data_key["dtype_numpy"])
+            if part is not None and part[1] == 1:  # the whole dataset is the event's array
                 parameters = {"dataset": dataset_path, "swmr": False, "join_method": "stack", "chunk_shape": [1, *shape]}
                 located[key] = FrameFiles(HDF5, file_uri(path), parameters, [0], sources[0].url)
         return located

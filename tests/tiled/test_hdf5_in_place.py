@@ -132,3 +132,31 @@ def test_plugin_compressed_frames_stay_with_this_package_s_adapter(served):
     source = image_source(client, runs["lambda_blosc"])
     assert source.mimetype == "application/x-intake-ingest"
     assert source.management == "external" and len(source.assets) == N_LAMBDA
+
+
+def test_the_dataset_judged_is_the_one_the_ingestor_reads(tmp_path):
+    """Files whose /entry/data/data is Blosc-compressed and whose detector group holds a gzip
+    copy (NDFileHDF5 hard-links one dataset there): the ingestor reads /entry/data/data, so
+    tiled's reader is not given the copy."""
+    from intake_ingest.registry import get_ingestor
+    from intake_ingest.tiled.locators import HDF5, INGESTOR_READS, locator
+
+    folder = lambda_files(tmp_path / "lambda")
+    for path in folder.glob("*.h5"):
+        with h5py.File(path, "r+") as h5:
+            frames = h5["/entry/data/data"][()]
+            del h5["/entry/instrument/detector/data"]
+            h5.create_dataset("/entry/instrument/detector/data", data=frames, compression="gzip")
+    (run,) = detect(str(folder), progress=False).runs
+    descriptor = next(doc for name, doc in get_ingestor(run.ingestor)(run.argument, **run.kwargs) if name == "descriptor")
+    located = locator(run.ingestor, run.argument, run.kwargs)(descriptor)["image"]
+    assert located.mimetype == INGESTOR_READS
+    # Without the Blosc dataset, the gzip one is what the ingestor reads: tiled's reader takes it.
+    for path in folder.glob("*.h5"):
+        with h5py.File(path, "r+") as h5:
+            del h5["/entry/data/data"]
+    (run,) = detect(str(folder), progress=False).runs
+    descriptor = next(doc for name, doc in get_ingestor(run.ingestor)(run.argument, **run.kwargs) if name == "descriptor")
+    parts = locator(run.ingestor, run.argument, run.kwargs)(descriptor)["image"]
+    assert [part.mimetype for part in parts] == [HDF5] * N_LAMBDA
+    assert {part.parameters["dataset"] for part in parts} == {"/entry/instrument/detector/data"}
