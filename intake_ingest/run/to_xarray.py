@@ -1,6 +1,7 @@
 """Build an ``xarray.Dataset`` from the descriptors and events of one stream."""
 
 import itertools
+import operator
 import uuid
 
 import dask.array as da
@@ -46,6 +47,10 @@ class _Column:
 
     def join(self, lazy, dtype=None):
         """All values along a leading time axis: dask if ``lazy``, else numpy."""
+        if not lazy and len(self.parts) == 1 and self.parts[0][0] == "rows":
+            values = self.parts[0][1]
+            if set(map(type, values)) <= _PLAIN_NUMBERS:
+                return np.asarray(values, dtype=dtype)  # what the general way below comes to
         pieces = list(self._pieces())
         if lazy:
             arrays = [
@@ -62,6 +67,10 @@ class _Column:
             np.asarray(piece) if is_block else _stack_rows(piece, dtype) for is_block, piece in pieces
         ]
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+#: Types of the values of scalar readings (a float per event): one array of them, at once.
+_PLAIN_NUMBERS = frozenset({float, int, bool})
 
 
 def _any_dask(values):
@@ -195,6 +204,26 @@ def _stack_rows(rows, dtype=None):
     return np.asarray(rows, dtype=dtype)
 
 
+def _columns_of_events(docs, keys):
+    """The values of each key over ``docs`` (events), one sequence per key, in order of ``keys``.
+
+    Taken in C (``itemgetter`` of every key from each event's data, then transposed), not
+    one lookup per key and event in Python.
+    """
+    if not keys or not docs:
+        return [[] for _ in keys]
+    datas = [doc["data"] for doc in docs]
+    try:
+        if len(keys) == 1:
+            return [list(map(operator.itemgetter(keys[0]), datas))]
+        return list(zip(*map(operator.itemgetter(*keys), datas)))
+    except KeyError:
+        for key in keys:
+            for doc in docs:
+                _field(doc, key)  # names the event that lacks the key
+        raise
+
+
 def _field(doc, key):
     try:
         return doc["data"][key]
@@ -263,13 +292,8 @@ def stream_to_dataset(descriptors, event_documents, lazy=False, filler=None):
             times.extend(doc["time"] for doc in docs)
             seq_nums.extend(doc["seq_num"] for doc in docs)
             uids.extend(doc["uid"] for doc in docs)
-            for key, column in columns.items():
-                try:
-                    column.add_rows([doc["data"][key] for doc in docs])
-                except KeyError:
-                    for doc in docs:
-                        _field(doc, key)  # names the event that lacks the key
-                    raise
+            for column, values in zip(columns.values(), _columns_of_events(docs, list(columns))):
+                column.add_rows(values)
             continue
         for doc in docs:  # event_page
             times.extend(doc["time"])
@@ -331,7 +355,12 @@ def _dataset(data_vars, times):
     construct = _construct_direct
     if construct is not None:
         try:
-            variables = {key: xr.Variable(dims, values) for key, (dims, values) in data_vars.items()}
+            variables = {
+                # numpy arrays of numbers and strings are taken as they are (fastpath) by
+                # xr.Variable; other values it converts
+                key: xr.Variable(dims, values, fastpath=type(values) is np.ndarray and values.dtype.kind not in "OMm")
+                for key, (dims, values) in data_vars.items()
+            }
             sizes = {"time": len(times)}
             for variable in variables.values():
                 for dim, size in zip(variable.dims, variable.shape):
