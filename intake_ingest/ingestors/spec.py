@@ -529,6 +529,61 @@ def _checked_table(source, header, table, rows):
     return table
 
 
+def _plain_table(block, n_columns):
+    """``(table, header_after_data)`` of the usual scan; None for any other.
+
+    The usual scan has no MCA lines and its data lines are all ``n_columns`` numbers:
+    then its table is :func:`_converted_rows` of :func:`scan_lines`' data, and
+    ``header_after_data`` that of :func:`scan_lines`, found in one pass without a
+    :class:`DataLine` per line. Any other scan is read by :func:`_table_of_lines`.
+    """
+    if not n_columns or block.startswith(b"@") or b"\n@" in block:
+        return None
+    rows, header_after_data = [], False
+    for line in block.decode("latin-1").split("\n"):
+        if line.startswith("#"):
+            header_after_data = bool(rows)
+            continue
+        values = line.split()  # '\r' and blank lines split into nothing, as scan_lines has them
+        if values:
+            if len(values) != n_columns:
+                return None
+            rows.append(values)
+            header_after_data = False
+    if not rows:
+        return None
+    try:
+        table = np.array(rows, dtype=np.float64)
+    except ValueError:
+        return None
+    table.flags.writeable = False  # documents are records: their arrays are read-only
+    return table, header_after_data
+
+
+def _table_of_lines(source, header, block):
+    """The table of a scan that is not the usual one, its MCA spectra, the incomplete
+    lines cut off at its end, and whether a control line follows its last data line."""
+    lines = scan_lines(block, header.first_line)
+    if lines.data and not header.labels:
+        raise IngestError(
+            source.url, f"scan {header.key} has data lines but no #L line naming its columns"
+        )
+    table = None if lines.mca else _converted_rows(lines.data, len(header.labels))
+    if table is not None:
+        return table, [], [], lines.header_after_data
+    silx_table, spectra = _silx_table(source, header, block)
+    rows = _sort_rows(source, header, lines.data)
+    if rows.cut_off:
+        first = rows.cut_off[0]
+        warnings.warn(
+            f"{source.url}: scan {header.key} ends in {len(rows.cut_off)} incomplete line(s) from "
+            f"line {first.number} ({_line_problem(first, len(header.labels))}); they are left out",
+            IngestWarning,
+            stacklevel=3,
+        )
+    return _checked_table(source, header, silx_table, rows), spectra, rows.cut_off, lines.header_after_data
+
+
 # -- header values -------------------------------------------------------------------------
 
 
@@ -1027,7 +1082,7 @@ def _abort_comment(header, cut_off):
     return None
 
 
-def _stop_status(source, header, index, rows, lines, points):
+def _stop_status(source, header, index, n_rows, cut_off, header_after_data, points):
     """(exit_status, reason) of the RunStop, or None where the data shows no end.
 
     - an abort comment: 'abort';
@@ -1036,18 +1091,20 @@ def _stop_status(source, header, index, rows, lines, points):
       next (it was restarted); no RunStop if the scan ends the file with nothing after
       its last row (still being written, or SPEC stopped); else 'success' with the
       count as reason (fly scans and site macros record their own number of points).
+
+    ``n_rows`` rows were kept, ``cut_off`` lists the incomplete lines after them, and
+    ``header_after_data`` tells whether a control line follows the last data line.
     """
-    n_rows = len(rows.kept)
-    aborted = _abort_comment(header, rows.cut_off)
+    aborted = _abort_comment(header, cut_off)
     if aborted:
         return "abort", aborted
-    if rows.cut_off:
+    if cut_off:
         return None
     if points is None or n_rows >= points:
         return "success", ""
     short = f"{n_rows} of the {points} points the command asks for"
     is_last = header.index == len(index) - 1
-    if is_last and not lines.header_after_data:
+    if is_last and not header_after_data:
         warnings.warn(
             f"{source.url}: scan {header.key} holds {short} and ends the file: it is still being "
             "written or SPEC stopped; the run has no RunStop",
@@ -1097,8 +1154,7 @@ def _choose_scan(source, index, scan):
             f"holds scan number {number} {len(matches)} times ({repeats}); choose one by key",
         )
     if isinstance(scan, str):
-        # A catalog asks for each scan of a file by key, in file order: one loop, no list.
-        found = next((header for header in index if header.key == scan.strip()), None)
+        found = _headers_by_key(index).get(scan.strip())
         if found is not None:
             return found
         if re.fullmatch(r"\d+\.\d+", scan.strip()):
@@ -1107,6 +1163,25 @@ def _choose_scan(source, index, scan):
         source.url,
         f"scan={scan!r}: give a scan key such as '3.1' (number.order) or an int scan number",
     )
+
+
+# The scans of the indexes read last by key: a catalog asks for each of a file's scans by key.
+_BY_KEY = {}  # id(index) -> (index, {key: header})
+
+
+def _headers_by_key(index):
+    """``{key: header}`` of a scan index (the first header of a key, were one repeated)."""
+    entry = _BY_KEY.get(id(index))
+    if entry is None or entry[0] is not index:  # the index itself is kept: its id is not reused
+        by_key = {}
+        for header in index:
+            by_key.setdefault(header.key, header)
+        entry = (index, by_key)
+        with _INDEX_LOCK:
+            if len(_BY_KEY) >= _INDEX_CACHE_SIZE:
+                _BY_KEY.clear()
+            _BY_KEY[id(index)] = entry
+    return entry[1]
 
 
 def _listing(index):
@@ -1192,26 +1267,12 @@ def ingest_spec(filename, scan=None, *, timezone=None, storage_options=None):
 
     # From here on the scan's data lines are read, which listing a catalog never does.
     block = _read_block(source, header)
-    lines = scan_lines(block, header.first_line)
-    if lines.data and not header.labels:
-        raise IngestError(
-            source.url, f"scan {header.key} has data lines but no #L line naming its columns"
-        )
-    table = None if lines.mca else _converted_rows(lines.data, len(header.labels))
-    if table is not None:
-        rows, spectra = _Rows(lines.data, [], exact=True), []
+    plain = _plain_table(block, len(header.labels))
+    if plain is not None:
+        table, header_after_data = plain
+        cut_off, spectra = [], []
     else:
-        silx_table, spectra = _silx_table(source, header, block)
-        rows = _sort_rows(source, header, lines.data)
-        if rows.cut_off:
-            first = rows.cut_off[0]
-            warnings.warn(
-                f"{source.url}: scan {header.key} ends in {len(rows.cut_off)} incomplete line(s) from "
-                f"line {first.number} ({_line_problem(first, len(header.labels))}); they are left out",
-                IngestWarning,
-                stacklevel=2,
-            )
-        table = _checked_table(source, header, silx_table, rows)
+        table, spectra, cut_off, header_after_data = _table_of_lines(source, header, block)
     keys = _data_key_names(header.labels)
     data_keys = {
         key: _scalar_data_key(column, key, label, _CONVENTIONAL_UNITS.get(column))
@@ -1236,7 +1297,7 @@ def ingest_spec(filename, scan=None, *, timezone=None, storage_options=None):
         yield from _primary_events(primary, keys, table, mca_values, times)
 
     points = run_bundle.start_doc.get("num_points")
-    status = _stop_status(source, header, index, rows, lines, points)
+    status = _stop_status(source, header, index, len(table), cut_off, header_after_data, points)
     if status is not None:
         exit_status, reason = status
         stop_time = times[-1] if times else start_time

@@ -66,6 +66,59 @@ def test_converted_rows_are_silx_rows_on_every_scan_of_real_files(file_name):
     assert converted > 0
 
 
+
+@pytest.mark.parametrize(
+    "file_name",
+    ["APS_spec_data.dat", "CdOsO", "33bm_spec.dat", "lmn40.spe", "20220311-161530.dat",
+     "spec_from_spock.spc", "usaxs-bluesky-specwritercallback.dat", "user6idd.dat"],  # fmt: skip
+)
+def test_plain_tables_are_the_converted_rows_of_the_lines(file_name):
+    """The one-pass reading of the usual scan gives what scan_lines and _converted_rows give,
+    and leaves every other scan (MCA lines, a short or odd line, no rows) to them."""
+    (source,) = expand(str(SPEC2NEXUS_DATA / file_name))
+    for header in spec_module.read_scan_index(source):
+        block = spec_module._read_block(source, header)
+        lines = spec_module.scan_lines(block, header.first_line)
+        expected = None if lines.mca else spec_module._converted_rows(lines.data, len(header.labels))
+        plain = spec_module._plain_table(block, len(header.labels))
+        if expected is None or not header.labels:
+            assert plain is None, header.key
+            continue
+        table, header_after_data = plain
+        assert table.dtype == expected.dtype and table.shape == expected.shape, header.key
+        np.testing.assert_array_equal(table, expected, err_msg=f"{file_name} scan {header.key}")
+        assert header_after_data == lines.header_after_data, header.key
+        assert not table.flags.writeable
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["1 2", "3 4"],
+        ["1 2", "#C a comment", "3 4", ""],
+        ["1 2", "3 4", "#C after the data"],
+        ["1 2\r", "\r", "3 4\r", "#C x\r"],
+        ["1 2", "3"],  # a short line
+        ["1 2", "3 nan"],
+        ["1 2", "3 None"],  # SpecWriterCallback's missing value
+        ["1 2", "3 4x"],
+        ["1 2", "@A 1 2 3"],  # an MCA line
+        ["1 2", "  #C not a control line"],
+        ["#C no rows"],
+        ["1_000 2", "3 4"],
+    ],
+)
+def test_plain_tables_of_odd_blocks(lines):
+    block = ("#S 1  ascan  m0 0 1 1 0.1\n#L m0  det\n" + "\n".join(lines) + "\n").encode()
+    scanned = spec_module.scan_lines(block)
+    expected = None if scanned.mca else spec_module._converted_rows(scanned.data, 2)
+    plain = spec_module._plain_table(block, 2)
+    if expected is None:
+        assert plain is None
+    else:
+        np.testing.assert_array_equal(plain[0], expected)
+        assert plain[1] == scanned.header_after_data
+
 def ingest_without_silx(monkeypatch, path):
     def no_silx(*args):
         raise AssertionError("silx read the scan's data")
