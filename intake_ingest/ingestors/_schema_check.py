@@ -309,6 +309,7 @@ def _kept_verdicts(check):
         return verdict
 
     kept.accepted = accepted  # for the tests
+    kept.unkept = check
     _KEPT_CHECKS.add(kept)
     return kept
 
@@ -425,14 +426,25 @@ def _object_keywords(compiler, schema):
     - ``additionalProperties``: each key neither named by ``properties`` nor found by the
       patterns joined with ``|`` (as jsonschema joins them) is valid under it (``false``:
       there is no such key).
+
+    Which patterns find a named key is known here: a named key (a str) has the checks of
+    those patterns joined to its own, and the pass over the patterns leaves it out. Where
+    its own check keeps its verdicts (a map of data keys), the joined check keeps them.
     """
     required = tuple(schema.get("required", ()))
     names = schema.get("properties", {})
-    properties = [(name, compiler.compile(sub)) for name, sub in names.items()]
-    properties = tuple((name, check) for name, check in properties if check is not _always)
-    property_checks = dict(properties)
     pattern_schemas = schema.get("patternProperties", {})
     patterns = tuple((re.compile(pattern).search, compiler.compile(sub)) for pattern, sub in pattern_schemas.items())
+    properties = []
+    for name, sub in names.items():
+        own, found_by = compiler.compile(sub), [check for search, check in patterns if search(name)]
+        if found_by and getattr(own, "unkept", None) is not None:
+            properties.append((name, _kept_verdicts(_all([own.unkept, *found_by]))))
+        else:
+            properties.append((name, _all([own, *found_by])))
+    properties = tuple((name, check) for name, check in properties if check is not _always)
+    property_checks = dict(properties)
+    joined_names = frozenset(names) if patterns else frozenset()  # their patterns' checks joined
     joined = re.compile("|".join(pattern_schemas)).search if pattern_schemas else None
     additional = schema.get("additionalProperties", True)
     if isinstance(additional, dict):
@@ -464,6 +476,8 @@ def _object_keywords(compiler, schema):
         if not patterns and additional is True:
             return True
         for key, value in instance.items():
+            if type(key) is str and key in joined_names:
+                continue  # checked above under its patterns too; additionalProperties is not its
             found = False
             for search, check in patterns:
                 if search(key):
