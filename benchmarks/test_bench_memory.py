@@ -101,6 +101,10 @@ READERS = {
     ),
 }
 
+# pytest-benchmark roles (conftest's ratio table): tifffile is the baseline; readers that
+# are tifffile too, with more imported, are peers.
+ROLES = {"tifffile": "baseline", "tifffile_package_imported": "peer", "tifffile_xarray": "peer"}
+
 
 def _script(reader):
     imports, read = READERS[reader]
@@ -175,7 +179,7 @@ def peaks(request):
 @pytest.mark.parametrize("reader", list(READERS))
 def test_peak_memory_of_eager_read(benchmark, large_series, peaks, reader):
     pattern, sha1 = large_series
-    benchmark.extra_info["role"] = {"tifffile": "baseline", "tifffile_package_imported": "peer"}.get(reader, "package")
+    benchmark.extra_info["role"] = ROLES.get(reader, "package")
     figures = benchmark.pedantic(_measure, args=(reader, pattern), rounds=1, iterations=1)
     assert figures["shape"] == [FRAMES, *FRAME_SHAPE]
     assert figures["dtype"] == np.dtype(DTYPE).name
