@@ -15,6 +15,7 @@ import posixpath
 import stat
 import time
 from dataclasses import dataclass
+from operator import attrgetter
 
 import fsspec
 from fsspec.core import url_to_fs
@@ -309,13 +310,15 @@ def find_files(paths, storage_options=None):
                 listed = _local_tree(fs, posixpath.normpath(inner))
             else:
                 listed = (_source(fs, p, info, chain) for p, info in fs.find(inner, detail=True).items())
-            for source in listed:
-                found[source.identity] = source
+            found.update((source.identity, source) for source in listed)
         else:
             # A FIFO or device named here is kept, marked, for detection to report.
             for source in _matches(path, storage_options):
                 found[source.identity] = source
-    return sorted(found.values(), key=lambda source: source.identity)
+    return sorted(found.values(), key=_identity)
+
+
+_identity = attrgetter("identity")
 
 
 def _local_tree(fs, folder):
@@ -345,7 +348,7 @@ def _local_tree(fs, folder):
                 except OSError:
                     continue
                 if stat.S_ISREG(status.st_mode):
-                    sources.append(SourceFile(fs, entry.path, status.st_mtime, status.st_size))
+                    sources.append(_regular_local_file(fs, entry.path, status.st_mtime, status.st_size))
                     continue
                 size = status.st_size
                 if stat.S_ISLNK(status.st_mode):
@@ -358,6 +361,27 @@ def _local_tree(fs, folder):
                     SourceFile(SpecialFileSystem() if special else fs, entry.path, status.st_mtime, size, "", special)
                 )
     return sources
+
+
+def _regular_local_file(fs, path, mtime, size):
+    """``SourceFile(fs, path, mtime, size)`` of a regular local file, made in one step.
+
+    A frozen dataclass sets each of its six fields with ``object.__setattr__``, and the
+    identity of a local file is computed on first use: for a folder of a million files
+    that was a tenth of listing it. The fields and the values computed once (identity
+    and locality, known here) go into the instance's ``__dict__`` at once; the result
+    equals, hashes and pickles as the dataclass-made one.
+    """
+    source = _new_object(SourceFile)
+    _set_attribute(
+        source,
+        "__dict__",
+        {"fs": fs, "path": path, "mtime": mtime, "size": size, "chain": "", "special": "", "identity": path, "is_local": True},
+    )
+    return source
+
+
+_new_object, _set_attribute = object.__new__, object.__setattr__
 
 
 def _modified_time(fs, path, info):

@@ -180,3 +180,27 @@ def test_read_local_start_does_not_wait_on_a_fifo_put_where_a_file_was(tmp_path)
 
     os.mkfifo(tmp_path / "frame_001.tif")
     assert read_local_start(str(tmp_path / "frame_001.tif"), 16) == b""  # no writer: nothing, at once
+
+
+def test_a_listed_local_file_is_the_dataclass_made_one(tmp_path):
+    """Folder listing makes SourceFiles in one step: equal, hashed, pickled and replaced alike."""
+    import dataclasses
+    import pickle
+
+    from intake_ingest.files import SourceFile, find_files
+
+    (tmp_path / "scan_001.tif").write_bytes(b"II*\x00")
+    (listed,) = find_files(str(tmp_path))
+    info = os.stat(tmp_path / "scan_001.tif")
+    made = SourceFile(listed.fs, str(tmp_path / "scan_001.tif"), info.st_mtime, info.st_size)
+    assert listed == made and hash(listed) == hash(made)
+    assert (listed.identity, listed.url, listed.is_local, listed.name_parts) == (
+        made.identity,
+        made.url,
+        made.is_local,
+        made.name_parts,
+    )
+    assert pickle.loads(pickle.dumps(listed)) == made
+    assert dataclasses.replace(listed, size=9).size == 9
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        listed.size = 9

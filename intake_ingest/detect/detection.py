@@ -382,8 +382,10 @@ def _collector_paused():
 def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
     plan = Plan(files=sources)
     # FIFOs, sockets, devices, broken links: reported, never opened (a FIFO blocks a reader).
-    plan.unrecognised.extend(Unrecognised(source.url, source.special) for source in sources if source.special)
-    sources = [source for source in sources if not source.special]
+    special = [source for source in sources if source.special]
+    if special:
+        plan.unrecognised.extend(Unrecognised(source.url, source.special) for source in special)
+        sources = [source for source in sources if not source.special]
     if ingestor is not None:
         spec = get_spec(ingestor)
         confidence = {source.identity: 1.0 for source in sources}
@@ -396,19 +398,23 @@ def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
     specs = _detectable_specs()
     results, plan.sniffed = _sniff_by_representatives(sources, specs, workers, progress, use_dask, worker)
     plan.followed = len(sources) - plan.sniffed
-    chosen, confidence = {}, {}
+    chosen, confidence, by_ingestor = {}, {}, {}
     verdicts = {}  # id(result) -> verdict: the files of a series share one result
     for source, result in zip(sources, results):
         verdict = verdicts.get(id(result))
         if verdict is None:
-            verdict = verdicts[id(result)] = _verdict(result)
-        kind, value = verdict
-        if kind is _CHOSEN:
-            chosen[source.identity], confidence[source.identity] = value
-        elif kind is Ambiguous:
-            plan.ambiguous.append(Ambiguous(source.url, value))
+            verdict = _verdict(result)
+            if verdict[0] is _CHOSEN:  # with the list of the chosen ingestor's files
+                verdict += (by_ingestor.setdefault(verdict[1][0], []),)
+            verdicts[id(result)] = verdict
+        if verdict[0] is _CHOSEN:
+            _, (name, score), members = verdict
+            chosen[source.identity], confidence[source.identity] = name, score
+            members.append(source)
+        elif verdict[0] is Ambiguous:
+            plan.ambiguous.append(Ambiguous(source.url, verdict[1]))
         else:
-            plan.unrecognised.append(Unrecognised(source.url, value))
+            plan.unrecognised.append(Unrecognised(source.url, verdict[1]))
 
     claimed, crashed = _claim_companions(chosen, sources, worker)
     if crashed:
@@ -422,15 +428,14 @@ def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
             owner = claimed.get(source.identity)
             if owner is not None:
                 companions_of.setdefault(owner, []).append(source)
-    if claimed:
         claimed_urls = {source.url for source in sources if source.identity in claimed}
         plan.unrecognised = [item for item in plan.unrecognised if item.url not in claimed_urls]
         plan.ambiguous = [item for item in plan.ambiguous if item.url not in claimed_urls]
-
-    by_ingestor = {}
-    for source in sources:
-        if source.identity in chosen and source.identity not in claimed:
-            by_ingestor.setdefault(chosen[source.identity], []).append(source)
+    if claimed or crashed:  # companions make no run of their own, nor does a main file that crashed
+        by_ingestor = {}
+        for source in sources:
+            if source.identity in chosen and source.identity not in claimed:
+                by_ingestor.setdefault(chosen[source.identity], []).append(source)
     for name, members in by_ingestor.items():
         spec = get_spec(name)
         reason = f"sniffed as {name} ({spec.software or spec.description})"
@@ -438,10 +443,8 @@ def _detect(sources, ingestor, workers, progress, split_gaps, use_dask, worker):
         plan.runs.extend(runs)
         plan.unrecognised.extend(failed)
     plan.runs.sort(key=lambda run: (run.files[0].identity, natural_key(run.kwargs)))
-    firsts = {run.files[0].identity for run in plan.runs}
-    plan.candidates = {
-        source.identity: result[0] for source, result in zip(sources, results) if source.identity in firsts
-    }
+    firsts = {id(run.files[0]) for run in plan.runs}
+    plan.candidates = {source.identity: result[0] for source, result in zip(sources, results) if id(source) in firsts}
     _report_unplaced(plan, sources, claimed)
     return plan
 
