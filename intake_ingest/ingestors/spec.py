@@ -530,33 +530,32 @@ def _checked_table(source, header, table, rows):
 
 
 def _plain_table(block, n_columns):
-    """``(table, header_after_data)`` of the usual scan; None for any other.
+    """``(table, header_after_data)`` of the usual scan; None where it cannot tell.
 
     The usual scan has no MCA lines and its data lines are all ``n_columns`` numbers:
-    then its table is :func:`_converted_rows` of :func:`scan_lines`' data, and
-    ``header_after_data`` that of :func:`scan_lines`, found in one pass without a
-    :class:`DataLine` per line. Any other scan is read by :func:`_table_of_lines`.
+    then its table is what :func:`_converted_rows` makes of :func:`scan_lines`' data, and
+    ``header_after_data`` is :func:`scan_lines`'. Here numpy's ``loadtxt`` splits the lines
+    at whitespace, as ``str.split`` does, and converts each value with Python's own parser
+    (``PyOS_string_to_double``, which ``float`` calls): where it succeeds, with a table of
+    ``n_columns`` columns, the values are the same, converted in C. A line it cannot take (an
+    odd length, a word, '1_000', which ``float`` alone reads) gives None, and
+    :func:`_table_of_lines` reads the scan.
     """
     if not n_columns or block.startswith(b"@") or b"\n@" in block:
         return None
-    rows, header_after_data = [], False
-    for line in block.decode("latin-1").split("\n"):
-        if line.startswith("#"):
-            header_after_data = bool(rows)
-            continue
-        values = line.split()  # '\r' and blank lines split into nothing, as scan_lines has them
-        if values:
-            if len(values) != n_columns:
-                return None
-            rows.append(values)
-            header_after_data = False
-    if not rows:
+    lines = block.decode("latin-1").split("\n")
+    data = [line for line in lines if line[:1] != "#" and line.strip()]  # as scan_lines has them
+    if not data:
         return None
     try:
-        table = np.array(rows, dtype=np.float64)
-    except ValueError:
+        table = np.loadtxt(data, dtype=np.float64, comments=None, ndmin=2)
+    except Exception:  # ValueError for a line it cannot take; whatever it is, scan_lines decides
+        return None
+    if table.shape != (len(data), n_columns):
         return None
     table.flags.writeable = False  # documents are records: their arrays are read-only
+    # Whether a control line follows the last data line: the last line not blank is one.
+    header_after_data = next(line[:1] == "#" for line in reversed(lines) if line.strip())
     return table, header_after_data
 
 

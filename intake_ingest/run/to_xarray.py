@@ -6,6 +6,7 @@ import uuid
 
 import dask.array as da
 import numpy as np
+import pandas as pd
 import xarray as xr
 from xarray.indexes import PandasIndex
 
@@ -368,7 +369,9 @@ def _dataset(data_vars, times):
                         raise ValueError(f"dimension {dim!r} has two sizes")
             if sizes.keys() & variables.keys():
                 raise ValueError("a variable is named as a dimension")
-            index = PandasIndex(times, "time")
+            # xarray's default index of a coordinate (safe_cast_to_index makes pd.Index(times)
+            # and PandasIndex names a copy of it): made here named, it is taken as it is.
+            index = PandasIndex(pd.Index(times, name="time"), "time")
             variables.update(index.create_variables())
             return construct(variables, {"time"}, dims=sizes, indexes={"time": index})
         except Exception:  # whatever it is, xarray's constructor decides
