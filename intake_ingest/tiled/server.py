@@ -84,6 +84,10 @@ def catalog_tree(catalog, readable=(), adapters=True):
         readable_storage=[str(pathlib.Path(path).resolve()) for path in readable],
         init_if_not_exists=True,
         adapters_by_mimetype=by_mimetype,
+        # The root is a catalog of Bluesky runs: bluesky-tiled-plugins' client then gives
+        # catalog[scan_id], catalog[-1] and ScanID queries. Dicts, as tiled 0.2.20 builds
+        # Spec(**spec) from each.
+        specs=[{"name": "CatalogOfBlueskyRuns", "version": "3.0"}],
     )
 
 

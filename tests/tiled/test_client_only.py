@@ -170,13 +170,8 @@ def test_runs_are_found_client_only_by_runstart_fields(read_back):
         assert found == expected, f"{field} = {value!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the served root has no 'CatalogOfBlueskyRuns' spec (intake_ingest/tiled/server.py catalog_tree), so clients "
-    "get a plain tiled Container: catalog[2] is refused and ScanID(2), a query the server does not know, is dropped "
-    "by tiled 0.2.20's server and finds every run",
-)
 def test_bluesky_tiled_plugins_conveniences_work(read_back):
+    """The served root is a CatalogOfBlueskyRuns: catalog[scan_id], catalog[-1] and ScanID work client-only."""
     report, _, memory, _ = read_back
     found = report["conveniences"]
     (scan_2,) = [uid for uid in memory if memory[uid].metadata["start"].get("scan_id") == 2]
