@@ -406,8 +406,8 @@ def _all(checks):
         return checks[0]
     if len(checks) == 2:
         first, second = checks
-        return lambda instance: first(instance) and second(instance)
-    return lambda instance: all(check(instance) for check in checks)
+        return _by_type_if_all(lambda instance: first(instance) and second(instance), checks)
+    return _by_type_if_all(lambda instance: all(check(instance) for check in checks), checks)
 
 
 #: Keywords about an object's properties, checked together in one pass over its items.
@@ -457,6 +457,11 @@ def _object_keywords(compiler, schema):
     single_pattern = len(patterns) == 1  # then "found by the joined patterns" is "found by it"
     if not (required or properties or patterns or additional is not True):
         return _always
+    # A map (no named or patterned keys): values all of one exact type that decides the
+    # additional check's verdict (an event page's columns, all lists) are checked once.
+    additional_by_type = None
+    if not names and not patterns and additional is not True:
+        additional_by_type = getattr(additional_check, "by_type", None)
 
     def object_valid(instance):
         if not isinstance(instance, dict):
@@ -475,6 +480,10 @@ def _object_keywords(compiler, schema):
                     return False
         if not patterns and additional is True:
             return True
+        if additional_by_type is not None and instance:
+            kinds = set(map(type, instance.values()))
+            if len(kinds) == 1 and additional_by_type(next(iter(kinds))):
+                return additional_check(next(iter(instance.values())))
         for key, value in instance.items():
             if type(key) is str and key in joined_names:
                 continue  # checked above under its patterns too; additionalProperties is not its
@@ -500,6 +509,11 @@ def _items(compiler, items, schema):
         return lambda instance: not _is_array(instance) or len(instance) <= prefix
     check = compiler.compile(items)
     by_type = getattr(check, "by_type", None)
+    if check is _always:
+        # Any list or tuple passes, whatever it holds; anything else is not an array.
+        items_valid_by_type = _TYPE_DECIDES.__contains__
+    else:
+        items_valid_by_type = None
 
     def items_valid(instance):
         if not _is_array(instance):
@@ -523,6 +537,8 @@ def _items(compiler, items, schema):
             return True
         return all(check(instance[index]) for index in range(prefix, len(instance)))
 
+    if items_valid_by_type is not None:
+        items_valid.by_type = items_valid_by_type
     return items_valid
 
 

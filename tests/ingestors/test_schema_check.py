@@ -516,3 +516,21 @@ def test_unpacked_events_do_not_share_their_dicts():
     first["filled"]["a"] = True
     first["timestamps"]["a"] = 0.0
     assert second["filled"] == {} and second["timestamps"]["a"] == 11.0
+
+
+@pytest.mark.parametrize(
+    "column",
+    [lambda: [1.0, 2.0], lambda: (1.0, 2.0), lambda: "ab", lambda: {"a": 1}, lambda: 3, lambda: None,
+     lambda: np.arange(2.0), lambda: [[1], [2]]],
+)
+@pytest.mark.parametrize("all_alike", [True, False])
+def test_columns_of_one_type_decided_once_agree_with_event_model(column, all_alike):
+    """An event page's data and timestamps: a map whose values all of one exact type are checked once."""
+    page = copy.deepcopy(next(doc for name, doc in DOCUMENTS if name == "event_page"))
+    page["filled"] = {}
+    for field in ("data", "timestamps"):
+        for key in page[field]:
+            page[field][key] = column()
+        if not all_alike:
+            page[field][next(iter(page[field]))] = [1.0, 2.0]
+    assert _schema_check.is_valid("event_page", page) == _event_model_verdict("event_page", page)
