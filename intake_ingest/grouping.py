@@ -3,6 +3,7 @@
 import posixpath
 import re
 from operator import attrgetter
+from sys import intern
 
 __all__ = ["GROUPINGS", "group_files", "name_parts", "numbered_name", "numbered_order", "series_key"]
 
@@ -37,12 +38,14 @@ def name_parts(path):
     number is ``(folder, name, None, '')``. The folder is what precedes the last ``/``.
     """
     slash = path.rfind("/")
-    folder = path[:slash] if slash >= 0 else ""
+    # Interned: the files of a folder, or of a series, share one string each (kept per
+    # file for up to millions of files, a third of a listed file's memory otherwise).
+    folder = intern(path[:slash]) if slash >= 0 else ""
     found = _number_in(path)  # neither an extension nor a number reaches across a "/"
     if found is None:
         return folder, path[slash + 1 :], None, ""
     start, number, end = found
-    return folder, path[slash + 1 : start], number, path[end:]
+    return folder, intern(path[slash + 1 : start]), number, intern(path[end:])
 
 
 def _number_in(text):
