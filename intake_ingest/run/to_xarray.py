@@ -356,12 +356,14 @@ def _dataset(data_vars, times):
     construct = _construct_direct
     if construct is not None:
         try:
-            variables = {
-                # numpy arrays of numbers and strings are taken as they are (fastpath) by
-                # xr.Variable; other values it converts
-                key: xr.Variable(dims, values, fastpath=type(values) is np.ndarray and values.dtype.kind not in "OMm")
-                for key, (dims, values) in data_vars.items()
-            }
+            variables = {}
+            for key, (dims, values) in data_vars.items():
+                dims = (dims,) if isinstance(dims, str) else tuple(dims)
+                if len(set(dims)) != len(dims):
+                    raise ValueError("a dimension named twice")  # xarray warns of it, once
+                # numpy arrays of numbers and strings xr.Variable takes as they are (fastpath)
+                fastpath = type(values) is np.ndarray and values.dtype.kind not in "OMm"
+                variables[key] = xr.Variable(dims, values, fastpath=fastpath)
             sizes = {"time": len(times)}
             for variable in variables.values():
                 for dim, size in zip(variable.dims, variable.shape):
