@@ -246,9 +246,11 @@ def _listed_runs(spec, groups, worker):
         return [_ONE_RUN] * len(groups)
     asked = [group[0] for group in groups if len(group) == 1]
     if worker is None:
-        answers = iter([_list_runs_here(spec, source) for source in asked])
+        answers = [_list_runs_here(spec, source) for source in asked]
     else:
-        answers = ((kind, value) for _, kind, value in worker.map(partial(_list_runs, spec), asked))
+        # Read to its end: a map left part-way kills the worker (replies nobody reads).
+        answers = [(kind, value) for _, kind, value in worker.map(partial(_list_runs, spec), asked)]
+    answers = iter(answers)
     return [next(answers) if len(group) == 1 else _ONE_RUN for group in groups]
 
 

@@ -80,3 +80,23 @@ def test_the_selection_model_asks_detection_not_the_files_again(tmp_path, monkey
         assert "stack.tif" in sniffed and max(collections.Counter(sniffed).values()) == 1  # none again for the table
     finally:
         model.close()
+
+
+def test_the_runs_of_multi_run_files_are_listed_in_the_worker_it_was_given(tmp_path):
+    """All SPEC files' scans listed in one batch, and the worker left running for what follows."""
+    import shutil
+
+    from intake_ingest.detect.isolation import IsolatedWorker
+
+    real = os.path.join(os.path.dirname(__file__), "..", "data", "real", "spec", "pressure_calibration_scans_1_2.dat")
+    folder = tmp_path / "spec"
+    folder.mkdir()
+    for name in ("calibration_a.dat", "calibration_b.dat"):
+        shutil.copy(real, folder / name)
+    with IsolatedWorker() as worker:
+        plan = detect(str(folder), isolate=worker, progress=False)
+        assert_every_file_in_one_place(plan)
+        by_file = collections.Counter(os.path.basename(run.files[0].path) for run in plan.runs if run.ingestor == "spec")
+        assert by_file["calibration_a.dat"] == by_file["calibration_b.dat"] > 1
+        worker.call(len, "still here")
+        assert worker.starts == 1  # never killed and started again
