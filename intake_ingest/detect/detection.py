@@ -473,15 +473,15 @@ def _report_unplaced(plan, sources, claimed):
     than dropped.
     """
     # plan.places(), reduced to what is asked here: is the file anywhere? The runs hold
-    # these very objects, so they are looked up by id first: asking each of up to
-    # millions of files its URL cost more than the rest of this check. By URL, as
-    # places() does, only what is not found so.
-    in_runs = {id(source) for run in plan.runs for files in (run.files, run.companions) for source in files}
+    # these very files, so they are looked up by identity first (known since listing):
+    # asking each of up to millions of files its URL cost more than the rest of this
+    # check. By URL, as places() does, only what is not found so.
+    in_runs = {source.identity for run in plan.runs for files in (run.files, run.companions) for source in files}
     placed = {item.url for item in plan.unrecognised}
     placed.update(item.url for item in plan.ambiguous)
     by_identity = run_urls = None
     for source in sources:
-        if id(source) in in_runs or source.url in placed:
+        if source.identity in in_runs or source.url in placed:
             continue
         if run_urls is None:
             run_urls = {source.url for run in plan.runs for files in (run.files, run.companions) for source in files}
