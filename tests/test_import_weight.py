@@ -13,7 +13,6 @@ import sys
 import textwrap
 
 import numpy as np
-import pytest
 
 # Modules that no path below needs unless it says so.
 HEAVY = ("dask", "dask.array", "xarray", "pandas", "pyarrow", "sparse", "numba",
@@ -70,11 +69,6 @@ def test_eager_tiff_series_read_imports_only_xarray(tiff_series):
     assert not imported & {"tiled", "panel", "bokeh", "h5py", "fabio", "silx", "matplotlib", "scipy"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run/to_xarray.py imports dask.array at its top, and xarray imports it when it checks "
-    "numpy arrays given as (dims, values) tuples; the change that avoids both is in the issue 12 report",
-)
 def test_eager_tiff_series_read_imports_no_dask_array(tiff_series):
     imported, _ = _eager_series_read(tiff_series[0])
     assert "dask.array" not in imported

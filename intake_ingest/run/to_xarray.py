@@ -4,19 +4,18 @@ import itertools
 import operator
 import uuid
 
-import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
 from xarray.indexes import PandasIndex
 
-from ..lazy import frame_reads, fuse_frames, lazy_frames, read_frames_into
+from ..lazy import frame_reads, fuse_frames, is_dask_array, is_dask_array_type, lazy_frames, read_frames_into
 
 __all__ = ["stream_to_dataset"]
 
 
 def _is_dask(value):
-    return isinstance(value, da.Array)
+    return is_dask_array(value)
 
 
 class _Column:
@@ -54,6 +53,8 @@ class _Column:
                 return np.asarray(values, dtype=dtype)  # what the general way below comes to
         pieces = list(self._pieces())
         if lazy:
+            import dask.array as da  # only lazy reads need dask; eager ones never import it
+
             arrays = [
                 _as_dask(piece) if is_block else _stack_rows_dask(piece, dtype)
                 for is_block, piece in pieces
@@ -76,7 +77,7 @@ _PLAIN_NUMBERS = frozenset({float, int, bool})
 
 def _any_dask(values):
     """True if any of ``values`` is a dask array (their types compared, not each value)."""
-    return any(issubclass(kind, da.Array) for kind in set(map(type, values)))
+    return any(is_dask_array_type(kind) for kind in set(map(type, values)))
 
 
 def _read_into_one_array(pieces, dtype=None):
@@ -110,6 +111,8 @@ def _read_into_one_array(pieces, dtype=None):
         if reads is not None and array.dtype == out_dtype:
             read_frames_into(reads, rows)
         elif _is_dask(array):
+            import dask.array as da
+
             da.store(array, rows, lock=False)
         else:
             rows[...] = array
@@ -171,6 +174,8 @@ def _as_dask(value):
     Built directly: ``da.from_array`` hashes the values for a name, the cost of a third of
     a lazy stream's Dataset for a run of a few columns. A unique name is as good here.
     """
+    import dask.array as da
+
     if _is_dask(value):
         return value
     value = np.asarray(value)
@@ -186,6 +191,8 @@ def _stack_rows_dask(rows, dtype=None):
         fused = fuse_frames(rows)
         if fused is not None:
             return fused
+        import dask.array as da
+
         return da.stack([_as_dask(row) for row in rows])
     # Values already in memory are stacked once, not wrapped one by one.
     return _as_dask(_stack_rows(rows, dtype))
@@ -308,7 +315,7 @@ def stream_to_dataset(descriptors, event_documents, lazy=False, filler=None):
                         f"event page starting with event {doc['uid'][0]} has {len(values)} "
                         f"values of {key!r} for {length} times"
                     )
-                if isinstance(values, (np.ndarray, da.Array)):
+                if isinstance(values, np.ndarray) or _is_dask(values):
                     column.add_block(values)
                 else:
                     column.add_rows(values)
