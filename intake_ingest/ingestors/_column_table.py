@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import IngestError
 from ..files import read_bytes
-from ._common import EVENT_FIELD_NAMES, safe_key, unique_key
+from ._common import EVENT_FIELD_NAMES, DataKeyNamer, safe_key
 
 __all__ = [
     "COMMENT_MARKERS",
@@ -430,14 +430,15 @@ def _columns(count):
     return f"{count} column" if count == 1 else f"{count} columns"
 
 
-def data_key_name(name, index, taken):
+def data_key_name(name, index, namer):
     """A column's data key: ``col_<index>`` if unnamed, ``_column`` after an event field's name
-    (``time``, ``seq_num``, ``uid``), ``_2``, ``_3``... after a name already ``taken`` (a set,
-    updated); otherwise the shared rule (:func:`._common.unique_key`: ``2-Theta`` -> ``_2_Theta``)."""
+    (``time``, ``seq_num``, ``uid``), ``_2``, ``_3``... after a key ``namer`` (the table's
+    :class:`._common.DataKeyNamer`) gave already; otherwise the shared rule (``2-Theta`` ->
+    ``X2_Theta``)."""
     base = safe_key(name, fallback=f"col_{index}")
     if base.lower() in EVENT_FIELD_NAMES:
         base += "_column"
-    return unique_key(base, taken)
+    return namer(base)
 
 
 def _column_names(source, header, delimiter, n_columns, first_data_line):
@@ -460,10 +461,10 @@ def _column_names(source, header, delimiter, n_columns, first_data_line):
                 fields = None  # a comment of numbers is not a names line
     if fields is None:
         fields = [""] * n_columns
-    taken, names, units, labels = set(), [], [], []
+    namer, names, units, labels = DataKeyNamer(), [], [], []
     for index, text in enumerate(fields):
         name, unit = _parse_name(text) if text else ("", None)
-        names.append(data_key_name(name, index, taken))
+        names.append(data_key_name(name, index, namer))
         units.append(unit)
         labels.append(name)
     return names, units, labels
@@ -599,10 +600,10 @@ def _empty_table(source, header, delimiter):
             if delimiter is None:
                 delimiter = sniff_delimiter([text])
             fields = split_fields(text, delimiter) if delimiter else _whitespace_name_splits(text)[0]
-        taken = set()
+        namer = DataKeyNamer()
         for index, field_text in enumerate(fields):
             name, unit = _parse_name(field_text)
-            names.append(data_key_name(name, index, taken))
+            names.append(data_key_name(name, index, namer))
             units.append(unit)
             labels.append(name)
     columns = [np.empty(0, dtype=np.float64) for _ in names]

@@ -2,7 +2,6 @@
 
 import datetime
 import re
-import threading
 import zoneinfo
 
 import event_model
@@ -108,7 +107,7 @@ def _truncated(text, nbytes):
 
 
 def safe_key(name, fallback="value"):
-    """A name from a file as a valid data key, before uniqueness (see :func:`unique_key`).
+    """A name from a file as a valid data key, before uniqueness (see :class:`DataKeyNamer`).
 
     Letters (of any script), digits and ``_`` are kept; every run of other characters
     (``-``, ``.``, ``/``, spaces, brackets) becomes one ``_``, and is dropped at either end
@@ -148,13 +147,64 @@ def _clashes(key, folded):
     )
 
 
-def unique_key(name, taken, fallback="value"):
-    """A name from a file as a data key of a stream: valid, unique, clear of the event's fields.
+class DataKeyNamer:
+    """Names the data keys of one stream from names in a file: valid, unique, clear of the
+    event's fields.
 
-    The key is :func:`safe_key` of the name; a key equal (whatever the case) to an event
-    field (``time``, ``seq_num``, ``uid``) or to one already ``taken`` gets ``_2``,
-    ``_3``..., as do ``x`` and ``ts_x`` together (TiledWriter's timestamp column of ``x``).
-    The same names in the same order always give the same keys.
+    Each key is :func:`safe_key` of the name; a key equal (whatever the case) to an event
+    field (``time``, ``seq_num``, ``uid``), to a key given before or to one ``taken`` gets
+    ``_2``, ``_3``..., as do ``x`` and ``ts_x`` together (TiledWriter's timestamp column of
+    ``x``). The same names in the same order always give the same keys. Only the lower-case
+    form of each key is kept, so naming n keys costs O(n).
+
+    Parameters
+    ----------
+    taken : iterable of str, optional
+        Keys the stream already has (the ingestor's own, an image's).
+
+    Examples
+    --------
+    >>> namer = DataKeyNamer()
+    >>> [namer(name) for name in ["2-theta", "2_theta", "Time", "I0/I00"]]
+    ['X2_theta', 'X2_theta_2', 'Time_2', 'I0_I00']
+    >>> DataKeyNamer({"image"})("Image")
+    'Image_2'
+    """
+
+    def __init__(self, taken=()):
+        # Only the lower-case forms: SQL tables tell columns apart without case.
+        self._folded = {str(key).lower() for key in taken}
+
+    def __call__(self, name, fallback="value"):
+        """The data key for ``name``, taken from now on.
+
+        Parameters
+        ----------
+        name : str
+            The name as the file writes it.
+        fallback : str, optional
+            The base name when ``name`` has no letter or digit.
+
+        Returns
+        -------
+        str
+        """
+        base = safe_key(name, fallback)
+        key, suffix = base, 2
+        while _clashes(key, self._folded):
+            tail = f"_{suffix}"
+            key, suffix = _truncated(base, KEY_BYTES - len(tail)) + tail, suffix + 1
+        self._folded.add(key.lower())
+        return key
+
+
+def unique_key(name, taken, fallback="value"):
+    """One data key for ``name`` among the keys ``taken`` (a set, to which it is added).
+
+    For a single key: ``unique_key(name, set())`` is :func:`safe_key` of the name, clear of
+    the event's fields. The key is the one a :class:`DataKeyNamer` gives, but all of
+    ``taken`` is folded to lower case on every call: name the keys of a stream with one
+    :class:`DataKeyNamer` (O(n) for n keys).
 
     Parameters
     ----------
@@ -171,38 +221,13 @@ def unique_key(name, taken, fallback="value"):
 
     Examples
     --------
-    >>> taken = set()
-    >>> [unique_key(name, taken) for name in ["2-theta", "2_theta", "Time", "I0/I00"]]
-    ['X2_theta', 'X2_theta_2', 'Time_2', 'I0_I00']
+    >>> taken = {"time"}
+    >>> unique_key("Time", taken), sorted(taken)
+    ('Time_2', ['Time_2', 'time'])
     """
-    base = safe_key(name, fallback)
-    known, folded = _folded(taken)
-    key, suffix = base, 2
-    while _clashes(key, folded):
-        tail = f"_{suffix}"
-        key, suffix = _truncated(base, KEY_BYTES - len(tail)) + tail, suffix + 1
+    key = DataKeyNamer(taken)(name, fallback)
     taken.add(key)
-    known.add(key)
-    folded.add(key.lower())
     return key
-
-
-# The lower-case forms of the ``taken`` set that unique_key was last called with (per
-# thread): naming n columns one by one folds each key once, not the whole set n times.
-_FOLDED = threading.local()
-
-
-def _folded(taken):
-    """``(copy of taken, {key.lower() for key in taken})``, kept from the last call while
-    ``taken`` is unchanged; the caller adds its new key to both.
-
-    The copy tells (one set comparison, in C) whether the caller changed the set in
-    between or passed another one; then it is folded anew.
-    """
-    entry = getattr(_FOLDED, "entry", None)
-    if entry is None or entry[0] != id(taken) or entry[1] != taken:
-        entry = _FOLDED.entry = (id(taken), set(taken), {str(key).lower() for key in taken})
-    return entry[1], entry[2]
 
 
 def labelled(data_key, key, name):
@@ -213,7 +238,7 @@ def labelled(data_key, key, name):
     data_key : dict
         A descriptor data key (changed in place).
     key : str
-        Its key (from :func:`unique_key`).
+        Its key (from a :class:`DataKeyNamer`).
     name : str
         The name as the file writes it.
 

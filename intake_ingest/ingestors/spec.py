@@ -32,7 +32,7 @@ from silx.io.specfile import Scan, SfErrFileOpen, SpecFile
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import array_data_key, labelled, safe_key, source_label, time_zone, unique_key
+from ._common import DataKeyNamer, array_data_key, labelled, safe_key, source_label, time_zone
 from ._compose import compose_run, unpack_event_page
 from ._c_output import c_stdout_silenced
 from ._silx_guard import check_for_silx
@@ -958,9 +958,9 @@ def _data_key_names(labels, unnamed="column"):
     Kept for the last label tuples: the scans of a file mostly share their ``#L`` and
     ``#O`` names, and each scan names its columns twice (RunStart hints, descriptor).
     """
-    taken = set()
+    namer = DataKeyNamer()
     return tuple(
-        unique_key(label, taken, fallback=f"{unnamed}_{position}")
+        namer(label, fallback=f"{unnamed}_{position}")
         for position, label in enumerate(labels, start=1)
     )
 

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import IngestError, IngestWarning
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import source_label
+from ._common import DataKeyNamer, source_label
 from ._compose import compose_run
 from ._column_table import data_key_name
 
@@ -277,7 +277,7 @@ def _column_names_and_units(header, n_columns):
     """
     columns = header.fields.get("Column", {})
     labels = header.labels if header.labels is not None and len(header.labels) == n_columns else None
-    taken, described = set(), []
+    namer, described = DataKeyNamer(), []
     for index in range(n_columns):
         text, pv = columns.get(str(index + 1), ""), None
         if "||" in text:
@@ -287,7 +287,7 @@ def _column_names_and_units(header, n_columns):
             name, unit = words[0], " ".join(words[1:]) or None
         else:
             name, unit = (labels[index] if labels else ""), None
-        described.append((data_key_name(name, index, taken), unit, pv))
+        described.append((data_key_name(name, index, namer), unit, pv))
     return described
 
 
@@ -321,7 +321,7 @@ def _start_metadata(label, header, n_points):
     if abscissa:
         # The first column is the scan's abscissa (the specification says so): Bluesky's
         # plots and xarray views take it as the dimension the other columns vary along.
-        metadata["hints"] = {"dimensions": [[[data_key_name(abscissa[0], 0, set())], "primary"]]}
+        metadata["hints"] = {"dimensions": [[[data_key_name(abscissa[0], 0, DataKeyNamer())], "primary"]]}
     # The names Bluesky's own runs use, for searches across ingestors.
     sample, beamline = header.get("Sample", "name"), header.get("Beamline", "name")
     if sample:

@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import IngestError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
 from ..registry import IngestorSpec
-from ._common import labelled, source_label, unique_key
+from ._common import DataKeyNamer, labelled, source_label
 from ._compose import compose_run
 
 __all__ = ["XRDML", "XrdmlScan", "ingest_xrdml", "read_scans", "runs_in", "sniff_xrdml"]
@@ -268,10 +268,10 @@ def _points(source, scan):
     }
     configuration, configuration_keys = {}, {}
     # The keys this function makes itself, so that no axis takes their names.
-    taken = {intensity_key, "counting_time", "beam_attenuation_factor"}
+    namer = DataKeyNamer({intensity_key, "counting_time", "beam_attenuation_factor"})
     for positions in _children(points, "positions"):
         axis = positions.get("axis", "")
-        name, unit = unique_key(_data_name(axis), taken, fallback="axis"), positions.get("unit", "")
+        name, unit = namer(_data_name(axis), fallback="axis"), positions.get("unit", "")
         start, end = _float(_text(positions, "startPosition")), _float(_text(positions, "endPosition"))
         listed, common = _text(positions, "listPositions"), _float(_text(positions, "commonPosition"))
         if start is not None and end is not None:

@@ -4,22 +4,31 @@ import pytest
 
 from intake_ingest import IngestError
 from intake_ingest.ingestors import _common
-from intake_ingest.ingestors._common import check_declared_size, labelled, unique_key
+from intake_ingest.ingestors._common import DataKeyNamer, check_declared_size, labelled, unique_key
 
 
-def test_unique_key_renames_event_fields_and_taken_names():
-    taken = {"time_2"}
-    assert [unique_key(name, taken) for name in ["time", "seq_num", "uid", "time", "a.b/c d", ""]] == [
+def test_the_namer_renames_event_fields_and_taken_names():
+    namer = DataKeyNamer({"time_2"})
+    assert [namer(name) for name in ["time", "seq_num", "uid", "time", "a.b/c d", ""]] == [
         "time_3", "seq_num_2", "uid_2", "time_4", "a_b_c_d", "value",
     ]
-    assert taken == {"time_2", "time_3", "seq_num_2", "uid_2", "time_4", "a_b_c_d", "value"}
+    assert namer("", fallback="2-theta") == "X2_theta"
+
+
+def test_unique_key_names_one_key_and_adds_it_to_the_set():
+    taken = {"time_2", "IMAGE"}
+    assert [unique_key(name, taken) for name in ["time", "image", "time"]] == ["time_3", "image_2", "time_4"]
+    assert taken == {"time_2", "IMAGE", "time_3", "image_2", "time_4"}
+    taken.discard("time_3")  # the set is read anew on every call
+    assert unique_key("TIME_3", taken) == "TIME_3"
+    assert unique_key("time", set()) == "time_2"
 
 
 def test_keys_are_sql_identifiers_unique_whatever_the_case_and_deterministic():
     names = ["2-theta", "2_theta", "Two Theta", "I0/I00", "Counts (cps)", "Time", "EPOCH", "epoch",
              "θ", "x", "ts_x", "-", "a" * 80, "a" * 80, "é" * 40, "mon;drop", "it's", "a--b"]  # fmt: skip
-    taken = set()
-    keys = [unique_key(name, taken) for name in names]
+    namer = DataKeyNamer()
+    keys = [namer(name) for name in names]
     assert keys[:9] == ["X2_theta", "X2_theta_2", "Two_Theta", "I0_I00", "Counts_cps", "Time_2", "EPOCH", "epoch_2", "Xθ"]
     assert keys[9:11] == ["x", "ts_x_2"]  # ts_x is the column TiledWriter gives x's timestamps
     assert keys[11] == "value"
@@ -30,14 +39,16 @@ def test_keys_are_sql_identifiers_unique_whatever_the_case_and_deterministic():
     assert len(set(lowered)) == len(keys)  # SQL columns: unique without case
     assert not {"time", "seq_num"} & set(lowered)
     assert all(len(key.encode()) <= _common.KEY_BYTES for key in keys)
-    assert keys == [unique_key(name, set_) for set_ in [set()] for name in names]  # same names, same keys
+    assert keys == [namer(name) for namer in [DataKeyNamer()] for name in names]  # same names, same keys
+    taken = set()
+    assert keys == [unique_key(name, taken) for name in names]  # one key at a time: the same keys
 
 
 def test_keys_are_what_tiled_accepts_as_table_columns():
     sql = pytest.importorskip("tiled.adapters.sql", reason="tiled[server] is not installed")
-    taken = set()
+    namer = DataKeyNamer()
     for name in ["2-theta", "_hidden", "Counts (cps)", "a(b)=c+d", "x/*y*/", "it's \\ \"q\"", "100%", "é" * 40]:
-        assert sql.is_safe_identifier(unique_key(name, taken), sql.COLUMN_NAME_PATTERN, allow_reserved_words=True)
+        assert sql.is_safe_identifier(namer(name), sql.COLUMN_NAME_PATTERN, allow_reserved_words=True)
         assert sql.is_safe_identifier("ts_" + unique_key(name, set()), sql.COLUMN_NAME_PATTERN)
         assert not unique_key(name, set()).startswith("_")  # tiled's TableStructure keeps those for itself
 

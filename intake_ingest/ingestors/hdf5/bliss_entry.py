@@ -32,7 +32,7 @@ import numpy as np
 from h5py import h5s
 
 from ...errors import IngestError, MissingFileError
-from .._common import unique_key
+from .._common import DataKeyNamer
 from .bliss_command import command_metadata
 from .tree import follow_links, linked_file, member
 from .values import natural_key, parse_time, read_scalar, text, texts, units_of
@@ -95,8 +95,9 @@ def choose_scan(h5, scan, url):
 
 
 def key_name(name, taken=()):
-    """A channel name as a data key: no '.', '/' or spaces (event-model and xarray names)."""
-    return unique_key(name, set(taken), fallback="channel")  # a copy: the caller adds it
+    """A channel name as a data key: no '.', '/' or spaces (event-model and xarray names),
+    clear of the keys ``taken`` (left as they are)."""
+    return DataKeyNamer(taken)(name, fallback="channel")
 
 
 def data_policy(file_name):
@@ -225,7 +226,7 @@ def measurement_channels(h5, key, source, open_linked):
     group = member(h5[key], "measurement")
     if not isinstance(group, h5py.Group):
         raise IngestError(source.url, f"scan {key} has no measurement group")
-    channels, left_out, taken = [], {}, set()
+    channels, left_out, namer = [], {}, DataKeyNamer()
     for name in sorted(group, key=natural_key):
         try:
             found = follow_links(source, h5, f"{group.name}/{name}", open_linked)
@@ -241,14 +242,14 @@ def measurement_channels(h5, key, source, open_linked):
             kind = "scalar" if dataset.ndim == 0 else str(dataset.dtype)
             left_out[name] = f"is a {kind} dataset, not numbers per point"
         else:
-            channel = Channel(name, key_name(name, taken), found[0], dataset, found[2], _units(dataset))
+            channel = Channel(name, None, found[0], dataset, found[2], _units(dataset))  # keyed once kept
             if channel.point_shape:
                 try:
                     channel.blocks = frame_blocks(channel)
                 except MissingFileError as error:
                     left_out[name] = f"maps frames from {error.path}, which does not exist"
                     continue
-            taken.add(channel.key)
+            channel.key = namer(name, fallback="channel")  # a channel left out takes no name
             channels.append(channel)
     return channels, left_out
 

@@ -34,7 +34,7 @@ import yaml
 from ...errors import IngestError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
-from .._common import EVENT_FIELD_NAMES, labelled, safe_key, source_label, unique_key
+from .._common import EVENT_FIELD_NAMES, DataKeyNamer, labelled, safe_key, source_label
 from .._compose import compose_run
 from .nexus_rules import nexus_outline
 from .sizes import check_dataset_size
@@ -171,7 +171,7 @@ def _stream_keys(stream_group, url):
     keys = {}
     # A data key named time, seq_num or uid (a device so named) would hide the stream's own
     # variable when read: time_2..., as in every ingestor, clear of the stream's other names.
-    taken = set(stream_group)
+    namer = DataKeyNamer(stream_group)
     for name in sorted(stream_group, key=natural_key):
         group = member(stream_group, name)
         alias_of = member(stream_group, f"{name}_image")
@@ -179,7 +179,7 @@ def _stream_keys(stream_group, url):
             continue
         if not all(isinstance(member(group, name), h5py.Dataset) for name in ("value", "EPOCH")):
             raise IngestError(url, f"{group.name} has no value and EPOCH datasets, as NXWriter writes them")
-        key = name if safe_key(name) == name and name.lower() not in EVENT_FIELD_NAMES else unique_key(name, taken)
+        key = name if safe_key(name) == name and name.lower() not in EVENT_FIELD_NAMES else namer(name)
         keys[key] = _Key(key, group, url)
         labelled(keys[key].data_key, key, name)  # the file's name, where the key differs
     lengths = {len(key) for key in keys.values()} | {len(key.values) for key in keys.values()}
