@@ -4,10 +4,10 @@ import datetime
 import re
 import zoneinfo
 
-import event_model
 import numpy as np
 
 from ..errors import IngestError
+from ._compose import unpack_event_page
 
 
 def array_data_key(shape, dtype, source, **extra):
@@ -69,7 +69,7 @@ def page_as_events(stream_bundle, data, times, begin):
         time=times,
         seq_num=list(range(begin + 1, begin + len(times) + 1)),
     )
-    for event in event_model.unpack_event_page(page):
+    for event in unpack_event_page(page):
         yield "event", event
 
 
