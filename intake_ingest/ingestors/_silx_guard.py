@@ -124,12 +124,19 @@ def check_for_silx(url, content):
 def _check_motor_positions(url, lines):
     """Count the ``#P`` positions of each scan (and of the lines before the first)."""
     scan_starts = lines.starting_with(b"#S ")
+    position_lines = lines.starting_with(b"#P")
+    scans = np.searchsorted(scan_starts, position_lines, side="right")  # 0: before the first scan
+    # A '#P<n> ' line of L bytes holds at most (L - 2) / 2 positions (one byte and a space
+    # each): only the scans whose lines could hold too many are counted word by word.
+    bound = np.bincount(scans, weights=(lines.ends - lines.starts)[position_lines] - 2)
+    suspect = set(np.flatnonzero(bound / 2 > MAX_MOTOR_POSITIONS).tolist())
     counts = {}
-    for line in lines.starting_with(b"#P").tolist():
+    for line, scan in zip(position_lines.tolist(), scans.tolist()):
+        if scan not in suspect:
+            continue
         match = _MOTOR_LINE.match(lines.text(line))
         if match is None:
             continue
-        scan = int(np.searchsorted(scan_starts, line, side="right"))  # 0: before the first scan
         counts[scan] = counts.get(scan, 0) + len(match.group(1).split())
         if counts[scan] > MAX_MOTOR_POSITIONS:
             raise IngestError(

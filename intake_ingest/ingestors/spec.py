@@ -27,7 +27,7 @@ import threading
 import warnings
 
 import numpy as np
-from silx.io.specfile import Scan, SfErrFileOpen, SpecFile
+from silx.io.specfile import SfErrFileOpen, SfErrLineNotFound, SpecFile
 
 from ..errors import IngestError, IngestWarning, MissingFileError
 from ..files import deterministic_uid, expand, read_bytes, timestamps
@@ -101,14 +101,15 @@ def _column_labels(scan):
 _NAME_SEPARATOR = re.compile(r"\s{2,}")
 
 
+@functools.lru_cache(maxsize=1024)  # the same '#O' lines head every scan of a file
 def _motor_names_of_line(text, n_positions):
     """The names of one ``#O`` line: split at two spaces or more, or at every space where
     that is what matches its ``#P`` line's count (some macro sets write one space)."""
-    names = [name for name in _NAME_SEPARATOR.split(text.strip()) if name]
+    names = tuple(name for name in _NAME_SEPARATOR.split(text.strip()) if name)
     if len(names) != n_positions:
         words = text.split()
         if len(words) == n_positions:
-            return words
+            return tuple(words)
     return names
 
 
@@ -222,13 +223,90 @@ def _scan_blocks(content):
     return blocks
 
 
+@dataclasses.dataclass(frozen=True)
+class _SilxScanHeaders:
+    """What silx's ``Scan`` holds of one scan's headers, read without its other work.
+
+    silx's ``Scan(specfile, index)`` also reads the ``#O`` names and ``#P`` positions
+    in C, which the index reads from the lines itself (:func:`_motors`), and parses the
+    file header anew for every scan: for a file of hundreds of scans that was most of
+    the time to index it.
+    """
+
+    number: int
+    order: int
+    scan_header_dict: dict
+    file_header_dict: dict
+    mca_header_dict: dict
+    labels: list
+
+
+# silx's Scan splits a header line with these ('#S 1 ascan' -> 'S', '1 ascan'; '#@CALIB'
+# lines are MCA headers), joining the values of a repeated key by newlines.
+_SILX_HEADER = re.compile(r"#(\w+) *(.*)")
+_SILX_MCA_HEADER = re.compile(r"#@(\w+) *(.*)")
+
+
+def _add_or_join(headers, key, value):
+    headers[key] = headers[key] + "\n" + value if key in headers else value
+
+
+def _silx_header_dicts(lines):
+    """``(headers, mca headers)`` of header lines, keyed as silx's ``Scan`` keys them."""
+    headers, mca = {}, {}
+    for line in lines:
+        match = _SILX_HEADER.search(line)
+        if match:
+            _add_or_join(headers, match.group(1).lstrip("#").strip(), match.group(2).strip())
+            continue
+        match = _SILX_MCA_HEADER.search(line)
+        if match:
+            _add_or_join(mca, match.group(1).lstrip("#").strip(), match.group(2).strip())
+    return headers, mca
+
+
+def _silx_scan_headers(specfile):
+    """:class:`_SilxScanHeaders` of every scan, as silx's ``Scan`` reads them.
+
+    The file header in force is parsed once for all the scans it heads.
+    """
+    result, file_headers, file_has_labels = [], {}, {}
+    for index in range(len(specfile)):
+        scan_lines = specfile.scan_header(index)
+        file_lines = specfile.file_header(index)
+        if file_lines == scan_lines:
+            file_lines = []
+        file_key = tuple(file_lines)
+        if file_key not in file_headers:
+            file_headers[file_key] = _silx_header_dicts(file_lines)[0]
+        scan_headers, mca_headers = _silx_header_dicts(scan_lines)
+        labels = []
+        if file_key not in file_has_labels:
+            file_has_labels[file_key] = any(line.startswith("#L") for line in file_lines)
+        if file_has_labels[file_key] or any(line.startswith("#L") for line in scan_lines):
+            try:
+                labels = specfile.labels(index)
+            except (IndexError, SfErrLineNotFound):  # a scan without data lines: the #L line's words
+                labels = re.sub(r" {2,}", "  ", scan_headers["L"]).split("  ")
+        result.append(
+            _SilxScanHeaders(
+                number=specfile.number(index),
+                order=specfile.order(index),
+                scan_header_dict=scan_headers,
+                file_header_dict=file_headers[file_key],  # _scan_header copies it
+                mca_header_dict=mca_headers,
+                labels=labels,
+            )
+        )
+    return result
+
+
 def _read_index(source):
     content = read_bytes(source)
     blocks = _scan_blocks(content)
 
     def headers(specfile):
-        scans = [Scan(specfile, index) for index in range(len(specfile))]
-        return scans, specfile.keys()
+        return _silx_scan_headers(specfile), specfile.keys()
 
     scans, keys = _with_specfile(source, headers, content)
     motor_lines = _motor_lines(content, blocks)

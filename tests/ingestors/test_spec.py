@@ -286,6 +286,25 @@ def test_real_files_match_silx(file_name, scan, validated):
         assert list(zip(spec_names, positions["data"].values())) == named
 
 
+@pytest.mark.parametrize(
+    "file_name",
+    sorted(path.name for path in SPEC2NEXUS_DATA.iterdir() if path.is_file() and path.suffix not in (".h5", ".txt")),
+)
+def test_index_headers_are_silx_scans_headers(file_name):
+    # The index reads the headers without building silx's Scan objects: the same values, every scan.
+    path = SPEC2NEXUS_DATA / file_name
+    (source,) = expand(str(path))
+    index = spec_module._read_index(source)
+    specfile = SpecFile(str(path))
+    assert [header.key for header in index] == specfile.keys()
+    for header, silx_scan in zip(index, specfile):
+        assert (header.number, header.order) == (silx_scan.number, silx_scan.order)
+        assert header.scan == silx_scan.scan_header_dict
+        assert header.file == silx_scan.file_header_dict
+        assert header.mca == silx_scan.mca_header_dict
+        assert header.labels == spec_module._column_labels(silx_scan)
+
+
 def test_mca_spectra_with_continued_lines_and_calibration(tmp_path, validated):
     # As 33-ID writes them: '#@MCA 16C' format, '#@CHANN', an '@A' line before each row,
     # continued with '\' (spec help 'mca': '#@CALIB a b c').
