@@ -14,6 +14,7 @@ from ..files import find_files
 from ..grouping import group_files
 from ..natural_order import natural_key
 from ..registry import get_spec, ingestor_names, read_head
+from ..sibling_files import Selection
 from .isolation import DETECT_TIMEOUT, isolation_worker
 from .plan import Ambiguous, Plan, PlannedRun, Unrecognised
 from .representatives import choose_representatives
@@ -199,11 +200,14 @@ def _claim_companions(chosen, sources, worker=None):
             name = chosen.get(source.identity)
             if name in with_companions:
                 asking.append((get_spec(name), index))
+    # Indexed once (in the worker: once per batch, on its first lookup) for companions
+    # functions that look up the names they expect instead of scanning every file.
+    selection = Selection(sources)
     if worker is None:
-        answers = ((item, "ok", _companions_of(sources, item)) for item in asking)
+        answers = ((item, "ok", _companions_of(selection, item)) for item in asking)
     else:
         # The list of files goes to the worker once, not once per main file.
-        answers = worker.map(partial(_companions_of, sources), asking)
+        answers = worker.map(partial(_companions_of, selection), asking)
     claimed, crashed = {}, {}
     for (spec, index), kind, value in answers:
         source = sources[index]
@@ -217,14 +221,12 @@ def _claim_companions(chosen, sources, worker=None):
     return claimed, crashed
 
 
-def _companions_of(sources, item):
-    """Identities of the companions of ``sources[index]`` (given as ``(spec, index)``)."""
+def _companions_of(selection, item):
+    """Identities of the companions of ``selection.sources[index]`` (given as ``(spec, index)``)."""
     spec, index = item
-    source = sources[index]
-    # Every other file (sources hold each identity once): two slices copy the list in C,
-    # where a comparison per file took a Python step per file for every main file.
-    siblings = sources[:index] + sources[index + 1 :]
-    return [companion.identity for companion in spec.companions(source, siblings) or ()]
+    # Every other file, as a view: a copy per main file made many masters quadratic.
+    siblings = selection.siblings(index)
+    return [companion.identity for companion in spec.companions(selection.sources[index], siblings) or ()]
 
 
 def _list_runs(spec, source):

@@ -29,6 +29,7 @@ import numpy as np
 from ...errors import IngestError, IngestWarning
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
+from ...sibling_files import as_siblings
 from .._common import array_data_key, labelled, source_label
 from .._compose import compose_run
 from .bliss_entry import (
@@ -371,15 +372,14 @@ def bliss_lima_files(source, candidates):
     By place, as BLISS saves them: ``.h5`` files in the ``scan<NNNN>`` folders beside the
     dataset file (their images are linked from its scans).
     """
-    folder = posixpath.dirname(source.path)
-    return [
-        candidate
-        for candidate in candidates
-        if candidate.chain == source.chain
-        and candidate.path.lower().endswith(".h5")
-        and posixpath.dirname(posixpath.dirname(candidate.path)) == folder
-        and _LIMA_FOLDER.match(posixpath.basename(posixpath.dirname(candidate.path)))
-    ]
+    candidates = as_siblings(candidates)
+    found = []
+    # Only the scan folders beside the dataset file are looked in.
+    for scan_folder in candidates.subfolders(source.chain, posixpath.dirname(source.path)):
+        if _LIMA_FOLDER.match(posixpath.basename(scan_folder)):
+            files = candidates.in_folder(source.chain, scan_folder)
+            found.extend(candidate for candidate in files if candidate.path.lower().endswith(".h5"))
+    return candidates.in_order(found)
 
 
 ESRF_BLISS = IngestorSpec(

@@ -32,6 +32,7 @@ import numpy as np
 from ...errors import IngestError, IngestWarning, MissingFileError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
+from ...sibling_files import as_siblings
 from .._common import array_data_key, source_label
 from .._compose import compose_run
 from .nexus import nexus_companions
@@ -415,19 +416,13 @@ def eiger_data_files(source, candidates):
     name = posixpath.basename(source.path)
     if not name.lower().endswith(MASTER_SUFFIX):
         return []
-    pattern = re.compile(re.escape(name[: -len(MASTER_SUFFIX)]) + r"_data_\d{6}\.h5$")
-    folder = posixpath.dirname(source.path)
-    linked = {candidate.identity for candidate in nexus_companions(source, candidates)}
-    return [
-        candidate
-        for candidate in candidates
-        if candidate.identity in linked
-        or (
-            candidate.chain == source.chain
-            and posixpath.dirname(candidate.path) == folder
-            and pattern.match(posixpath.basename(candidate.path))
-        )
-    ]
+    stem = name[: -len(MASTER_SUFFIX)]
+    pattern = re.compile(re.escape(stem) + r"_data_\d{6}\.h5$")
+    candidates = as_siblings(candidates)
+    # Only the files of the master's folder named like its data files are looked at.
+    named = candidates.in_folder(source.chain, posixpath.dirname(source.path), prefix=f"{stem}_data_")
+    named = [candidate for candidate in named if pattern.match(posixpath.basename(candidate.path))]
+    return candidates.in_order([*nexus_companions(source, candidates), *named])
 
 
 EIGER_HDF5 = IngestorSpec(

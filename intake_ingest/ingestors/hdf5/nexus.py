@@ -31,6 +31,7 @@ import numpy as np
 from ...errors import IngestError, MissingFileError
 from ...files import deterministic_uid, expand, timestamps
 from ...registry import IngestorSpec
+from ...sibling_files import as_siblings
 from .._common import array_data_key, labelled, source_label
 from .._compose import compose_run
 from .nexus_rules import (
@@ -573,8 +574,11 @@ def nexus_companions(source, candidates):
         names = cached_read(source, _linked_files, "a NeXus file")
     except IngestError:
         return []
-    targets = {linked_file(source, name).identity for name in names}
-    return [candidate for candidate in candidates if candidate.identity in targets]
+    # Each link target looked up by identity (it may be anywhere in the selection): a
+    # scan of every candidate per NeXus file made a folder of them quadratic.
+    candidates = as_siblings(candidates)
+    found = (candidates.get(linked_file(source, name).identity) for name in names)
+    return candidates.in_order(candidate for candidate in found if candidate is not None)
 
 
 NEXUS_HDF5 = IngestorSpec(
