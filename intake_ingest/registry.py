@@ -75,6 +75,11 @@ class IngestorSpec:
         sidecar metadata): ``companions(source, candidates)`` returns those of the
         ``candidates`` (SourceFiles found beside it) that belong to its run, so that
         detection attaches them instead of reporting them or making runs of them.
+        ``candidates`` is a :class:`intake_ingest.sibling_files.Siblings`: a sequence of
+        the selection's other files, indexed once, with ``get(identity)``,
+        ``in_folder(chain, folder, prefix)``, ``subfolders(chain, folder)`` and
+        ``in_order(files)``. Look up the names the format expects rather than scanning
+        it: a scan per main file makes detection quadratic in the files selected.
     """
 
     name: str
