@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 import pytest
 
+from baselines import read_heads
 from intake_ingest.detect import detect
 from intake_ingest.detect.isolation import IsolatedWorker
 from intake_ingest.ingestors.hdf5 import tree
@@ -52,20 +53,11 @@ def forkserver_started():
         worker.call(len, "started")
 
 
-def _read_headers(folder):
-    heads = []
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            with open(entry.path, "rb") as file:
-                heads.append(file.read(4096))
-    return heads
-
-
 @pytest.mark.benchmark(group="detect-1000-eiger-masters")
 def test_scandir_and_read_headers_baseline(benchmark, masters):
     benchmark.extra_info["role"] = "baseline"
-    _read_headers(masters)
-    heads = benchmark.pedantic(_read_headers, args=(masters,), rounds=3, iterations=1)
+    read_heads(masters)
+    heads = benchmark.pedantic(read_heads, args=(masters,), rounds=3, iterations=1)
     assert len(heads) == 2 * N_MASTERS
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from baselines import read_heads
 from intake_ingest.detect import detect
 from intake_ingest.detect.isolation import IsolatedWorker
 from intake_ingest.ingestors.tiff import tiff_header
@@ -90,19 +91,10 @@ def _record_rate(benchmark, rates, n_files):
     rates[benchmark.group, benchmark.extra_info["role"]] = rate
 
 
-def _read_headers(folder):
-    heads = []
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            with open(entry.path, "rb") as file:
-                heads.append(file.read(4096))
-    return heads
-
-
 def _baseline(benchmark, rates, folder, n_files, rounds):
     benchmark.extra_info["role"] = "baseline"
-    _read_headers(folder)  # the page cache warm, as it is for detect's rounds
-    heads = benchmark.pedantic(_read_headers, args=(folder,), rounds=rounds, iterations=1)
+    read_heads(folder)  # the page cache warm, as it is for detect's rounds
+    heads = benchmark.pedantic(read_heads, args=(folder,), rounds=rounds, iterations=1)
     assert len(heads) == n_files
     _record_rate(benchmark, rates, n_files)
 
