@@ -56,21 +56,11 @@ def test_plan_keeps_what_sniffing_found_for_each_runs_first_file(tmp_path):
     assert detect(str(folder), ingestor="tiff_stack", progress=False).candidates == {}  # nothing sniffed
 
 
-def test_the_selection_model_asks_detection_not_the_files_again(tmp_path, monkeypatch):
+def test_the_selection_model_asks_detection_not_the_files_again(tmp_path, sniff_calls):
     """The Select tab's candidates for each group are detection's, not a second sniff (in
     this process, outside the worker that isolates sniffing)."""
-    from intake_ingest.detect import detection
-
     folder = write_folder(tmp_path / "beamtime")
-    sniffed = []
-    original = detection.sniff_file
-
-    def counting(source, specs):
-        sniffed.append(os.path.basename(source.path))
-        return original(source, specs)
-
-    monkeypatch.setattr(detection, "sniff_file", counting)
-    monkeypatch.setattr("intake_ingest.detect.sniff_file", counting)  # as the model imports it
+    sniffed = sniff_calls
     from intake_ingest.gui import SelectionModel
 
     model = SelectionModel([str(folder)])

@@ -26,20 +26,6 @@ def write_series(folder, count=N_FILES, prefix="frame_", seed=3):
     return sorted(folder.glob(f"{prefix}*.tif"))
 
 
-@pytest.fixture
-def sniff_calls(monkeypatch):
-    """The names of the files sniff_file was asked about, in-process."""
-    calls = []
-    original = detection.sniff_file
-
-    def counting(source, specs):
-        calls.append(os.path.basename(source.path))
-        return original(source, specs)
-
-    monkeypatch.setattr(detection, "sniff_file", counting)
-    return calls
-
-
 def file_by_file(monkeypatch):
     """Detection with representatives turned off: every file sniffed (the reference)."""
 
